@@ -1,0 +1,1 @@
+"""Users, roles, groups, sessions, API tokens and sign-in throttling."""

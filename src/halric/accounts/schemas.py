@@ -1,0 +1,67 @@
+"""Validated shapes for account input at the edges (HTTP, CLI)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, EmailStr, Field, field_validator
+
+from halric.accounts.roles import normalise_role
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,149}$")
+
+
+class NewUser(BaseModel):
+    username: str = Field(description="Letters, digits, . _ @ - (2–150 characters)")
+    email: EmailStr
+    password: str
+    roles: list[str] = Field(default_factory=lambda: ["applicant"])
+    groups: list[str] = Field(default_factory=list)
+    full_name: str = ""
+    organisation_id: str | None = None
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        if not USERNAME_RE.match(v):
+            raise ValueError(
+                "use 2–150 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
+            )
+        return v
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("give at least one role")
+        return sorted({normalise_role(r) for r in v})
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, v: list[str]) -> list[str]:
+        out = []
+        for g in v:
+            g = g.strip()
+            if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,149}$", g):
+                raise ValueError(f"group name {g!r} may use letters, digits, '.', '_', ':' and '-'")
+            out.append(g)
+        return sorted(set(out))
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    email: str
+    full_name: str
+    roles: list[str]
+    groups: list[str]
+    organisation_id: str | None
+    is_active: bool
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    token: str | None = None
+    expires_at: str | None = None

@@ -1,0 +1,320 @@
+"""Account operations. Take a SQLAlchemy session and an Actor; raise halric.core.errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from halric.accounts.models import (
+    ApiToken,
+    Group,
+    LoginFailure,
+    User,
+    UserGroup,
+    UserRole,
+    WebSession,
+)
+from halric.accounts.schemas import NewUser, UserOut
+from halric.accounts.security import hash_password, needs_rehash, new_token, token_digest, verify_password
+from halric.core import audit
+from halric.core.actor import Actor
+from halric.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from halric.core.timeutil import as_utc, utcnow
+
+GENERIC_LOGIN_ERROR = "Invalid user name or password."
+TOKEN_PREFIX = "hlr_"
+
+
+def check_password_policy(password: str, min_length: int) -> None:
+    if len(password) < min_length:
+        raise InvalidInput(f"password: use at least {min_length} characters", field="password")
+    if len(password) > 1024:
+        raise InvalidInput("password: use at most 1024 characters", field="password")
+
+
+def actor_for(user: User, *, ip: str | None = None, via: str = "web") -> Actor:
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        roles=frozenset(user.role_names),
+        groups=frozenset(user.group_names),
+        organisation=user.organisation_id,
+        ip=ip,
+        via=via,
+    )
+
+
+def to_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        full_name=user.full_name,
+        roles=user.role_names,
+        groups=user.group_names,
+        organisation_id=user.organisation_id,
+        is_active=user.is_active,
+    )
+
+
+def _group(session: Session, name: str) -> Group:
+    g = session.scalar(select(Group).where(Group.name == name))
+    if g is None:
+        g = Group(name=name)
+        session.add(g)
+        session.flush()
+    return g
+
+
+def create_user(session: Session, actor: Actor, data: NewUser, *, min_password_length: int = 10) -> User:
+    if not actor.has_role("admin"):
+        raise PermissionDenied("Only administrators create accounts.")
+    check_password_policy(data.password, min_password_length)
+    clash = session.scalar(
+        select(User).where(
+            or_(
+                func.lower(User.username) == data.username.lower(),
+                func.lower(User.email) == data.email.lower(),
+            )
+        )
+    )
+    if clash is not None:
+        what = "user name" if clash.username.lower() == data.username.lower() else "e-mail address"
+        raise Conflict(f"An account with this {what} already exists.", field=what)
+    user = User(
+        username=data.username,
+        email=data.email.lower(),
+        full_name=data.full_name,
+        password_hash=hash_password(data.password),
+        organisation_id=data.organisation_id,
+        password_changed_at=utcnow(),
+    )
+    user.roles = [UserRole(role=r) for r in data.roles]
+    session.add(user)
+    session.flush()
+    for g in data.groups:
+        session.add(UserGroup(user_id=user.id, group=_group(session, g)))
+    session.flush()
+    session.refresh(user)
+    audit.record(
+        session,
+        actor,
+        "create",
+        "user",
+        user.id,
+        {"username": user.username, "roles": data.roles, "groups": data.groups},
+    )
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
+    return user
+
+
+def count_admins(session: Session) -> int:
+    q = select(func.count()).select_from(UserRole).where(UserRole.role == "admin")
+    return session.scalar(q) or 0
+
+
+def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> User:
+    if not actor.has_role("admin"):
+        raise PermissionDenied("Only administrators change accounts.")
+    user = get_user(session, user_id)
+    if user.id == actor.user_id and not active:
+        raise Conflict("You cannot deactivate your own account.")
+    user.is_active = active
+    if not active:
+        for s in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+            session.delete(s)
+    audit.record(session, actor, "activate" if active else "deactivate", "user", user.id)
+    return user
+
+
+# --- sign-in, throttling -------------------------------------------------------------------------
+
+
+def _throttle_keys(username: str, ip: str | None) -> list[str]:
+    keys = [f"user:{username.strip().lower()}"]
+    if ip:
+        keys.append(f"ip:{ip}")
+    return keys
+
+
+def _locked_for(session: Session, keys: list[str]) -> timedelta | None:
+    now = utcnow()
+    worst: timedelta | None = None
+    for k in keys:
+        row = session.get(LoginFailure, k)
+        if row and row.locked_until and as_utc(row.locked_until) > now:
+            left = as_utc(row.locked_until) - now
+            worst = left if worst is None or left > worst else worst
+    return worst
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    ip: str | None,
+    max_failures: int = 5,
+    lock_minutes: int = 15,
+) -> User:
+    """Check a user name and password. Failures are counted per user name and per address.
+
+    The same message answers an unknown user and a wrong password, and an unknown user name is
+    throttled exactly like a known one, so neither the message nor the lock reveals who exists.
+    """
+    keys = _throttle_keys(username, ip)
+    left = _locked_for(session, keys)
+    if left is not None:
+        minutes = max(1, int(left.total_seconds() // 60) + 1)
+        raise NotAuthenticated(f"Too many failed sign-ins. Try again in {minutes} minute(s).")
+    user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        now = utcnow()
+        for k in keys:
+            limit = max_failures if k.startswith("user:") else max_failures * 4
+            row = session.get(LoginFailure, k)
+            if row is None:
+                row = LoginFailure(key=k, count=0)
+                session.add(row)
+            row.count += 1
+            row.last_at = now
+            if row.count >= limit:
+                row.locked_until = now + timedelta(minutes=lock_minutes)
+                row.count = 0
+        session.commit()
+        raise NotAuthenticated(GENERIC_LOGIN_ERROR)
+    for k in keys[:1]:
+        row = session.get(LoginFailure, k)
+        if row is not None:
+            session.delete(row)
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def start_session(
+    session: Session, user: User, *, hours: int, ip: str | None, user_agent: str | None
+) -> tuple[str, WebSession]:
+    token = new_token()
+    ws = WebSession(
+        token_hash=token_digest(token),
+        user_id=user.id,
+        csrf_token=new_token(),
+        expires_at=utcnow() + timedelta(hours=hours),
+        ip=ip,
+        user_agent=(user_agent or "")[:300],
+    )
+    session.add(ws)
+    audit.record(session, actor_for(user, ip=ip), "sign-in", "user", user.id)
+    return token, ws
+
+
+def resolve_session(session: Session, token: str) -> tuple[User, WebSession] | None:
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
+    if ws is None or as_utc(ws.expires_at) <= utcnow():
+        return None
+    user = session.get(User, ws.user_id)
+    if user is None or not user.is_active:
+        return None
+    return user, ws
+
+
+def end_session(session: Session, token: str, actor: Actor) -> None:
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
+    if ws is not None:
+        session.delete(ws)
+        audit.record(session, actor, "sign-out", "user", ws.user_id)
+
+
+def change_password(
+    session: Session, actor: Actor, user: User, current: str, new: str, *, min_length: int
+) -> None:
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput("current_password: the current password is not correct", field="current_password")
+    check_password_policy(new, min_length)
+    if current == new:
+        raise InvalidInput(
+            "new_password: choose a password different from the current one", field="new_password"
+        )
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    # every other session of this user ends
+    for s in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+        session.delete(s)
+    audit.record(session, actor, "change-password", "user", user.id)
+
+
+def set_password(session: Session, actor: Actor, user: User, new: str, *, min_length: int) -> None:
+    if not actor.has_role("admin"):
+        raise PermissionDenied("Only administrators reset passwords.")
+    check_password_policy(new, min_length)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    audit.record(session, actor, "reset-password", "user", user.id)
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+
+def create_api_token(
+    session: Session, actor: Actor, user: User, name: str, *, days: int | None = 365
+) -> tuple[str, ApiToken]:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("name: give the token a name of 1–100 characters", field="name")
+    if actor.user_id != user.id and not actor.is_admin:
+        raise PermissionDenied("You can only create tokens for yourself.")
+    token = new_token(TOKEN_PREFIX)
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        prefix=token[: len(TOKEN_PREFIX) + 6],
+        token_hash=token_digest(token),
+        expires_at=utcnow() + timedelta(days=days) if days else None,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "create", "api-token", row.id, {"name": name, "user": user.username})
+    return token, row
+
+
+def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
+    q = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+    return list(session.scalars(q.order_by(ApiToken.id)))
+
+
+def revoke_api_token(session: Session, actor: Actor, token_id: int) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or (row.user_id != actor.user_id and not actor.is_admin):
+        raise NotFound(f"No token with id {token_id}.")
+    row.revoked = True
+    audit.record(session, actor, "revoke", "api-token", row.id)
+
+
+def resolve_api_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    if row is None or row.revoked:
+        return None
+    if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or (now - as_utc(row.last_used_at)) > timedelta(minutes=5):
+        row.last_used_at = now
+    return user

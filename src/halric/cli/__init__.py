@@ -1,0 +1,1 @@
+"""The ``halric`` command line."""

@@ -1,0 +1,44 @@
+"""``halric db``: create, migrate and inspect the schema."""
+
+from __future__ import annotations
+
+import typer
+
+from halric.cli.common import console, database, settings
+
+app = typer.Typer(help="Database schema: upgrade and status.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade() -> None:
+    """Create the schema or migrate it to the version this hub needs."""
+    from halric.migrations import current_revision, head_revision
+    from halric.migrations import upgrade as run_upgrade
+
+    st = settings()
+    if st.db_url.startswith("sqlite"):
+        st.ensure_data_dir()
+    db = database(check=False)
+    before = current_revision(db.engine)
+    run_upgrade(st.db_url)
+    after = head_revision()
+    db.dispose()
+    if before == after:
+        console.print(f"Database already at revision {after}.")
+    else:
+        console.print(f"Database upgraded from {before or 'empty'} to {after}.")
+
+
+@app.command("status")
+def status() -> None:
+    """Show the schema revision of the database and the one this hub needs."""
+    from halric.migrations import current_revision, head_revision
+
+    db = database(check=False)
+    have, need = current_revision(db.engine), head_revision()
+    db.dispose()
+    console.print(
+        f"database: {have or 'empty'}; needed: {need}; {'up to date' if have == need else 'run `halric db upgrade`'}"
+    )
+    if have != need:
+        raise typer.Exit(1)

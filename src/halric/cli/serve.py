@@ -1,0 +1,69 @@
+"""``halric serve`` and ``halric init``."""
+
+from __future__ import annotations
+
+import secrets
+
+import typer
+
+from halric.cli.common import console, database, settings
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+) -> None:
+    """Serve the hub over HTTP. Refuses to start on an out-of-date database schema."""
+    import uvicorn
+
+    db = database()  # raises SchemaOutOfDate with the fixing command
+    db.dispose()
+    console.print(f"HALRIC Hub on http://{host}:{port}/  (database: {settings().db_url.split('@')[-1]})")
+    uvicorn.run(
+        "halric.web.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        log_level="info",
+    )
+
+
+def init(
+    skip_seed: bool = typer.Option(False, "--skip-seed", help="Do not load the registry seed data."),
+) -> None:
+    """Create or upgrade the database, load seed data, and create a first admin if there is none."""
+    from halric.accounts import service
+    from halric.accounts.schemas import NewUser
+    from halric.cli.db import upgrade
+    from halric.core.actor import system_actor
+
+    upgrade()
+    db = database()
+    if not skip_seed:
+        from halric.seed import load_seed
+
+        load_seed(db, console)
+    st = settings()
+    with db.session() as s:
+        if service.count_admins(s) == 0:
+            password = st.admin_password or secrets.token_urlsafe(12)
+            service.create_user(
+                s,
+                system_actor("init"),
+                NewUser(
+                    username="admin", email="admin@localhost.localdomain", password=password, roles=["admin"]
+                ),
+                min_password_length=st.password_min_length,
+            )
+            if st.admin_password:
+                console.print(
+                    "Created the first admin account 'admin' with the password from HALRIC_ADMIN_PASSWORD."
+                )
+            else:
+                console.print(
+                    f"Created the first admin account. Sign in as [bold]admin[/] with password [bold]{password}[/] and change it on your account page."
+                )
+    db.dispose()

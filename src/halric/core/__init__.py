@@ -1,0 +1,1 @@
+"""Cross-cutting foundations: settings, database, errors, audit log, time and ids."""

@@ -1,0 +1,81 @@
+"""Typed settings read from ``HALRIC_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "halric"
+
+
+class Settings(BaseSettings):
+    """Every setting has a name, a default and a help text (see docs/configuration.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="HALRIC_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Directory for the embedded SQLite database, secrets and caches.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB. "
+        "Default: SQLite file halric.db in the data directory.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Secret for signing tokens (JWT). Default: generated once and kept in DATA_DIR/secret_key.",
+    )
+    site_name: str = Field(default="HALRIC Hub", description="Name shown in page titles.")
+    session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Lifetime of a browser session.")
+    cookie_secure: str = Field(
+        default="auto",
+        description="Secure flag of cookies: auto (set when the request came over HTTPS), always or never.",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins for one user name before it is locked for a while."
+    )
+    login_lock_minutes: int = Field(default=15, ge=1, description="How long a locked user name waits.")
+    admin_password: str | None = Field(
+        default=None, description="Password of the first admin account created by `halric init`."
+    )
+    password_min_length: int = Field(default=10, ge=8, description="Minimum password length.")
+
+    @field_validator("cookie_secure")
+    @classmethod
+    def _cookie_mode(cls, v: str) -> str:
+        if v not in {"auto", "always", "never"}:
+            raise ValueError("must be auto, always or never")
+        return v
+
+    @cached_property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'halric.db').as_posix()}"
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    @cached_property
+    def signing_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.ensure_data_dir() / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def get_settings() -> Settings:
+    return Settings()

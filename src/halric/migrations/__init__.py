@@ -1,0 +1,45 @@
+"""Alembic migrations shipped inside the package, and helpers to run and check them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from halric.core.errors import SchemaOutOfDate
+
+HERE = Path(__file__).resolve().parent
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory(str(HERE)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to run on an old or unknown schema, saying which command fixes it."""
+    have, need = current_revision(engine), head_revision()
+    if have != need:
+        state = (
+            "has no HALRIC schema yet" if have is None else f"is at revision {have}, this hub needs {need}"
+        )
+        raise SchemaOutOfDate(f"The database {state}. Run `halric db upgrade` first.")

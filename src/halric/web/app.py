@@ -1,0 +1,101 @@
+"""The app factory."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from halric import __version__
+from halric.core.db import Database
+from halric.core.settings import Settings
+from halric.migrations import check_schema
+from halric.web import errors
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the hub. Refuses (SchemaOutOfDate) when the database schema is not current."""
+    settings = settings or Settings()
+    db = database or Database(settings.db_url)
+    check_schema(db.engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        yield
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="HALRIC Hub API",
+        version=__version__,
+        description="Find research infrastructure in the HALRIC region, apply for pilot projects, "
+        "and handle experiment data. Authenticate scripts with a personal API token "
+        "(`Authorization: Bearer hlr_...`), created on your account page.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.nav = []  # (section, label, href), filled by the routers below
+    errors.install(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/api/docs"):
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "frame-ancestors 'none'",
+            )
+        return response
+
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    from halric.web.routes import admin, auth, health, home
+
+    for module in (health, home, auth, admin):
+        module.register(app)
+    return app
+
+
+def iter_api_routes(app: FastAPI) -> list[tuple[str, Any, list[Any]]]:
+    """Every API route of the app as (full path, route, dependencies added at include time).
+
+    FastAPI >= 0.16x keeps included routers as branches instead of copying their routes; this walks
+    both layouts so the access-rule check sees every route.
+    """
+    from fastapi.routing import APIRoute
+
+    out: list[tuple[str, Any, list[Any]]] = []
+
+    def walk(routes: list[Any], prefix: str, extra: list[Any]) -> None:
+        for r in routes:
+            if isinstance(r, APIRoute):
+                out.append((prefix + r.path, r, extra))
+            elif hasattr(r, "original_router"):
+                ctx = r.include_context
+                walk(
+                    r.original_router.routes,
+                    prefix + (ctx.prefix or ""),
+                    extra + list(ctx.dependencies or []),
+                )
+
+    walk(list(app.routes), "", [])
+    return out
+
+
+def other_routes(app: FastAPI) -> list[Any]:
+    """Routes that are neither API routes nor included routers (mounts, framework routes)."""
+    from fastapi.routing import APIRoute
+
+    return [r for r in app.routes if not isinstance(r, APIRoute) and not hasattr(r, "original_router")]

@@ -1,0 +1,82 @@
+"""The one place where errors become HTTP answers: JSON ``{"detail": ...}`` for the API, a page for people."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from halric.core.errors import HalricError, NotAuthenticated
+
+log = logging.getLogger("halric.web")
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api", "/healthz", "/panosc-api")):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, object]]]:
+    errors = []
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        field = ".".join(loc) or "request"
+        msg = str(err.get("msg", "invalid value"))
+        errors.append({"field": field, "message": msg})
+        parts.append(f"{field}: {msg}")
+    return "; ".join(parts) or "The request is not valid.", errors
+
+
+def error_page(request: Request, status: int, detail: str) -> Response:
+    from halric.web.templating import render
+
+    return render(request, "error.html", {"status": status, "detail": detail}, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(HalricError)
+    async def _domain(request: Request, exc: HalricError) -> Response:
+        if wants_json(request):
+            body: dict[str, object] = {"detail": exc.detail}
+            if exc.field:
+                body["field"] = exc.field
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            return JSONResponse(body, status_code=exc.status, headers=headers)
+        if isinstance(exc, NotAuthenticated) and request.method == "GET":
+            return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+        return error_page(request, exc.status, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        detail, errors = _describe_validation(exc)
+        if wants_json(request):
+            return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+        return error_page(request, 422, detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"Nothing here: {request.url.path}"
+        if exc.status_code == 405:
+            detail = f"Method {request.method} is not allowed here."
+        if wants_json(request):
+            return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        return error_page(request, exc.status_code, detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        rid = uuid.uuid4().hex[:12]
+        log.exception("unhandled error, request id %s", rid)
+        detail = f"Internal error. Quote request id {rid} when reporting it."
+        if wants_json(request):
+            return JSONResponse({"detail": detail, "request_id": rid}, status_code=500)
+        return error_page(request, 500, detail)

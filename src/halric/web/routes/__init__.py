@@ -1,0 +1,1 @@
+"""Routers per domain. Each module exposes ``register(app)``."""

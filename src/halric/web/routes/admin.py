@@ -1,0 +1,211 @@
+"""Administration: accounts and the audit log (pages and JSON API)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from halric.accounts import service as accounts
+from halric.accounts.roles import ROLES
+from halric.accounts.schemas import NewUser, UserOut
+from halric.core import audit
+from halric.core.actor import Actor
+from halric.core.errors import HalricError
+from halric.web.access import ADMIN
+from halric.web.deps import DB
+from halric.web.templating import render
+
+pages = APIRouter(prefix="/admin", include_in_schema=False)
+api = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err.get("loc", ())) or "input"
+        parts.append(f"{field}: {err.get('msg', 'invalid')}".replace("Value error, ", ""))
+    return "; ".join(parts)
+
+
+@pages.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, actor: Actor = Depends(ADMIN), s: Session = DB) -> Response:
+    return render(request, "admin_users.html", {"users": accounts.list_users(s), "roles": ROLES})
+
+
+@pages.post("/users", response_class=HTMLResponse)
+def users_create(
+    request: Request,
+    username: Annotated[str, Form(max_length=150)],
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+    role: Annotated[list[str], Form()],
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    groups: Annotated[str, Form(max_length=2000)] = "",
+    organisation_id: Annotated[str, Form(max_length=64)] = "",
+    actor: Actor = Depends(ADMIN),
+) -> Response:
+    st = request.app.state.settings
+    form: dict[str, Any] = {
+        "username": username,
+        "email": email,
+        "full_name": full_name,
+        "role": role,
+        "groups": groups,
+        "organisation_id": organisation_id,
+    }
+    try:
+        data = NewUser(
+            username=username,
+            email=email,
+            password=password,
+            roles=role,
+            full_name=full_name,
+            groups=[g for g in groups.replace(",", " ").split() if g],
+            organisation_id=organisation_id or None,
+        )
+        with request.app.state.db.session() as s:
+            user = accounts.create_user(s, actor, data, min_password_length=st.password_min_length)
+            name = user.username
+    except (ValidationError, HalricError) as exc:
+        msg = _validation_message(exc) if isinstance(exc, ValidationError) else exc.detail
+        with request.app.state.db.session() as s:
+            users = accounts.list_users(s)
+        return render(
+            request,
+            "admin_users.html",
+            {"users": users, "roles": ROLES, "error": msg, "form": form},
+            status_code=400,
+        )
+    return RedirectResponse(f"/admin/users?created={name}", status_code=303)
+
+
+@pages.post("/users/{user_id}/active")
+def users_active(
+    user_id: int, active: Annotated[bool, Form()], actor: Actor = Depends(ADMIN), s: Session = DB
+) -> Response:
+    accounts.set_active(s, actor, user_id, active)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@pages.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    entity_type: str | None = None,
+    actor_name: str | None = Query(None, alias="actor"),
+    action: str | None = None,
+    page: int = Query(1, ge=1, le=100000),
+    actor: Actor = Depends(ADMIN),
+    s: Session = DB,
+) -> Response:
+    per_page = 50
+    events, total = audit.list_events(
+        s,
+        entity_type=entity_type or None,
+        actor_name=actor_name or None,
+        action=action or None,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
+    return render(
+        request,
+        "admin_audit.html",
+        {
+            "events": events,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // per_page)),
+            "filters": {"entity_type": entity_type or "", "actor": actor_name or "", "action": action or ""},
+        },
+    )
+
+
+# --- JSON API --------------------------------------------------------------------------------------
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    via: str
+    ip: str | None
+    action: str
+    entity_type: str
+    entity_id: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    total: int
+    items: list[AuditOut]
+
+
+@api.get("/users", response_model=list[UserOut], summary="All accounts")
+def api_users(actor: Actor = Depends(ADMIN), s: Session = DB) -> list[UserOut]:
+    return [accounts.to_out(u) for u in accounts.list_users(s)]
+
+
+@api.post("/users", response_model=UserOut, status_code=201, summary="Create an account")
+def api_create_user(
+    request: Request, body: NewUser, actor: Actor = Depends(ADMIN), s: Session = DB
+) -> UserOut:
+    user = accounts.create_user(
+        s, actor, body, min_password_length=request.app.state.settings.password_min_length
+    )
+    return accounts.to_out(user)
+
+
+@api.get("/audit", response_model=AuditPage, summary="The audit log, newest first")
+def api_audit(
+    entity_type: str | None = None,
+    actor_name: str | None = Query(None, alias="actor"),
+    action: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+    actor: Actor = Depends(ADMIN),
+    s: Session = DB,
+) -> AuditPage:
+    events, total = audit.list_events(
+        s, entity_type=entity_type, actor_name=actor_name, action=action, limit=limit, offset=offset
+    )
+    return AuditPage(
+        total=total,
+        items=[
+            AuditOut(
+                id=e.id,
+                at=e.at.isoformat(),
+                actor=e.actor_name,
+                via=e.via,
+                ip=e.ip,
+                action=e.action,
+                entity_type=e.entity_type,
+                entity_id=e.entity_id,
+                details=e.details,
+            )
+            for e in events
+        ],
+    )
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(pages)
+    app.include_router(api)
+    app.state.dashboard_cards += [
+        {
+            "roles": ["admin"],
+            "title": "Accounts",
+            "text": "Create accounts, give roles and groups, deactivate accounts.",
+            "href": "/admin/users",
+            "link": "Manage accounts",
+        },
+        {
+            "roles": ["admin"],
+            "title": "Audit log",
+            "text": "Every change in the hub: who, what, when and from where.",
+            "href": "/admin/audit",
+            "link": "Open audit log",
+        },
+    ]

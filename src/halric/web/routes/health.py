@@ -1,0 +1,29 @@
+"""Liveness, version and database reachability."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import text
+
+from halric import __version__
+from halric.core.actor import Actor
+from halric.web.access import PUBLIC
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness check")
+def healthz(actor: Actor = Depends(PUBLIC)) -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/api/health/database", summary="Database round trip")
+def health_database(request: Request, actor: Actor = Depends(PUBLIC)) -> dict[str, str]:
+    db = request.app.state.db
+    with db.session() as s:
+        s.execute(text("SELECT 1"))
+    return {"status": "ok", "dialect": db.engine.dialect.name}
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)

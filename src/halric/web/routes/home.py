@@ -1,0 +1,38 @@
+"""Home page and the role-aware dashboard."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+
+from halric.accounts.roles import ROLES
+from halric.core.actor import Actor
+from halric.web.access import PUBLIC, SIGNED_IN
+from halric.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, actor: Actor = Depends(PUBLIC)) -> HTMLResponse:
+    return render(request, "home.html")
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, actor: Actor = Depends(SIGNED_IN)) -> HTMLResponse:
+    cards = [card for card in request.app.state.dashboard_cards if actor.has_role(*card["roles"])]
+    roles = [(r, ROLES[r]) for r in sorted(actor.roles) if r in ROLES]
+    return render(request, "dashboard.html", {"cards": cards, "roles": roles})
+
+
+def register(app: FastAPI) -> None:
+    app.state.dashboard_cards = [
+        {
+            "roles": list(ROLES),
+            "title": "Your account",
+            "text": "Change your password and manage personal API tokens for scripts and the command line.",
+            "href": "/account",
+            "link": "Open account",
+        },
+    ]
+    app.include_router(router)
