@@ -8,8 +8,6 @@ from halric.core.db import Database
 
 
 def load_seed(db: Database, console: Any) -> None:
-    try:
-        from halric.registry import loader
-    except ImportError:  # registry not installed yet
-        return
+    from halric.registry import loader
+
     loader.load_into(db, console=console)

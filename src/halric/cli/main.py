@@ -18,11 +18,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from halric.cli import db, serve, users
+    from halric.cli import db, registry, serve, users
 
     app.add_typer(db.app, name="db")
     app.add_typer(users.app, name="user")
     app.add_typer(users.token_app, name="token")
+    app.add_typer(registry.app, name="registry")
     app.command("serve")(serve.serve)
     app.command("init")(serve.init)
 

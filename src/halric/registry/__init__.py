@@ -1,0 +1,1 @@
+"""The registry: organisations, infrastructures, instruments, techniques (PaNET + extension) and experts."""

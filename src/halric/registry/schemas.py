@@ -1,0 +1,178 @@
+"""Shapes of the registry's data files, validated on load (unknown keys are errors)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+from halric.registry.vocab import (
+    ACCESS_ROUTES,
+    INFRA_KINDS,
+    INSTRUMENT_KINDS,
+    ORG_KINDS,
+    SAMPLE_TYPES,
+    STATUSES,
+)
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+TechniqueId = Annotated[str, Field(pattern=r"^(PaNET\d+|halric:[a-z0-9][a-z0-9-]*)$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Location(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Contact(Strict):
+    url: HttpUrl | None = None
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_vocab(values: list[str], allowed: object, what: str) -> list[str]:
+    bad = [v for v in values if v not in allowed]  # type: ignore[operator]
+    if bad:
+        raise ValueError(f"unknown {what} {bad}; allowed: {', '.join(allowed)}")  # type: ignore[arg-type]
+    return values
+
+
+class OrganisationFile(Strict):
+    id: Slug
+    name: str = Field(min_length=2, max_length=300)
+    short_name: str | None = None
+    country: Country
+    city: str | None = None
+    kind: Literal[ORG_KINDS]  # type: ignore[valid-type]
+    ror: str | None = Field(default=None, pattern=r"^https://ror\.org/0[a-z0-9]{6}\d{2}$")
+    partner: bool = False
+    funding_eligible: bool = False
+    url: HttpUrl | None = None
+    location: Location | None = None
+    source: HttpUrl | None = None
+
+
+class OrganisationsFile(Strict):
+    organisations: list[OrganisationFile]
+
+
+class Detector(Strict):
+    name: str | None = None
+    frame_pixels: tuple[int, int] | None = None
+    bit_depth: int | None = Field(default=None, ge=1, le=64)
+    max_frame_rate_hz: float | None = Field(default=None, gt=0)
+
+    @field_validator("frame_pixels")
+    @classmethod
+    def _pixels(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and (v[0] <= 0 or v[1] <= 0):
+            raise ValueError("frame_pixels must be two positive numbers [width, height]")
+        return v
+
+
+class Specs(Strict):
+    energy_range: str | None = None
+    wavelength_range: str | None = None
+    resolution: str | None = None
+    beam_size: str | None = None
+    flux: str | None = None
+    field_strength: str | None = None
+    detector: Detector | None = None
+    event_rate_hz: float | None = Field(default=None, gt=0)
+
+
+class InstrumentFile(Strict):
+    id: Slug
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal[INSTRUMENT_KINDS] | None = None  # type: ignore[valid-type]
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    techniques: list[TechniqueId] = Field(min_length=1)
+    good_for: str = Field(min_length=20)
+    typical_samples: list[str] = Field(default_factory=list)
+    sample_types: list[str] = Field(default_factory=list)
+    specs: Specs = Field(default_factory=Specs)
+    access_routes: list[str] = Field(default_factory=list)
+    url: HttpUrl
+    contact: Contact | None = None
+    source: HttpUrl
+
+    @field_validator("sample_types")
+    @classmethod
+    def _samples(cls, v: list[str]) -> list[str]:
+        return _check_vocab(v, SAMPLE_TYPES, "sample type")
+
+    @field_validator("access_routes")
+    @classmethod
+    def _access(cls, v: list[str]) -> list[str]:
+        return _check_vocab(v, ACCESS_ROUTES, "access route")
+
+    @field_validator("techniques")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("a technique is listed twice")
+        return v
+
+
+class InfrastructureFile(Strict):
+    id: Slug
+    name: str = Field(min_length=2, max_length=300)
+    organisation: Slug
+    partners: list[Slug] = Field(default_factory=list)
+    kind: Literal[INFRA_KINDS]  # type: ignore[valid-type]
+    country: Country
+    city: str
+    location: Location | None = None
+    url: HttpUrl
+    contact: Contact | None = None
+    description: str = Field(min_length=20)
+    access_routes: list[str] = Field(default_factory=list)
+    source: HttpUrl
+    instruments: list[InstrumentFile] = Field(default_factory=list)
+
+    @field_validator("access_routes")
+    @classmethod
+    def _access(cls, v: list[str]) -> list[str]:
+        return _check_vocab(v, ACCESS_ROUTES, "access route")
+
+
+class ExtensionTechnique(Strict):
+    id: TechniqueId
+    label: str
+    alt_labels: list[str] = Field(default_factory=list)
+    parents: list[TechniqueId] = Field(default_factory=list)
+    definition: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _ext(cls, v: str) -> str:
+        if not v.startswith("halric:"):
+            raise ValueError("extension technique ids start with 'halric:'")
+        return v
+
+
+class ExtensionFile(Strict):
+    techniques: list[ExtensionTechnique]
+
+
+class Knowledge(Strict):
+    technique: TechniqueId
+    summary: str
+    answers: list[str] = Field(default_factory=list)
+    lay_terms: list[str] = Field(default_factory=list)
+    samples: str | None = None
+    cannot: str | None = None
+    complements: list[TechniqueId] = Field(default_factory=list)
+    alt_labels: list[str] = Field(default_factory=list, description="extra labels for the technique")
+
+
+class KnowledgeFile(Strict):
+    knowledge: list[Knowledge]
+
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
