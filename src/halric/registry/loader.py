@@ -243,7 +243,7 @@ def _technique_rows(b: Bundle) -> dict[str, tuple[dict[str, Any], list[str]]]:
             e.parents,
         )  # fmt: skip
     for tid, k in b.knowledge.items():
-        values, parents = rows[tid]
+        values, _ = rows[tid]
         extra = [a for a in k.alt_labels if a.lower() not in {x.lower() for x in values["alt_labels"]}]
         values["alt_labels"] = [*values["alt_labels"], *extra]
         values["knowledge"] = k.model_dump(exclude={"technique", "alt_labels"})
