@@ -61,9 +61,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
-    from halric.web.routes import admin, auth, health, home
+    from halric.web.routes import admin, auth, health, home, registry_api, registry_pages
 
-    for module in (health, home, auth, admin):
+    for module in (health, home, auth, admin, registry_pages, registry_api):
         module.register(app)
     return app
 

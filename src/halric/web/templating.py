@@ -33,6 +33,11 @@ def render(
         "csrf_token": csrf,
         "site_name": request.app.state.settings.site_name,
         "nav": request.app.state.nav,
+        "nav_current": max(
+            (href for _, _, href in request.app.state.nav if request.url.path.startswith(href)),
+            key=len,
+            default=None,
+        ),
         "path": request.url.path,
     }
     ctx.update(context or {})

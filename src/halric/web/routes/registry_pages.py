@@ -1,0 +1,265 @@
+"""Registry pages: browse and filter, one page per instrument, infrastructure, organisation, technique; map."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from halric.core.actor import Actor
+from halric.core.errors import HalricError
+from halric.registry import service as reg
+from halric.registry.vocab import ACCESS_ROUTES, COUNTRIES, SAMPLE_TYPES, STATUS_LABELS, STATUSES
+from halric.web.access import PUBLIC, SIGNED_IN
+from halric.web.deps import DB
+from halric.web.templating import TEMPLATES, render
+
+pages = APIRouter(prefix="/registry", include_in_schema=False)
+
+TEMPLATES.env.globals.update(
+    COUNTRIES=COUNTRIES, STATUS_LABELS=STATUS_LABELS, ACCESS_ROUTES=ACCESS_ROUTES, SAMPLE_TYPES=SAMPLE_TYPES
+)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ())) or 'input'}: {e.get('msg', 'invalid')}".replace(
+            "Value error, ", ""
+        )
+        for e in exc.errors()
+    )
+
+
+def _technique_options(s: Session) -> list[tuple[str, str]]:
+    usage = reg.technique_usage(s)
+    return sorted(
+        ((t.id, t.label) for t in reg.search_techniques(s) if usage.get(t.id)), key=lambda x: x[1].lower()
+    )
+
+
+@pages.get("", response_class=HTMLResponse)
+def index(
+    request: Request,
+    q: str | None = None,
+    country: str | None = None,
+    organisation: str | None = None,
+    technique: str | None = None,
+    sample_type: str | None = None,
+    status: str | None = None,
+    access_route: str | None = None,
+    actor: Actor = Depends(PUBLIC),
+    s: Session = DB,
+) -> Response:
+    f = reg.InstrumentFilter(
+        country or None, organisation or None, None, technique or None, sample_type or None, status or None,
+        access_route or None, (q or "").strip() or None,
+    )  # fmt: skip
+    error = None
+    try:
+        rows = reg.search_instruments(s, f)
+    except HalricError as exc:
+        rows, error = [], exc.detail
+    return render(
+        request,
+        "registry/index.html",
+        {
+            "rows": rows, "f": f, "error": error, "organisations": reg.list_organisations(s),
+            "techniques": _technique_options(s), "statuses": STATUSES,
+            "counts": {
+                "organisations": len(reg.list_organisations(s)),
+                "infrastructures": len(reg.list_infrastructures(s)),
+            },
+        },
+    )  # fmt: skip
+
+
+@pages.get("/instruments/{instrument_id}", response_class=HTMLResponse)
+def instrument(
+    request: Request, instrument_id: str, actor: Actor = Depends(PUBLIC), s: Session = DB
+) -> Response:
+    inst = reg.get_instrument(s, instrument_id)
+    techs = [reg.get_technique(s, t) for t in inst.technique_ids]
+    return render(
+        request, "registry/instrument.html",
+        {"inst": inst, "techs": techs, "can_edit": reg.can_edit_instrument(actor, inst) and not actor.is_anonymous},
+    )  # fmt: skip
+
+
+@pages.get("/instruments/{instrument_id}/edit", response_class=HTMLResponse)
+def instrument_edit_form(
+    request: Request, instrument_id: str, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> Response:
+    inst = reg.get_instrument(s, instrument_id)
+    if not reg.can_edit_instrument(actor, inst):
+        from halric.core.errors import PermissionDenied
+
+        raise PermissionDenied("Only coordinators and the facility's own staff edit this instrument.")
+    return render(request, "registry/instrument_edit.html", {"inst": inst, "statuses": STATUSES})
+
+
+@pages.post("/instruments/{instrument_id}/edit", response_class=HTMLResponse)
+def instrument_edit(
+    request: Request,
+    instrument_id: str,
+    status: Annotated[str, Form()],
+    good_for: Annotated[str, Form(max_length=5000)],
+    typical_samples: Annotated[str, Form(max_length=2000)] = "",
+    access_routes: Annotated[list[str] | None, Form()] = None,
+    url: Annotated[str, Form(max_length=500)] = "",
+    contact_url: Annotated[str, Form(max_length=500)] = "",
+    contact_email: Annotated[str, Form(max_length=320)] = "",
+    actor: Actor = Depends(SIGNED_IN),
+) -> Response:
+    db = request.app.state.db
+    try:
+        changes = reg.InstrumentChanges(
+            status=status, good_for=good_for.strip(),
+            typical_samples=[x.strip() for x in typical_samples.split(";") if x.strip()],
+            access_routes=access_routes or [], url=url or None, contact_url=contact_url or None,
+            contact_email=contact_email or None,
+        )  # fmt: skip
+        with db.session() as s:
+            reg.update_instrument(s, actor, instrument_id, changes)
+    except (ValidationError, HalricError) as exc:
+        msg = _validation_message(exc) if isinstance(exc, ValidationError) else exc.detail
+        if isinstance(exc, HalricError) and exc.status in (403, 404):
+            raise
+        with db.session() as s:
+            inst = reg.get_instrument(s, instrument_id)
+            return render(
+                request, "registry/instrument_edit.html", {"inst": inst, "statuses": STATUSES, "error": msg},
+                status_code=400,
+            )  # fmt: skip
+    return RedirectResponse(f"/registry/instruments/{instrument_id}?saved=1", status_code=303)
+
+
+@pages.get("/infrastructures", response_class=HTMLResponse)
+def infrastructures(
+    request: Request, country: str | None = None, actor: Actor = Depends(PUBLIC), s: Session = DB
+) -> Response:
+    rows = reg.list_infrastructures(s, country=country or None)
+    counts = {i.id: len(reg.search_instruments(s, reg.InstrumentFilter(infrastructure=i.id))) for i in rows}
+    return render(
+        request, "registry/infrastructures.html", {"rows": rows, "counts": counts, "country": country}
+    )
+
+
+@pages.get("/infrastructures/{infra_id}", response_class=HTMLResponse)
+def infrastructure(
+    request: Request, infra_id: str, actor: Actor = Depends(PUBLIC), s: Session = DB
+) -> Response:
+    infra = reg.get_infrastructure(s, infra_id)
+    insts = reg.search_instruments(s, reg.InstrumentFilter(infrastructure=infra_id))
+    partners = [reg.get_organisation(s, p) for p in infra.partner_ids]
+    return render(
+        request, "registry/infrastructure.html", {"infra": infra, "insts": insts, "partners": partners}
+    )
+
+
+@pages.get("/organisations", response_class=HTMLResponse)
+def organisations(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Response:
+    rows = reg.list_organisations(s)
+    return render(request, "registry/organisations.html", {"rows": rows})
+
+
+@pages.get("/organisations/new", response_class=HTMLResponse)
+def organisation_form(request: Request, actor: Actor = Depends(SIGNED_IN)) -> Response:
+    return render(request, "registry/organisation_new.html", {"form": {}})
+
+
+@pages.post("/organisations/new", response_class=HTMLResponse)
+def organisation_create(
+    request: Request,
+    id: Annotated[str, Form(max_length=64)],
+    name: Annotated[str, Form(max_length=300)],
+    country: Annotated[str, Form(max_length=2)],
+    kind: Annotated[str, Form(max_length=32)],
+    city: Annotated[str, Form(max_length=100)] = "",
+    url: Annotated[str, Form(max_length=500)] = "",
+    actor: Actor = Depends(SIGNED_IN),
+) -> Response:
+    form = {"id": id, "name": name, "country": country, "kind": kind, "city": city, "url": url}
+    try:
+        data = reg.NewOrganisation(
+            id=id.strip().lower(), name=name.strip(), country=country.strip().upper(), kind=kind,
+            city=city.strip() or None, url=url.strip() or None,
+        )  # fmt: skip
+        with request.app.state.db.session() as s:
+            org = reg.add_organisation(s, actor, data)
+            oid = org.id
+    except (ValidationError, HalricError) as exc:
+        msg = _validation_message(exc) if isinstance(exc, ValidationError) else exc.detail
+        return render(
+            request, "registry/organisation_new.html", {"form": form, "error": msg}, status_code=400
+        )
+    return RedirectResponse(f"/registry/organisations/{oid}", status_code=303)
+
+
+@pages.get("/organisations/{org_id}", response_class=HTMLResponse)
+def organisation(request: Request, org_id: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Response:
+    org = reg.get_organisation(s, org_id)
+    infras = reg.list_infrastructures(s, organisation=org_id)
+    insts = reg.search_instruments(s, reg.InstrumentFilter(organisation=org_id))
+    return render(request, "registry/organisation.html", {"org": org, "infras": infras, "insts": insts})
+
+
+@pages.get("/techniques", response_class=HTMLResponse)
+def techniques(
+    request: Request, all: bool = False, actor: Actor = Depends(PUBLIC), s: Session = DB
+) -> Response:
+    tree = reg.technique_tree(s, used_only=not all)
+    return render(request, "registry/techniques.html", {"tree": tree, "all": all})
+
+
+@pages.get("/techniques/{technique_id}", response_class=HTMLResponse)
+def technique(
+    request: Request, technique_id: str, actor: Actor = Depends(PUBLIC), s: Session = DB
+) -> Response:
+    t = reg.get_technique(s, technique_id)
+    parents = [reg.get_technique(s, p) for p in reg.parents_map(s).get(t.id, [])]
+    children = [reg.get_technique(s, c) for c in reg.children_map(s).get(t.id, [])]
+    insts = reg.search_instruments(s, reg.InstrumentFilter(technique=technique_id))
+    complements = [
+        reg.get_technique(s, c)
+        for c in (t.knowledge or {}).get("complements", [])
+        if s.get(type(t), c) is not None
+    ]
+    experts = reg.list_experts(s, technique=technique_id)
+    return render(
+        request, "registry/technique.html",
+        {"t": t, "parents": parents, "children": sorted(children, key=lambda c: c.label), "insts": insts,
+         "complements": complements, "experts": experts},
+    )  # fmt: skip
+
+
+@pages.get("/map", response_class=HTMLResponse)
+def region_map(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Response:
+    from halric.web.regionmap import build_map
+
+    return render(request, "registry/map.html", {"map": build_map(reg.list_infrastructures(s), s)})
+
+
+@pages.get("/experts", response_class=HTMLResponse)
+def experts(
+    request: Request, technique: str | None = None, actor: Actor = Depends(PUBLIC), s: Session = DB
+) -> Response:
+    rows = reg.list_experts(s, technique=technique or None)
+    return render(
+        request,
+        "registry/experts.html",
+        {"rows": rows, "technique": technique, "ambassadors": reg.ambassadors_for(s, None)},
+    )
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(pages)
+    app.state.nav.extend(
+        [
+            ("Find", "Instruments", "/registry"),
+            ("Find", "Techniques", "/registry/techniques"),
+            ("Find", "Map", "/registry/map"),
+        ]
+    )
