@@ -166,3 +166,12 @@ def bearer(db: Database, username: str) -> dict[str, str]:
         user = s.scalar(select(User).where(User.username == username))
         token, _ = service.create_api_token(s, system_actor("test"), user, "test")
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def loaded(db: Database) -> Database:
+    """The module's database with the shipped registry loaded."""
+    from halric.registry.loader import load_into
+
+    load_into(db)
+    return db

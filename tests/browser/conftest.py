@@ -24,16 +24,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def halric(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def halric(
+    args: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     r = subprocess.run(
-        [sys.executable, "-m", "halric.cli.main", *args], env=env, input=stdin, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "halric.cli.main", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr
     return r
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_ok: bool) -> Iterator[dict]:
+def hub(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_ok: bool
+) -> Iterator[dict]:
     """A hub served by `halric serve` on a free port, initialised like `make run` does."""
     from conftest import create_pg_database, drop_pg_database
 
@@ -60,7 +69,10 @@ def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     port = free_port()
     log = (data / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "halric.cli.main", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+        [sys.executable, "-m", "halric.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -84,7 +96,9 @@ def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make test` (installs the Debian package) or set HALRIC_CHROMIUM")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run `make test` (installs the Debian package) or set HALRIC_CHROMIUM"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -105,7 +119,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture()
-def page(browser):  # noqa: ANN001, ANN201
+def page(browser):
     context = browser.new_context()
     pg = context.new_page()
     pg.set_default_timeout(15000)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.browser.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page, base: str, username: str, password: str) -> None:  # noqa: ANN001
+def sign_in(page, base: str, username: str, password: str) -> None:
     page.goto(base + "/")
     page.get_by_role("link", name="Sign in").click()
     page.get_by_label("User name").fill(username)
@@ -17,7 +16,7 @@ def sign_in(page, base: str, username: str, password: str) -> None:  # noqa: ANN
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_admin_creates_user_and_reads_audit_log(hub, page):  # noqa: ANN001
+def test_admin_creates_user_and_reads_audit_log(hub, page):
     base = hub["base"]
     sign_in(page, base, "admin", ADMIN_PASSWORD)
     page.wait_for_url(base + "/dashboard")
@@ -38,7 +37,7 @@ def test_admin_creates_user_and_reads_audit_log(hub, page):  # noqa: ANN001
     assert page.get_by_role("link", name="Sign in").is_visible()
 
 
-def test_applicant_dashboard_and_refused_admin_page(hub, page):  # noqa: ANN001
+def test_applicant_dashboard_and_refused_admin_page(hub, page):
     base = hub["base"]
     sign_in(page, base, "appl", "applicant-password")
     page.wait_for_url(base + "/dashboard")
@@ -51,7 +50,7 @@ def test_applicant_dashboard_and_refused_admin_page(hub, page):  # noqa: ANN001
     page.wait_for_url(base + "/")
 
 
-def test_wrong_password_shows_generic_error(hub, page):  # noqa: ANN001
+def test_wrong_password_shows_generic_error(hub, page):
     base = hub["base"]
     sign_in(page, base, "appl", "not-the-password")
     assert page.get_by_role("alert").inner_text() == "Invalid user name or password."

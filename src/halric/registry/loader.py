@@ -327,28 +327,31 @@ def load_bundle(session: Session, bundle: Bundle, actor: Actor, *, prune: bool =
         if changed:
             changed_parents.append((row, parents))
     session.flush()
+    for row, _ in changed_parents:
+        row.parent_links.clear()  # delete old links before inserting new ones (unique constraint)
+    session.flush()
     for row, parents in changed_parents:
-        row.parent_links = [TechniqueParent(child_id=row.id, parent_id=p) for p in parents]
+        row.parent_links.extend(TechniqueParent(child_id=row.id, parent_id=p) for p in parents)
     session.flush()
 
     for infra in bundle.infrastructures:
         _upsert(session, Infrastructure, "infrastructures", infra.id, _infra_values(infra), report)
     session.flush()
+    relink: list[tuple[Instrument, list[str]]] = []
     for infra, inst in bundle.instruments:
+        values = _inst_values(infra, inst)
         row, changed = _upsert(
-            session,
-            Instrument,
-            "instruments",
-            inst.id,
-            _inst_values(infra, inst),
-            report,
-            extra_hash=inst.techniques,
+            session, Instrument, "instruments", inst.id, values, report, extra_hash=inst.techniques
         )
         if changed:
-            row.technique_links = [
-                InstrumentTechnique(instrument_id=inst.id, technique_id=t, position=n)
-                for n, t in enumerate(inst.techniques)
-            ]
+            row.technique_links.clear()
+            relink.append((row, inst.techniques))
+    session.flush()
+    for row, techniques in relink:
+        row.technique_links.extend(
+            InstrumentTechnique(instrument_id=row.id, technique_id=t, position=n)
+            for n, t in enumerate(techniques)
+        )
     session.flush()
 
     if prune:

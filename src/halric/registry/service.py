@@ -350,6 +350,8 @@ def update_instrument(s: Session, actor: Actor, iid: str, changes: InstrumentCha
     if "contact_url" in diff or "contact_email" in diff:
         inst.contact = contact
     for key, new in data.items():
+        if new is None:
+            raise InvalidInput(f"{key}: cannot be empty", field=key)
         old = getattr(inst, key)
         if old != new:
             diff[key] = {"from": old, "to": new}

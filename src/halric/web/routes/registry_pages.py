@@ -115,12 +115,17 @@ def instrument_edit(
 ) -> Response:
     db = request.app.state.db
     try:
-        changes = reg.InstrumentChanges(
-            status=status, good_for=good_for.strip(),
-            typical_samples=[x.strip() for x in typical_samples.split(";") if x.strip()],
-            access_routes=access_routes or [], url=url or None, contact_url=contact_url or None,
-            contact_email=contact_email or None,
-        )  # fmt: skip
+        fields = {
+            "status": status,
+            "good_for": good_for.strip(),
+            "typical_samples": [x.strip() for x in typical_samples.split(";") if x.strip()],
+            "access_routes": access_routes or [],
+            "contact_url": contact_url or None,
+            "contact_email": contact_email or None,
+        }
+        if url.strip():
+            fields["url"] = url.strip()
+        changes = reg.InstrumentChanges(**fields)  # fmt: skip
         with db.session() as s:
             reg.update_instrument(s, actor, instrument_id, changes)
     except (ValidationError, HalricError) as exc:
