@@ -52,7 +52,7 @@ def test_at_least_120_instruments_at_15_organisations_in_4_countries(bundle):
 
 
 def test_every_instrument_has_a_source_url_and_page(bundle):
-    for infra, inst in bundle.instruments:
+    for _, inst in bundle.instruments:
         assert str(inst.source).startswith(("http://", "https://")), inst.id
         assert str(inst.url).startswith(("http://", "https://")), inst.id
 
@@ -87,7 +87,7 @@ def test_lay_knowledge_for_extension_and_common_techniques(bundle):
     for t in bundle.extension.techniques:
         assert t.id in bundle.knowledge, f"{t.id} lacks a lay explanation"
     used = Counter(t for _, inst in bundle.instruments for t in inst.techniques)
-    for tid, n in used.most_common(25):
+    for tid, _ in used.most_common(25):
         k = bundle.knowledge.get(tid)
         assert k is not None and k.summary and k.answers and k.cannot, tid
 
