@@ -3,6 +3,7 @@
 from halric.accounts import models as accounts_models  # noqa: F401
 from halric.core import audit  # noqa: F401
 from halric.core.db import Base
+from halric.match import models as match_models  # noqa: F401
 from halric.registry import models as registry_models  # noqa: F401
 
 metadata = Base.metadata

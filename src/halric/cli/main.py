@@ -18,7 +18,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from halric.cli import db, registry, serve, users
+    from halric.cli import db, match, registry, serve, users
 
     app.add_typer(db.app, name="db")
     app.add_typer(users.app, name="user")
@@ -26,6 +26,7 @@ def _register() -> None:
     app.add_typer(registry.app, name="registry")
     app.command("serve")(serve.serve)
     app.command("init")(serve.init)
+    app.command("match")(match.match)
 
 
 _register()

@@ -1,0 +1,1 @@
+"""Matchmaking: a plain-language research question → ranked techniques, instruments and contacts."""

@@ -1,0 +1,325 @@
+"""Ranking: lexical (BM25F over the registry's knowledge) + sentence embeddings + names + constraints.
+
+Pure computation over a registry snapshot; no database or HTTP here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from halric.match import embed
+from halric.match.index import TechniqueDoc, build_docs, build_lexical, snapshot_digest
+from halric.match.text import STOP, fold_text, stem, words
+from halric.registry.vocab import STATUS_ORDER
+
+# Places that tell where the user wants the work done (a preference, not a filter)
+PLACES = {
+    "DK": ["denmark", "danish", "copenhagen", "aarhus", "odense", "lyngby", "roskilde", "hvidovre", "zealand", "jutland"],
+    "SE": ["sweden", "swedish", "lund", "malmo", "skane", "scania", "gothenburg", "stockholm", "uppsala"],
+    "DE": ["germany", "german", "hamburg", "schenefeld", "kiel", "lubeck", "schleswig", "holstein"],
+    "NO": ["norway", "norwegian", "oslo"],
+}  # fmt: skip
+
+WEIGHTS = {"embedding": 1.0, "lexical": 0.55, "phrase": 0.35}
+NO_MATCH_THRESHOLD = 0.42
+
+
+@dataclass
+class Constraints:
+    country: str | None = None
+    organisation: str | None = None
+    operational_only: bool = False
+    access_route: str | None = None
+    sample_type: str | None = None
+
+
+@dataclass
+class Result:
+    doc: TechniqueDoc
+    score: float
+    why: str
+    instruments: list[dict[str, Any]]
+    instruments_elsewhere: int
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    results: list[Result]
+    consider: list[tuple[TechniqueDoc, str]]
+    no_good_match: bool
+    preferred_country: str | None
+    method: str
+    elapsed_ms: float
+
+
+def infer_country(question: str) -> str | None:
+    ws = set(words(question))
+    hits = {c for c, names in PLACES.items() if ws.intersection(names)}
+    return hits.pop() if len(hits) == 1 else None
+
+
+class Matcher:
+    """Built once per registry snapshot; ``query`` is cheap (a few milliseconds)."""
+
+    def __init__(
+        self, snapshot: dict[str, Any], *, cache_dir: Path | None = None, method: str = "combined"
+    ) -> None:
+        if method not in ("combined", "lexical", "embedding"):
+            raise ValueError("method must be combined, lexical or embedding")
+        self.docs = build_docs(snapshot)
+        self.lex = build_lexical(self.docs)
+        self.by_id = {d.id: i for i, d in enumerate(self.docs)}
+        self.instruments = {i["id"]: i for i in snapshot["instruments"]}
+        self.infrastructures = {i["id"]: i for i in snapshot["infrastructures"]}
+        self.organisations = {o["id"]: o for o in snapshot["organisations"]}
+        children: dict[str, list[str]] = defaultdict(list)
+        for t in snapshot["techniques"]:
+            for p in t.get("parents") or []:
+                children[p].append(t["id"])
+        self.offered_by = self._offered_by(snapshot, children)
+        self.method = method if method != "combined" or embed.available() else "lexical"
+        self.passage_owner: np.ndarray | None = None
+        self.passages: list[str] = []
+        self.pmat: np.ndarray | None = None
+        self._slots: np.ndarray | None = None
+        if self.method in ("combined", "embedding"):
+            owners = []
+            for i, d in enumerate(self.docs):
+                self.passages += d.passages
+                owners += [i] * len(d.passages)
+            self.passage_owner = np.array(owners)
+            self.pmat = embed.passage_matrix(self.passages, cache_dir, snapshot_digest(snapshot))
+            self._ptensor = embed.as_tensor(self.pmat)
+            width = max(len(d.passages) for d in self.docs)
+            pad = len(self.passages)  # index of the padding slot
+            self._slots = np.full((len(self.docs), width), pad, dtype=int)
+            start = 0
+            for i, d in enumerate(self.docs):
+                self._slots[i, : len(d.passages)] = np.arange(start, start + len(d.passages))
+                start += len(d.passages)
+        self._vocab_list = sorted(t for t in self.lex.vocabulary if "_" not in t)
+
+    @staticmethod
+    def _offered_by(snapshot: dict[str, Any], children: dict[str, list[str]]) -> dict[str, list[str]]:
+        direct: dict[str, set[str]] = defaultdict(set)
+        for inst in snapshot["instruments"]:
+            for tid in inst["techniques"]:
+                direct[tid].add(inst["id"])
+        memo: dict[str, set[str]] = {}
+
+        def cover(tid: str, path: frozenset[str]) -> set[str]:
+            if tid not in memo:
+                acc = set(direct.get(tid, ()))
+                for c in children.get(tid, []):
+                    if c not in path:
+                        acc |= cover(c, path | {c})
+                memo[tid] = acc
+            return memo[tid]
+
+        return {t["id"]: sorted(cover(t["id"], frozenset({t["id"]}))) for t in snapshot["techniques"]}
+
+    # --- scoring --------------------------------------------------------------------------------
+
+    def _correct(self, toks: list[str]) -> list[str]:
+        """Map unknown words to close vocabulary words (typos): 'crystalography' → 'crystallography'."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        out = []
+        for t in toks:
+            if "_" in t or t in self.lex.vocabulary or len(t) < 5 or t.isdigit():
+                out.append(t)
+                continue
+            best = process.extractOne(
+                t, self._vocab_list, scorer=Levenshtein.normalized_similarity, score_cutoff=0.8
+            )
+            out.append(best[0] if best else t)
+        return out
+
+    def _lexical(self, question: str) -> tuple[np.ndarray, list[str]]:
+        base = self._correct([stem(w) for w in words(question) if w not in STOP and len(w) > 1])
+        terms = base + [f"{a}_{b}" for a, b in zip(base, base[1:], strict=False)]
+        raw = self.lex.scores(terms)
+        top = raw.max() if raw.size else 0.0
+        # saturating normalisation keeps absolute strength (a weak best match stays weak)
+        norm = raw / (raw + 12.0) if top > 0 else raw
+        return norm, base
+
+    def _phrases(self, question: str) -> np.ndarray:
+        """1 when the question names a technique: a multi-word name, or an acronym written as such."""
+        q = " " + re.sub(r"[^a-z0-9]+", " ", fold_text(question)) + " "
+        raw = " " + re.sub(r"[^A-Za-z0-9-]+", " ", question) + " "
+        out = np.zeros(len(self.docs))
+        for i, d in enumerate(self.docs):
+            for p in d.phrases:
+                pp = " " + re.sub(r"[^a-z0-9]+", " ", p).strip() + " "
+                if len(pp.strip()) >= 3 and pp in q:
+                    out[i] = max(out[i], min(1.0, 0.5 + len(pp.strip()) / 30))
+            for a in d.acronyms:
+                if f" {a} " in raw or f" {a}s " in raw:
+                    out[i] = max(out[i], 0.8)
+        return out
+
+    def _embedding(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per technique: 0.75 × best passage similarity + 0.25 × second best; and the best passage."""
+        assert self.pmat is not None and self._slots is not None
+        sims = np.concatenate(
+            [embed.similarities(self._ptensor, question), [-1.0]]
+        )  # extra slot pads short docs
+        grid = sims[self._slots]  # (documents, max passages per document)
+        best_col = grid.argmax(axis=1)
+        rows = np.arange(grid.shape[0])
+        best = grid[rows, best_col]
+        second = np.partition(grid, -2, axis=1)[:, -2] if grid.shape[1] > 1 else np.zeros(len(best))
+        score = 0.75 * best + 0.25 * np.maximum(second, 0)
+        return score, self._slots[rows, best_col]
+
+    # --- answering ------------------------------------------------------------------------------
+
+    def instruments_for(
+        self, tid: str, c: Constraints, preferred: str | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        all_ids = self.offered_by.get(tid, [])
+        rows = []
+        for iid in all_ids:
+            inst = self.instruments[iid]
+            if c.country and inst["country"] != c.country:
+                continue
+            if c.organisation and c.organisation not in (
+                inst["organisation"],
+                *self.infrastructures[inst["infrastructure"]].get("partners", []),
+            ):
+                continue
+            if c.operational_only and inst["status"] != "operational":
+                continue
+            if c.access_route and c.access_route not in (inst.get("access_routes") or []):
+                continue
+            if c.sample_type and inst.get("sample_types") and c.sample_type not in inst["sample_types"]:
+                continue
+            rows.append(inst)
+        rows.sort(
+            key=lambda i: (
+                i["country"] != preferred if preferred else False,
+                STATUS_ORDER.get(i["status"], 9),
+                i["name"],
+            )
+        )
+        return [self._inst_out(i) for i in rows], len(all_ids) - len(rows)
+
+    def _inst_out(self, i: dict[str, Any]) -> dict[str, Any]:
+        infra = self.infrastructures[i["infrastructure"]]
+        contact = i.get("contact") or infra.get("contact") or {}
+        return {
+            "id": i["id"], "name": i["name"], "facility": infra["name"], "organisation": i["organisation"],
+            "country": i["country"], "city": i["city"], "status": i["status"], "url": i["url"],
+            "contact": contact or {"url": infra["url"]}, "access_routes": i.get("access_routes") or [],
+        }  # fmt: skip
+
+    def _why(
+        self, question: str, doc_i: int, qtoks: list[str], best_passage: int | None, phrase: float
+    ) -> str:
+        d = self.docs[doc_i]
+        tf = self.lex.tf[doc_i]
+        contrib = sorted(
+            ((self.lex.idf.get(t, 0) * min(tf.get(t, 0), 3), t) for t in set(qtoks) if tf.get(t)),
+            reverse=True,
+        )
+        surface: dict[str, str] = {}
+        for w in words(question):
+            surface.setdefault(stem(w), w)
+        terms = [surface.get(t, t) for s, t in contrib[:3] if s > 0.5]
+        parts = []
+        if phrase > 0:
+            named = next((a for a in d.acronyms if a in question), None) or next(
+                (p for p in d.phrases if p in fold_text(question)), d.label
+            )
+            parts.append(f"You named it (“{named}”).")
+        if terms:
+            parts.append("Your question mentions " + ", ".join(f"“{t}”" for t in terms) + ".")
+        if best_passage is not None and best_passage >= 0 and self.passages:
+            text = self.passages[best_passage]
+            if text in (d.knowledge.get("answers") or []):
+                parts.append(f"{d.label.capitalize()} answers questions like: “{text}”")
+            elif d.knowledge.get("summary"):
+                parts.append(d.knowledge["summary"].split(". ")[0].rstrip(".") + ".")
+        elif d.knowledge.get("summary"):
+            parts.append(d.knowledge["summary"].split(". ")[0].rstrip(".") + ".")
+        return " ".join(parts) or f"{d.label} matches words of your question."
+
+    def query(self, question: str, constraints: Constraints | None = None, top: int = 5) -> Answer:
+        t0 = time.perf_counter()
+        c = constraints or Constraints()
+        preferred = c.country or infer_country(question)
+        n = len(self.docs)
+        lex, qtoks = self._lexical(question) if self.method != "embedding" else (np.zeros(n), [])
+        phrase = self._phrases(question) if self.method != "embedding" else np.zeros(n)
+        if self.method in ("combined", "embedding"):
+            emb, best_passage = self._embedding(question)
+        else:
+            emb, best_passage = np.zeros(n), np.full(n, -1)
+        w = WEIGHTS
+        if self.method == "combined":
+            score = w["embedding"] * emb + w["lexical"] * lex + w["phrase"] * phrase
+            score = score / (w["embedding"] + w["lexical"])
+        elif self.method == "lexical":
+            score = lex + w["phrase"] * phrase
+        else:
+            score = emb.copy()
+        # techniques nobody in the region offers (under the constraints) move down, not out
+        adjusted = score.copy()
+        inst_cache: dict[int, tuple[list[dict[str, Any]], int]] = {}
+        order = np.argsort(-score)[: max(40, top * 6)]
+        for i in order:
+            insts, elsewhere = self.instruments_for(self.docs[i].id, c, preferred)
+            inst_cache[int(i)] = (insts, elsewhere)
+            if not insts:
+                adjusted[i] *= 0.8
+            elif preferred and not any(x["country"] == preferred for x in insts):
+                adjusted[i] *= 0.9
+        ranked = sorted((int(i) for i in order), key=lambda i: -adjusted[i])
+        chosen: list[int] = []
+        for i in ranked:
+            if len(chosen) >= top:
+                break
+            chosen.append(i)
+        results = []
+        for i in chosen:
+            insts, elsewhere = inst_cache[i]
+            bp = int(best_passage[i]) if 0 <= best_passage[i] < len(self.passages) else None
+            results.append(
+                Result(
+                    self.docs[i],
+                    round(float(adjusted[i]), 4),
+                    self._why(question, i, qtoks, bp, phrase[i]),
+                    insts,
+                    elsewhere,
+                    {
+                        "embedding": round(float(emb[i]), 4),
+                        "lexical": round(float(lex[i]), 4),
+                        "phrase": round(float(phrase[i]), 4),
+                    },
+                )  # fmt: skip
+            )
+        consider = self._complements(results)
+        best = results[0].score if results else 0.0
+        no_good = best < (NO_MATCH_THRESHOLD if self.method != "lexical" else 0.25)
+        return Answer(results, consider, no_good, preferred, self.method, (time.perf_counter() - t0) * 1000)
+
+    def _complements(self, results: list[Result]) -> list[tuple[TechniqueDoc, str]]:
+        shown = {r.doc.id for r in results}
+        out: list[tuple[TechniqueDoc, str]] = []
+        for r in results[:3]:
+            for cid in r.doc.knowledge.get("complements") or []:
+                if cid in shown or cid not in self.by_id:
+                    continue
+                shown.add(cid)
+                out.append((self.docs[self.by_id[cid]], f"often combined with {r.doc.label}"))
+        return out[:4]

@@ -1,0 +1,234 @@
+"""Matchmaking operations: validate the question, rank, log, take feedback, report gaps."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from halric.core import audit
+from halric.core.actor import Actor
+from halric.core.errors import InvalidInput, NotFound
+from halric.match.engine import Answer, Constraints, Matcher
+from halric.match.models import MatchFeedback, MatchQuery
+from halric.registry import service as registry
+from halric.registry.models import Instrument, Technique
+from halric.registry.vocab import ACCESS_ROUTES, COUNTRIES, SAMPLE_TYPES
+
+MAX_QUESTION = 2000
+MAX_TOP = 20
+
+
+@dataclass
+class MatchRequest:
+    question: str
+    country: str | None = None
+    top: int = 5
+    organisation: str | None = None
+    operational_only: bool = False
+    access_route: str | None = None
+    sample_type: str | None = None
+
+    def validated(self) -> MatchRequest:
+        q = (self.question or "").strip()
+        if not q:
+            raise InvalidInput("question: describe what you want to find out (it is empty)", field="question")
+        if len(q) > MAX_QUESTION:
+            raise InvalidInput(
+                f"question: keep it under {MAX_QUESTION} characters (it has {len(q)})", field="question"
+            )
+        country = self.country.strip().upper() if self.country and self.country.strip() else None
+        if country and country not in COUNTRIES:
+            raise InvalidInput(
+                f"country: unknown country code {self.country!r}; use one of {', '.join(COUNTRIES)}",
+                field="country",
+            )
+        if not 1 <= int(self.top) <= MAX_TOP:
+            raise InvalidInput(f"top: ask for 1 to {MAX_TOP} results", field="top")
+        if self.access_route and self.access_route not in ACCESS_ROUTES:
+            raise InvalidInput(f"access_route: use one of {', '.join(ACCESS_ROUTES)}", field="access_route")
+        if self.sample_type and self.sample_type not in SAMPLE_TYPES:
+            raise InvalidInput(f"sample_type: use one of {', '.join(SAMPLE_TYPES)}", field="sample_type")
+        return MatchRequest(q, country, int(self.top), self.organisation or None, bool(self.operational_only),
+                            self.access_route or None, self.sample_type or None)  # fmt: skip
+
+    def constraints(self) -> Constraints:
+        return Constraints(
+            self.country, self.organisation, self.operational_only, self.access_route, self.sample_type
+        )
+
+
+# --- one matcher per process, rebuilt when the registry changes ----------------------------------------
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str], tuple[str, Matcher]] = {}
+
+
+def registry_version(s: Session) -> str:
+    """Cheap fingerprint of the registry content the matcher depends on."""
+    inst = s.execute(select(func.count(), func.max(Instrument.updated_at))).one()
+    tech = s.execute(select(func.count(), func.max(Technique.updated_at))).one()
+    return f"{inst[0]}:{inst[1]}:{tech[0]}:{tech[1]}"
+
+
+def get_matcher(s: Session, *, cache_dir: Path | None, method: str = "combined") -> Matcher:
+    key = (str(s.get_bind().url), method)
+    version = registry_version(s)
+    with _lock:
+        hit = _cache.get(key)
+        if hit and hit[0] == version:
+            return hit[1]
+        matcher = Matcher(registry.export(s), cache_dir=cache_dir, method=method)
+        _cache[key] = (version, matcher)
+        return matcher
+
+
+# --- answers as data ---------------------------------------------------------------------------------
+
+
+def technique_out(doc: Any) -> dict[str, Any]:
+    k = doc.knowledge or {}
+    return {
+        "id": doc.id, "label": doc.label, "panet_iri": doc.panet_iri, "alt_labels": doc.alt_labels,
+        "summary": k.get("summary"), "cannot": k.get("cannot"), "samples": k.get("samples"),
+    }  # fmt: skip
+
+
+def answer_dict(ans: Answer, ambassadors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "elapsed_ms": round(ans.elapsed_ms, 2),
+        "method": ans.method,
+        "preferred_country": ans.preferred_country,
+        "no_good_match": ans.no_good_match,
+        "message": (
+            "We found no technique that clearly fits this question. An ambassador can help you phrase it "
+            "or find the right people." if ans.no_good_match else None
+        ),
+        "results": [
+            {
+                "technique": technique_out(r.doc), "score": r.score, "why": r.why,
+                "instruments": r.instruments, "instruments_elsewhere": r.instruments_elsewhere,
+            }
+            for r in ans.results
+        ],
+        "consider_as_well": [{"technique": technique_out(d), "reason": why} for d, why in ans.consider],
+        "ambassadors": ambassadors or [],
+    }  # fmt: skip
+    return out
+
+
+def batch_line(qid: str, ans: Answer, elapsed_ms: float) -> dict[str, Any]:
+    """Exactly the shape documented in shared/eval/score_matchmaking.py."""
+    return {
+        "id": qid,
+        "elapsed_ms": round(elapsed_ms, 3),
+        "results": [
+            {
+                "technique": {
+                    "label": r.doc.label,
+                    "panet_iri": r.doc.panet_iri,
+                    "alt_labels": r.doc.alt_labels,
+                },
+                "instruments": [
+                    {"name": i["name"], "facility": i["facility"], "country": i["country"]}
+                    for i in r.instruments
+                ],
+                "score": r.score,
+                "why": r.why,
+            }
+            for r in ans.results
+        ],
+    }
+
+
+def ambassadors(s: Session, country: str | None) -> list[dict[str, Any]]:
+    rows = registry.ambassadors_for(s, country) or registry.ambassadors_for(s, None)
+    return [
+        {"name": a.display_name, "countries": a.countries_served, "email": a.contact_email,
+         "organisation": a.organisation_id, "languages": a.languages}
+        for a in rows
+    ]  # fmt: skip
+
+
+def match(
+    s: Session, actor: Actor, req: MatchRequest, *, cache_dir: Path | None, log: bool = True
+) -> dict[str, Any]:
+    req = req.validated()
+    if req.organisation:
+        registry.get_organisation(s, req.organisation)
+    matcher = get_matcher(s, cache_dir=cache_dir)
+    ans = matcher.query(req.question, req.constraints(), top=req.top)
+    out = answer_dict(ans, ambassadors(s, ans.preferred_country))
+    out["question"] = req.question
+    if log:
+        row = MatchQuery(
+            user_id=actor.user_id, question=req.question, country=req.country,
+            constraints={k: v for k, v in asdict(req).items() if k not in ("question", "country", "top") and v},
+            technique_ids=[r.doc.id for r in ans.results], best_score=ans.results[0].score if ans.results else 0.0,
+            no_good_match=ans.no_good_match, method=ans.method, elapsed_ms=ans.elapsed_ms,
+        )  # fmt: skip
+        s.add(row)
+        s.flush()
+        out["query_id"] = row.id
+    return out
+
+
+def record_feedback(
+    s: Session, actor: Actor, query_id: int, technique_id: str, helpful: bool, comment: str = ""
+) -> MatchFeedback:
+    q = s.get(MatchQuery, query_id)
+    if q is None:
+        raise NotFound(f"No match query with id {query_id}.")
+    if technique_id not in (q.technique_ids or []):
+        raise InvalidInput("technique_id: that technique was not among the suggestions", field="technique_id")
+    if len(comment) > 2000:
+        raise InvalidInput("comment: keep it under 2000 characters", field="comment")
+    fb = MatchFeedback(query_id=query_id, technique_id=technique_id, helpful=helpful, comment=comment.strip(),
+                       user_id=actor.user_id)  # fmt: skip
+    s.add(fb)
+    s.flush()
+    audit.record(
+        s, actor, "feedback", "match-query", query_id, {"technique": technique_id, "helpful": helpful}
+    )
+    return fb
+
+
+def gaps_report(s: Session, limit: int = 200) -> dict[str, Any]:
+    """Questions without a good answer, and suggestions users marked unhelpful."""
+    unanswered = s.scalars(
+        select(MatchQuery)
+        .where(MatchQuery.no_good_match.is_(True))
+        .order_by(MatchQuery.id.desc())
+        .limit(limit)
+    ).all()
+    unhelpful = s.execute(
+        select(MatchFeedback, MatchQuery)
+        .join(MatchQuery, MatchQuery.id == MatchFeedback.query_id)
+        .where(MatchFeedback.helpful.is_(False))
+        .order_by(MatchFeedback.id.desc())
+        .limit(limit)
+    ).all()
+    counts = dict(
+        s.execute(
+            select(MatchFeedback.technique_id, func.count())
+            .where(MatchFeedback.helpful.is_(False))
+            .group_by(MatchFeedback.technique_id)
+        ).all()
+    )
+    total = s.scalar(select(func.count()).select_from(MatchQuery)) or 0
+    return {
+        "total_questions": total,
+        "unanswered": [
+            {"id": q.id, "at": q.created_at.isoformat(), "question": q.question, "country": q.country,
+             "best_score": q.best_score} for q in unanswered
+        ],
+        "unhelpful": [
+            {"query_id": q.id, "at": fb.created_at.isoformat(), "question": q.question,
+             "technique_id": fb.technique_id, "comment": fb.comment} for fb, q in unhelpful
+        ],
+        "unhelpful_by_technique": sorted(counts.items(), key=lambda kv: -kv[1]),
+    }  # fmt: skip
