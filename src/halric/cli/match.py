@@ -73,7 +73,7 @@ def match(
                         access_route,
                         sample_type,
                     ).validated(),
-                )  # fmt: skip
+                )
             )
         except Exception as exc:  # InvalidInput: say which line
             where = f"line with id {obj['id']!r}: " if batch else ""

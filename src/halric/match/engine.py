@@ -16,7 +16,7 @@ import numpy as np
 
 from halric.match import embed
 from halric.match.index import TechniqueDoc, build_docs, build_lexical, snapshot_digest
-from halric.match.text import STOP, fold_text, stem, words
+from halric.match.text import STOP, bigrams, fold_text, stem, words
 from halric.registry.vocab import STATUS_ORDER
 
 # Places that tell where the user wants the work done (a preference, not a filter)
@@ -146,7 +146,7 @@ class Matcher:
 
     def _lexical(self, question: str) -> tuple[np.ndarray, list[str]]:
         base = self._correct([stem(w) for w in words(question) if w not in STOP and len(w) > 1])
-        terms = base + [f"{a}_{b}" for a, b in zip(base, base[1:], strict=False)]
+        terms = base + bigrams(base)
         raw = self.lex.scores(terms)
         top = raw.max() if raw.size else 0.0
         # saturating normalisation keeps absolute strength (a weak best match stays weak)
@@ -306,7 +306,7 @@ class Matcher:
                         "lexical": round(float(lex[i]), 4),
                         "phrase": round(float(phrase[i]), 4),
                     },
-                )  # fmt: skip
+                )
             )
         consider = self._complements(results)
         best = results[0].score if results else 0.0

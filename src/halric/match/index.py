@@ -111,7 +111,7 @@ def build_docs(snapshot: dict[str, Any]) -> list[TechniqueDoc]:
                 [p for p in passages if p.strip()],
                 phrases,
                 acronyms,
-            )  # fmt: skip
+            )
         )
     return docs
 
