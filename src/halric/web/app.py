@@ -61,9 +61,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
-    from halric.web.routes import admin, auth, health, home, registry_api, registry_pages
+    from halric.web.routes import admin, auth, health, home, match, registry_api, registry_pages
 
-    for module in (health, home, auth, admin, registry_pages, registry_api):
+    for module in (health, home, auth, admin, registry_pages, registry_api, match):
         module.register(app)
     return app
 
