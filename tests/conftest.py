@@ -75,10 +75,21 @@ def db_url(
         drop_pg_database(name)
 
 
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One index cache for the whole run: the registry's passage embeddings are computed once."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(scope="module")
-def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Settings:
     data_dir: Path = tmp_path_factory.mktemp("data")
-    return Settings(data_dir=data_dir, database_url=db_url, secret_key="test-secret-" + uuid.uuid4().hex)
+    return Settings(
+        data_dir=data_dir,
+        database_url=db_url,
+        secret_key="test-secret-" + uuid.uuid4().hex,
+        cache_dir=cache_dir,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,7 @@ def match(
             where = f"line with id {obj['id']!r}: " if batch else ""
             fail(where + getattr(exc, "detail", str(exc)))
     st = settings()
-    cache_dir = st.ensure_data_dir() / "cache"
+    cache_dir = st.cache_path
     db = database()
     with db.session() as s:
         matcher = service.get_matcher(s, cache_dir=cache_dir, method=method)

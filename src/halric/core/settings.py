@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         default=None,
         description="Secret for signing tokens (JWT). Default: generated once and kept in DATA_DIR/secret_key.",
     )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Where computed indexes (matchmaking embeddings) are cached. Default: DATA_DIR/cache.",
+    )
     site_name: str = Field(default="HALRIC Hub", description="Name shown in page titles.")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Lifetime of a browser session.")
     cookie_secure: str = Field(
@@ -61,6 +65,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'halric.db').as_posix()}"
+
+    @property
+    def cache_path(self) -> Path:
+        path = self.cache_dir or (self.data_dir / "cache")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ REPORT_ROLES = require("ambassador", "coordinator")
 
 
 def _cache_dir(request: Request):
-    return request.app.state.settings.ensure_data_dir() / "cache"
+    return request.app.state.settings.cache_path
 
 
 class MatchBody(BaseModel):
