@@ -124,3 +124,19 @@ def test_init_creates_first_admin_once(fresh_url, tmp_path):
         admin = s.scalar(select(User).where(User.username == "admin"))
         assert verify_password(admin.password_hash, "admin-pass-for-tests")
     db.dispose()
+
+
+def test_models_and_migrations_agree(db_url, tmp_path):
+    """A model change without a migration fails here (autogenerate finds no difference)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from halric.migrations import upgrade
+    from halric.models import metadata
+
+    upgrade(db_url)
+    database = Database(db_url)
+    with database.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    database.dispose()
+    assert diffs == []

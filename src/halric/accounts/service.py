@@ -189,6 +189,8 @@ def authenticate(
             if row is None:
                 row = LoginFailure(key=k, count=0)
                 session.add(row)
+            elif as_utc(row.last_at) < now - timedelta(minutes=lock_minutes):
+                row.count = 0  # old failures are forgiven after a quiet lock period
             row.count += 1
             row.last_at = now
             if row.count >= limit:
@@ -264,6 +266,8 @@ def set_password(session: Session, actor: Actor, user: User, new: str, *, min_le
     check_password_policy(new, min_length)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
+    for s in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+        session.delete(s)
     audit.record(session, actor, "reset-password", "user", user.id)
 
 

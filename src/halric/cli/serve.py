@@ -13,6 +13,12 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1,::1",
+        "--forwarded-allow-ips",
+        envvar="FORWARDED_ALLOW_IPS",
+        help="Proxies whose X-Forwarded-* headers are trusted (comma-separated, or * behind a private proxy).",
+    ),
 ) -> None:
     """Serve the hub over HTTP. Refuses to start on an out-of-date database schema."""
     import uvicorn
@@ -26,7 +32,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=forwarded_allow_ips,
         log_level="info",
     )
 

@@ -93,7 +93,7 @@ def passwd(
     ),
 ) -> None:
     """Set a user's password (administrators, on the server)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from halric.accounts import service
     from halric.accounts.models import User
@@ -102,7 +102,7 @@ def passwd(
     password = _read_password(password_stdin)
     db = database()
     with db.session() as s:
-        user = s.scalar(select(User).where(User.username == username))
+        user = s.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if user is None:
             fail(f"no user named {username!r}")
         service.set_password(s, system_actor(), user, password, min_length=settings().password_min_length)
@@ -116,7 +116,7 @@ def token_create(
     days: int = typer.Option(365, "--days", min=1, max=3650, help="Days until it expires."),
 ) -> None:
     """Create a personal API token for a user (printed once)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from halric.accounts import service
     from halric.accounts.models import User
@@ -124,7 +124,7 @@ def token_create(
 
     db = database()
     with db.session() as s:
-        user = s.scalar(select(User).where(User.username == username))
+        user = s.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if user is None:
             fail(f"no user named {username!r}")
         token, _ = service.create_api_token(s, system_actor(), user, name, days=days)

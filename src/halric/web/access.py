@@ -124,7 +124,9 @@ class SignedIn(Rule):
 
     def check(self, actor: Actor) -> None:
         if actor.is_anonymous:
-            raise NotAuthenticated("Sign in to use this page.")
+            raise NotAuthenticated(
+                "Sign in first (browser) or send a personal API token (Authorization: Bearer)."
+            )
 
 
 class Roles(SignedIn):
