@@ -1,6 +1,7 @@
 """Imports every domain's tables so the shared metadata is complete (migrations, tests)."""
 
 from halric.accounts import models as accounts_models  # noqa: F401
+from halric.calls import models as calls_models  # noqa: F401
 from halric.core import audit  # noqa: F401
 from halric.core.db import Base
 from halric.match import models as match_models  # noqa: F401

@@ -51,6 +51,18 @@ class Settings(BaseSettings):
     admin_password: str | None = Field(
         default=None, description="Password of the first admin account created by `halric init`."
     )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Public address of the hub, used in e-mails."
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server for outgoing mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    smtp_user: str | None = Field(default=None, description="SMTP user name (optional).")
+    smtp_password: str | None = Field(default=None, description="SMTP password (optional).")
+    smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")
+    smtp_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the SMTP server.")
+    mail_from: str = Field(
+        default="HALRIC Hub <no-reply@halric.localhost>", description="Sender of hub e-mails."
+    )
     password_min_length: int = Field(default=10, ge=8, description="Minimum password length.")
 
     @field_validator("cookie_secure")

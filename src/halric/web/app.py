@@ -61,9 +61,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
-    from halric.web.routes import admin, auth, health, home, match, registry_api, registry_pages
+    from halric.web.routes import (
+        admin,
+        auth,
+        calls_api,
+        calls_pages,
+        health,
+        home,
+        match,
+        registry_api,
+        registry_pages,
+    )
 
-    for module in (health, home, auth, admin, registry_pages, registry_api, match):
+    for module in (health, home, auth, admin, registry_pages, registry_api, match, calls_pages, calls_api):
         module.register(app)
     return app
 

@@ -1,0 +1,1 @@
+"""Pilot-project calls: applications, budgets, eligibility, reviews, decisions, projects, KPIs, mail."""

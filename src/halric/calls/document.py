@@ -1,0 +1,127 @@
+"""The application as reviewers see it: one structure rendered as HTML (page) and as PDF (fpdf2)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from halric.calls import service, workflow
+from halric.calls.models import Application
+from halric.core.errors import NotFound
+from halric.registry import service as registry
+
+SECTIONS = (
+    ("lay_summary", "Lay summary"),
+    ("research_question", "Research question"),
+    ("work_plan", "Work plan"),
+    ("timeline", "Timeline"),
+    ("impact", "Expected impact for industry or clinic"),
+    ("data_management", "Data management"),
+)
+
+
+def review_view(s: Session, app: Application) -> dict[str, Any]:
+    """Everything a reviewer sees, in display order. Used by the page and by the PDF."""
+    instruments = []
+    for iid in app.instruments:
+        try:
+            i = registry.get_instrument(s, iid)
+            instruments.append(
+                {"id": i.id, "name": i.name, "facility": i.infrastructure.name, "country": i.country}
+            )
+        except NotFound:
+            instruments.append(
+                {"id": iid, "name": iid, "facility": "(no longer in the registry)", "country": ""}
+            )
+    ev = service.evaluate(s, app)
+    return {
+        "id": app.id, "title": app.title or "(untitled)", "call": app.call.title, "state": workflow.LABELS[app.state],
+        "duration_months": app.duration_months, "currency": app.call.currency,
+        "sections": [(label, getattr(app, key)) for key, label in SECTIONS],
+        "team": [{"name": m.name, "organisation": m.organisation_id, "country": m.country, "sector": m.sector,
+                  "role": m.role} for m in app.team],
+        "instruments": instruments,
+        "budget": [{"organisation": b.organisation_id, "type": b.cost_type, "description": b.description,
+                    "person_months": b.person_months, "monthly_cost": b.monthly_cost, "amount": b.amount}
+                   for b in app.budget],
+        "budget_total": service.budget_total(app),
+        "in_kind": [{"organisation": k.organisation_id, "description": k.description, "amount": k.amount}
+                    for k in app.in_kind],
+        "in_kind_total": sum((k.amount for k in app.in_kind), Decimal("0.00")),
+        "eligibility": [{"label": r.label, "status": r.status, "reason": r.reason} for r in ev.results],
+        "motivations": app.motivations or {},
+    }  # fmt: skip
+
+
+def _font_dir() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+def money(x: Decimal) -> str:
+    return f"{x:,.2f}"
+
+
+def pdf(view: dict[str, Any]) -> bytes:
+    from fpdf import FPDF
+
+    doc = FPDF(format="A4")
+    doc.set_auto_page_break(True, margin=15)
+    fonts = _font_dir()
+    doc.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))
+    doc.add_font("DejaVu", "B", str(fonts / "DejaVuSans-Bold.ttf"))
+    doc.set_title(view["title"])
+    doc.set_author("HALRIC Hub")
+    doc.add_page()
+    w = doc.epw
+
+    def heading(text: str, size: int = 13) -> None:
+        doc.ln(2)
+        doc.set_font("DejaVu", "B", size)
+        doc.multi_cell(w, 7, text)
+        doc.set_font("DejaVu", "", 10)
+
+    def para(text: str) -> None:
+        doc.set_font("DejaVu", "", 10)
+        doc.multi_cell(w, 5, text or "—")
+        doc.ln(1)
+
+    heading(view["title"], 16)
+    para(f"HALRIC pilot-project application #{view['id']} · {view['call']} · {view['state']} · "
+         f"{view['duration_months'] or '?'} months")  # fmt: skip
+    for label, text in view["sections"]:
+        heading(label)
+        para(text)
+    heading("Team")
+    with doc.table(col_widths=(30, 25, 10, 15, 20), text_align="LEFT") as t:
+        t.row(["Name", "Organisation", "Country", "Sector", "Role"])
+        for m in view["team"]:
+            t.row([m["name"], m["organisation"], m["country"], m["sector"], m["role"] or ""])
+    heading("Infrastructure")
+    with doc.table(col_widths=(35, 45, 10), text_align="LEFT") as t:
+        t.row(["Instrument", "Facility", "Country"])
+        for i in view["instruments"]:
+            t.row([i["name"], i["facility"], i["country"]])
+    heading(f"Budget requested ({view['currency']})")
+    with doc.table(
+        col_widths=(22, 14, 26, 12, 16, 16), text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT")
+    ) as t:
+        t.row(["Organisation", "Type", "Description", "Person-months", "Monthly cost", "Amount"])
+        for b in view["budget"]:
+            t.row([b["organisation"], b["type"], b["description"], str(b["person_months"]), money(b["monthly_cost"]),
+                   money(b["amount"])])  # fmt: skip
+        t.row(["Total", "", "", "", "", money(view["budget_total"])])
+    if view["in_kind"]:
+        heading("In-kind contributions")
+        with doc.table(col_widths=(25, 50, 20), text_align=("LEFT", "LEFT", "RIGHT")) as t:
+            t.row(["Organisation", "Contribution", "Value"])
+            for k in view["in_kind"]:
+                t.row([k["organisation"], k["description"], money(k["amount"])])
+    heading("Eligibility")
+    for r in view["eligibility"]:
+        para(f"[{r['status'].upper()}] {r['label']}: {r['reason']}")
+    return bytes(doc.output())

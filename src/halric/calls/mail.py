@@ -1,0 +1,79 @@
+"""Outgoing mail: messages go to an outbox in the same transaction as the change that caused them,
+and a sender delivers them over SMTP with retries, so a mail-server outage loses nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from halric.calls.models import OutboxMessage
+from halric.core.timeutil import utcnow
+
+
+def queue(s: Session, to: str, subject: str, body: str) -> OutboxMessage:
+    msg = OutboxMessage(to=to, subject=subject[:300], body=body)
+    s.add(msg)
+    return msg
+
+
+def pending(s: Session, limit: int = 100) -> list[OutboxMessage]:
+    now = utcnow()
+    q = (
+        select(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < 10)
+        .where(or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(s.scalars(q))
+
+
+def send_pending(s: Session, settings: Any) -> tuple[int, int]:
+    """Deliver what is due. Returns (sent, failed). Failed messages are retried later (backoff)."""
+    sent = failed = 0
+    msgs = pending(s)
+    if not msgs:
+        return 0, 0
+    try:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+    except (OSError, smtplib.SMTPException) as exc:
+        for m in msgs:
+            _failed(m, f"cannot connect to {settings.smtp_host}:{settings.smtp_port}: {exc}")
+        return 0, len(msgs)
+    try:
+        for m in msgs:
+            em = EmailMessage()
+            em["From"] = settings.mail_from
+            em["To"] = m.to
+            em["Subject"] = m.subject
+            em.set_content(m.body)
+            try:
+                smtp.send_message(em)
+                m.sent_at = utcnow()
+                m.attempts += 1
+                m.last_error = None
+                sent += 1
+            except smtplib.SMTPException as exc:
+                _failed(m, str(exc))
+                failed += 1
+            s.flush()
+    finally:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            smtp.quit()
+    return sent, failed
+
+
+def _failed(m: OutboxMessage, error: str) -> None:
+    m.attempts += 1
+    m.last_error = error[:2000]
+    m.next_attempt_at = utcnow() + timedelta(minutes=min(60, 2**m.attempts))

@@ -1,0 +1,228 @@
+"""Tables of the pilot-project workflow."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from halric.core.db import Base
+from halric.core.timeutil import utcnow
+
+Money = Numeric(14, 2)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text, default="")
+    opens_on: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date | None] = mapped_column(Date)  # single deadline, or
+    cutoffs: Mapped[list[Any]] = mapped_column(default=list)  # rolling intake: ISO dates
+    budget_ceiling: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    duration_months: Mapped[int] = mapped_column(Integer, default=6)
+    criteria: Mapped[list[Any]] = mapped_column(default=list)  # [{key, label, weight}]
+    rules: Mapped[list[Any]] = mapped_column(default=list)  # eligibility rules as data
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Application(Base):
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(24), index=True, default="draft")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    lay_summary: Mapped[str] = mapped_column(Text, default="")
+    research_question: Mapped[str] = mapped_column(Text, default="")
+    instruments: Mapped[list[Any]] = mapped_column(default=list)  # registry instrument ids
+    work_plan: Mapped[str] = mapped_column(Text, default="")
+    timeline: Mapped[str] = mapped_column(Text, default="")
+    duration_months: Mapped[int | None] = mapped_column(Integer)
+    impact: Mapped[str] = mapped_column(Text, default="")
+    data_management: Mapped[str] = mapped_column(Text, default="")
+    motivations: Mapped[dict[str, Any]] = mapped_column(default=dict)  # rule id -> motivation text
+    cutoff: Mapped[date | None] = mapped_column(Date, index=True)
+    copied_from_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+    call: Mapped[Call] = relationship(lazy="joined")
+    team: Mapped[list[TeamMember]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="TeamMember.position"
+    )
+    budget: Mapped[list[BudgetLine]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="BudgetLine.position"
+    )
+    in_kind: Mapped[list[InKind]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="InKind.id"
+    )
+
+
+class TeamMember(Base):
+    __tablename__ = "application_team"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), default="")
+    organisation_id: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2))
+    sector: Mapped[str] = mapped_column(String(16))  # industry | hospital | academia
+    role: Mapped[str] = mapped_column(String(100), default="")
+
+
+class BudgetLine(Base):
+    """Requested funding: employment cost at one organisation = person-months × monthly cost."""
+
+    __tablename__ = "application_budget"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    organisation_id: Mapped[str] = mapped_column(String(64))
+    cost_type: Mapped[str] = mapped_column(String(24), default="employment")
+    description: Mapped[str] = mapped_column(String(300), default="")
+    person_months: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    monthly_cost: Mapped[Decimal] = mapped_column(Money)
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.person_months * self.monthly_cost).quantize(Decimal("0.01"))
+
+
+class InKind(Base):
+    __tablename__ = "application_in_kind"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+
+class Collaborator(Base):
+    """Co-applicants (invited by e-mail, may edit) and ambassadors (assigned, may comment)."""
+
+    __tablename__ = "application_collaborators"
+    __table_args__ = (UniqueConstraint("application_id", "email", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # co-applicant | ambassador
+    email: Mapped[str] = mapped_column(String(320))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column()
+
+
+class Transition(Base):
+    __tablename__ = "application_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str] = mapped_column(String(24))
+    to_state: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(150))
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class Comment(Base):
+    __tablename__ = "application_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(150))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeasibilityReview(Base):
+    __tablename__ = "feasibility_reviews"
+    __table_args__ = (UniqueConstraint("application_id", "infrastructure_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    infrastructure_id: Mapped[str] = mapped_column(String(80))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    verdict: Mapped[str] = mapped_column(String(24))  # feasible | conditions | not-feasible
+    comments: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommitteeReview(Base):
+    __tablename__ = "committee_reviews"
+    __table_args__ = (UniqueConstraint("application_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+    conflict_reason: Mapped[str] = mapped_column(Text, default="")
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)  # criterion key -> 1..5
+    comments: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None] = mapped_column()
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # approved | revise | rejected
+    letter: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Project(Base):
+    """A running pilot project: follow-up of an approved application."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), unique=True
+    )
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    milestones: Mapped[list[Any]] = mapped_column(default=list)  # [{title, due, done}]
+    datasets: Mapped[list[Any]] = mapped_column(default=list)  # catalog pids
+    publications: Mapped[list[Any]] = mapped_column(default=list)  # [{title, doi}]
+    final_report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    satisfaction: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cost_claims: Mapped[list[Any]] = mapped_column(default=list)  # [{organisation_id, amount (str)}]
+
+
+class OutboxMessage(Base):
+    """Mail waiting to be delivered; kept until sent, retried on failure."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()

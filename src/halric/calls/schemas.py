@@ -1,0 +1,121 @@
+"""Validated input for calls and applications (HTTP and CLI edges)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SECTORS = ("industry", "hospital", "academia")
+COST_TYPES = ("employment", "equipment", "travel", "consumables", "other")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Criterion(Strict):
+    key: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
+    label: str = Field(min_length=2, max_length=200)
+    weight: Decimal = Field(gt=0, le=100)
+
+
+DEFAULT_CRITERIA = [
+    {"key": "excellence", "label": "Scientific and technical quality", "weight": "40"},
+    {"key": "impact", "label": "Impact for industry or clinic", "weight": "40"},
+    {"key": "collaboration", "label": "Cross-border collaboration and use of infrastructure", "weight": "20"},
+]
+
+
+class CallInput(Strict):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,79}$")
+    title: str = Field(min_length=3, max_length=300)
+    text: str = Field(default="", max_length=20000)
+    opens_on: date
+    deadline: date | None = None
+    cutoffs: list[date] = Field(default_factory=list)
+    budget_ceiling: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    duration_months: int = Field(default=6, ge=1, le=60)
+    criteria: list[Criterion] = Field(default_factory=lambda: [Criterion(**c) for c in DEFAULT_CRITERIA])
+    rules: list[dict[str, Any]] | None = None  # None: HALRIC's default rules
+
+    @field_validator("cutoffs")
+    @classmethod
+    def _sorted(cls, v: list[date]) -> list[date]:
+        return sorted(set(v))
+
+
+class TeamMemberIn(Strict):
+    name: str = Field(min_length=2, max_length=200)
+    email: str = Field(default="", max_length=320)
+    organisation_id: str = Field(min_length=1, max_length=64)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    sector: str
+    role: str = Field(default="", max_length=100)
+
+    @field_validator("sector")
+    @classmethod
+    def _sector(cls, v: str) -> str:
+        if v not in SECTORS:
+            raise ValueError(f"use one of {', '.join(SECTORS)}")
+        return v
+
+
+class BudgetLineIn(Strict):
+    organisation_id: str = Field(min_length=1, max_length=64)
+    cost_type: str = "employment"
+    description: str = Field(default="", max_length=300)
+    person_months: Decimal = Field(ge=0, le=1000, max_digits=8, decimal_places=2)
+    monthly_cost: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+
+    @field_validator("cost_type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        if v not in COST_TYPES:
+            raise ValueError(f"use one of {', '.join(COST_TYPES)}")
+        return v
+
+
+class InKindIn(Strict):
+    organisation_id: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=2, max_length=300)
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+
+
+class ApplicationInput(Strict):
+    """A whole draft; saving replaces the stored draft when ``version`` matches."""
+
+    version: int = Field(
+        ge=1, description="The version you edited; a newer stored version means someone else saved"
+    )
+    title: str = Field(default="", max_length=300)
+    lay_summary: str = Field(default="", max_length=5000)
+    research_question: str = Field(default="", max_length=5000)
+    instruments: list[str] = Field(default_factory=list, max_length=30)
+    work_plan: str = Field(default="", max_length=20000)
+    timeline: str = Field(default="", max_length=5000)
+    duration_months: int | None = Field(default=None, ge=1, le=60)
+    impact: str = Field(default="", max_length=10000)
+    data_management: str = Field(default="", max_length=10000)
+    motivations: dict[str, str] = Field(default_factory=dict)
+    team: list[TeamMemberIn] = Field(default_factory=list, max_length=50)
+    budget: list[BudgetLineIn] = Field(default_factory=list, max_length=50)
+    in_kind: list[InKindIn] = Field(default_factory=list, max_length=50)
+
+
+class ReviewInput(Strict):
+    scores: dict[str, int] = Field(default_factory=dict)
+    comments: str = Field(default="", max_length=10000)
+    conflict: bool = False
+    conflict_reason: str = Field(default="", max_length=2000)
+
+    @field_validator("scores")
+    @classmethod
+    def _range(cls, v: dict[str, int]) -> dict[str, int]:
+        for k, x in v.items():
+            if not 1 <= x <= 5:
+                raise ValueError(f"score for {k!r} must be 1–5")
+        return v

@@ -1,0 +1,695 @@
+"""Pilot-project workflow operations: calls, drafts, eligibility, transitions, reviews, decisions, follow-up."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from halric.accounts.models import User
+from halric.accounts.security import new_token, token_digest
+from halric.calls import mail, rules, workflow
+from halric.calls.models import (
+    Application,
+    BudgetLine,
+    Call,
+    Collaborator,
+    Comment,
+    CommitteeReview,
+    Decision,
+    FeasibilityReview,
+    InKind,
+    Project,
+    TeamMember,
+    Transition,
+)
+from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput
+from halric.core import audit
+from halric.core.actor import Actor, system_actor
+from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from halric.core.timeutil import utcnow
+from halric.registry import service as registry
+
+# --- calls ----------------------------------------------------------------------------------------
+
+
+def create_call(s: Session, actor: Actor, data: CallInput) -> Call:
+    if not actor.has_role("coordinator"):
+        raise PermissionDenied("Only coordinators create calls.")
+    if s.scalar(select(Call).where(Call.slug == data.slug)) is not None:
+        raise Conflict(f"slug: a call with slug {data.slug!r} exists already", field="slug")
+    if not data.deadline and not data.cutoffs:
+        raise InvalidInput(
+            "deadline: give a single deadline or cut-off dates for a rolling intake", field="deadline"
+        )
+    try:
+        rule_list = rules.validate_rules(data.rules if data.rules is not None else rules.DEFAULT_RULES)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="rules") from exc
+    call = Call(
+        slug=data.slug, title=data.title, text=data.text, opens_on=data.opens_on, deadline=data.deadline,
+        cutoffs=[d.isoformat() for d in data.cutoffs], budget_ceiling=data.budget_ceiling, currency=data.currency,
+        duration_months=data.duration_months, criteria=[c.model_dump(mode="json") for c in data.criteria],
+        rules=rule_list, created_by=actor.user_id,
+    )  # fmt: skip
+    s.add(call)
+    s.flush()
+    audit.record(s, actor, "create", "call", call.id, {"slug": call.slug, "title": call.title})
+    return call
+
+
+def list_calls(s: Session) -> list[Call]:
+    return list(s.scalars(select(Call).order_by(Call.opens_on.desc())))
+
+
+def get_call(s: Session, call_id: int) -> Call:
+    c = s.get(Call, call_id)
+    if c is None:
+        raise NotFound(f"No call with id {call_id}.")
+    return c
+
+
+def call_is_open(call: Call, today: date | None = None) -> bool:
+    today = today or date.today()
+    if today < call.opens_on:
+        return False
+    if call.deadline:
+        return today <= call.deadline
+    return any(date.fromisoformat(c) >= today for c in call.cutoffs)
+
+
+def cutoff_for(call: Call, when: date) -> date | None:
+    if call.deadline:
+        return call.deadline
+    upcoming = [date.fromisoformat(c) for c in call.cutoffs if date.fromisoformat(c) >= when]
+    return min(upcoming) if upcoming else None
+
+
+# --- who may see and do what ------------------------------------------------------------------------
+
+
+def _collab(s: Session, app: Application, actor: Actor, kind: str) -> Collaborator | None:
+    if actor.user_id is None:
+        return None
+    return s.scalar(
+        select(Collaborator).where(
+            Collaborator.application_id == app.id,
+            Collaborator.kind == kind,
+            Collaborator.user_id == actor.user_id,
+        )
+    )
+
+
+def is_applicant(s: Session, app: Application, actor: Actor) -> bool:
+    return actor.user_id is not None and (
+        app.owner_id == actor.user_id or _collab(s, app, actor, "co-applicant") is not None
+    )
+
+
+def team_organisations(app: Application) -> set[str]:
+    return {m.organisation_id for m in app.team}
+
+
+def has_conflict(app: Application, actor: Actor) -> bool:
+    """A committee member from one of the team's organisations is in conflict, automatically."""
+    return actor.organisation is not None and actor.organisation in team_organisations(app)
+
+
+def requested_infrastructures(s: Session, app: Application) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for iid in app.instruments:
+        try:
+            inst = registry.get_instrument(s, iid)
+        except NotFound:
+            continue
+        out[inst.infrastructure_id] = inst.infrastructure
+    return out
+
+
+def roles_on(s: Session, app: Application, actor: Actor) -> set[str]:
+    """The hats an actor wears for this application."""
+    hats: set[str] = set()
+    if is_applicant(s, app, actor):
+        hats.add("applicant")
+    if actor.has_role("coordinator") and app.state != "draft":
+        hats.add("coordinator")
+    if _collab(s, app, actor, "ambassador") is not None:
+        hats.add("ambassador")
+    if "facility" in actor.roles and app.state not in ("draft", "submitted", "eligibility"):
+        orgs = {i.organisation_id for i in requested_infrastructures(s, app).values()}
+        if actor.organisation in orgs:
+            hats.add("facility")
+    if (
+        ("committee" in actor.roles or actor.is_admin)
+        and app.state
+        in (
+            "committee",
+            *workflow.DECIDED,
+            *workflow.FUNDED,
+        )
+        and not has_conflict(app, actor)
+        and "applicant" not in hats
+    ):
+        hats.add("committee")
+    if actor.is_admin:
+        hats.add("coordinator")
+    return hats
+
+
+def get_application(s: Session, actor: Actor, app_id: int) -> tuple[Application, set[str]]:
+    app = s.get(Application, app_id)
+    if app is None:
+        raise NotFound(f"No application with id {app_id}.")
+    hats = roles_on(s, app, actor)
+    if not hats:
+        raise NotFound(f"No application with id {app_id}.")  # do not reveal that it exists
+    return app, hats
+
+
+def my_applications(s: Session, actor: Actor) -> list[Application]:
+    if actor.user_id is None:
+        return []
+    co = select(Collaborator.application_id).where(Collaborator.user_id == actor.user_id)
+    q = select(Application).where((Application.owner_id == actor.user_id) | Application.id.in_(co))
+    return list(s.scalars(q.order_by(Application.id.desc())))
+
+
+def visible_applications(s: Session, actor: Actor, state: str | None = None) -> list[Application]:
+    q = select(Application).order_by(Application.id.desc())
+    if state:
+        q = q.where(Application.state == state)
+    return [a for a in s.scalars(q) if roles_on(s, a, actor)]
+
+
+# --- drafts -----------------------------------------------------------------------------------------
+
+
+def create_draft(
+    s: Session, actor: Actor, call_id: int, *, instruments: list[str] | None = None, question: str = ""
+) -> Application:
+    if actor.user_id is None:
+        raise PermissionDenied("Sign in to apply.")
+    call = get_call(s, call_id)
+    if not call_is_open(call):
+        raise Conflict(f"The call “{call.title}” is not open for applications.")
+    for iid in instruments or []:
+        registry.get_instrument(s, iid)
+    app = Application(call_id=call.id, owner_id=actor.user_id, instruments=list(instruments or []),
+                      research_question=question, duration_months=call.duration_months, updated_by=actor.user_id)  # fmt: skip
+    s.add(app)
+    s.flush()
+    audit.record(
+        s, actor, "create", "application", app.id, {"call": call.slug, "instruments": app.instruments}
+    )
+    return app
+
+
+def save_draft(s: Session, actor: Actor, app_id: int, data: ApplicationInput) -> Application:
+    app, hats = get_application(s, actor, app_id)
+    if "applicant" not in hats:
+        raise PermissionDenied("Only the applicants edit this application.")
+    if app.state != "draft":
+        raise Conflict(f"The application is {workflow.LABELS[app.state].lower()}; only drafts can be edited.")
+    if data.version != app.version:
+        who = s.get(User, app.updated_by) if app.updated_by else None
+        raise Conflict(
+            f"version: this draft was saved by {who.username if who else 'someone else'} at "
+            f"{app.updated_at:%Y-%m-%d %H:%M} UTC after you opened it (version {app.version}, yours {data.version}). "
+            "Reload it to see their changes; nothing of yours was overwritten.",
+            field="version",
+        )
+    for iid in data.instruments:
+        registry.get_instrument(s, iid)
+    for n, m in enumerate(data.team):
+        _known_org(s, m.organisation_id, f"team.{n}.organisation_id")
+    for n, b in enumerate(data.budget):
+        _known_org(s, b.organisation_id, f"budget.{n}.organisation_id")
+    for n, k in enumerate(data.in_kind):
+        _known_org(s, k.organisation_id, f"in_kind.{n}.organisation_id")
+    for field in ("title", "lay_summary", "research_question", "work_plan", "timeline", "duration_months", "impact",
+                  "data_management", "motivations", "instruments"):  # fmt: skip
+        setattr(app, field, getattr(data, field))
+    app.team.clear()
+    app.budget.clear()
+    app.in_kind.clear()
+    s.flush()
+    app.team.extend(TeamMember(position=n, **m.model_dump()) for n, m in enumerate(data.team))
+    app.budget.extend(BudgetLine(position=n, **b.model_dump()) for n, b in enumerate(data.budget))
+    app.in_kind.extend(InKind(**k.model_dump()) for k in data.in_kind)
+    app.version += 1
+    app.updated_at = utcnow()
+    app.updated_by = actor.user_id
+    s.flush()
+    audit.record(s, actor, "update", "application", app.id, {"version": app.version})
+    return app
+
+
+def _known_org(s: Session, oid: str, field: str) -> None:
+    try:
+        registry.get_organisation(s, oid)
+    except NotFound as exc:
+        raise InvalidInput(
+            f"{field}: unknown organisation {oid!r}; add it under Registry › Organisations first", field=field
+        ) from exc
+
+
+def copy_application(s: Session, actor: Actor, app_id: int, call_id: int | None = None) -> Application:
+    src, hats = get_application(s, actor, app_id)
+    if "applicant" not in hats:
+        raise PermissionDenied("You can only copy your own applications.")
+    new = create_draft(
+        s, actor, call_id or src.call_id, instruments=list(src.instruments), question=src.research_question
+    )
+    for field in ("title", "lay_summary", "work_plan", "timeline", "duration_months", "impact", "data_management",
+                  "motivations"):  # fmt: skip
+        setattr(new, field, getattr(src, field))
+    new.title = f"{src.title} (copy)" if src.title else ""
+    new.copied_from_id = src.id
+    new.team.extend(TeamMember(position=m.position, name=m.name, email=m.email, organisation_id=m.organisation_id,
+                               country=m.country, sector=m.sector, role=m.role) for m in src.team)  # fmt: skip
+    new.budget.extend(BudgetLine(position=b.position, organisation_id=b.organisation_id, cost_type=b.cost_type,
+                                 description=b.description, person_months=b.person_months,
+                                 monthly_cost=b.monthly_cost) for b in src.budget)  # fmt: skip
+    new.in_kind.extend(InKind(organisation_id=k.organisation_id, description=k.description, amount=k.amount)
+                       for k in src.in_kind)  # fmt: skip
+    s.flush()
+    audit.record(s, actor, "copy", "application", new.id, {"from": src.id})
+    return new
+
+
+# --- collaborators ------------------------------------------------------------------------------------
+
+
+def invite(s: Session, actor: Actor, app_id: int, email: str, kind: str, base_url: str) -> Collaborator:
+    app, hats = get_application(s, actor, app_id)
+    if kind not in ("co-applicant", "ambassador"):
+        raise InvalidInput("kind: invite a co-applicant or an ambassador", field="kind")
+    if kind == "co-applicant" and "applicant" not in hats:
+        raise PermissionDenied("Only applicants invite co-applicants.")
+    if kind == "ambassador" and not hats & {"applicant", "coordinator"}:
+        raise PermissionDenied("Applicants and coordinators invite ambassadors.")
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise InvalidInput("email: give a valid e-mail address", field="email")
+    existing = s.scalar(select(Collaborator).where(Collaborator.application_id == app.id, Collaborator.email == email,
+                                                  Collaborator.kind == kind))  # fmt: skip
+    if existing is not None:
+        raise Conflict(f"email: {email} is already invited as {kind}", field="email")
+    token = new_token()
+    c = Collaborator(application_id=app.id, kind=kind, email=email, token_hash=token_digest(token))
+    s.add(c)
+    s.flush()
+    mail.queue(
+        s, email, f"HALRIC pilot application: you are invited as {kind}",
+        f"{actor.username} invites you to the HALRIC pilot-project application “{app.title or 'untitled'}”.\n\n"
+        f"Sign in to the hub and open this link to accept:\n{base_url.rstrip('/')}/calls/invitations/{token}\n",
+    )  # fmt: skip
+    audit.record(s, actor, "invite", "application", app.id, {"email": email, "kind": kind})
+    return c
+
+
+def accept_invitation(s: Session, actor: Actor, token: str) -> Application:
+    if actor.user_id is None:
+        raise PermissionDenied("Sign in to accept the invitation.")
+    c = s.scalar(select(Collaborator).where(Collaborator.token_hash == token_digest(token)))
+    if c is None or c.accepted_at is not None:
+        raise NotFound("This invitation link is not valid (it may have been used already).")
+    if c.kind == "ambassador" and not actor.has_role("ambassador"):
+        raise PermissionDenied("This invitation is for an ambassador; your account lacks that role.")
+    c.user_id = actor.user_id
+    c.accepted_at = utcnow()
+    c.token_hash = None
+    audit.record(s, actor, "accept-invitation", "application", c.application_id, {"kind": c.kind})
+    return s.get(Application, c.application_id)  # type: ignore[return-value]
+
+
+def assign_ambassador(s: Session, actor: Actor, app_id: int, user_id: int) -> Collaborator:
+    app, hats = get_application(s, actor, app_id)
+    if "coordinator" not in hats:
+        raise PermissionDenied("Only coordinators assign ambassadors.")
+    user = s.get(User, user_id)
+    if user is None or "ambassador" not in user.role_names:
+        raise InvalidInput("user_id: choose an account with the ambassador role", field="user_id")
+    c = Collaborator(application_id=app.id, kind="ambassador", email=user.email, user_id=user.id,
+                     accepted_at=utcnow())  # fmt: skip
+    s.add(c)
+    s.flush()
+    audit.record(s, actor, "assign-ambassador", "application", app.id, {"ambassador": user.username})
+    return c
+
+
+def add_comment(s: Session, actor: Actor, app_id: int, text: str) -> Comment:
+    app, hats = get_application(s, actor, app_id)
+    if not hats & {"applicant", "ambassador", "coordinator"}:
+        raise PermissionDenied("Only applicants, their ambassadors and coordinators comment here.")
+    text = text.strip()
+    if not text or len(text) > 5000:
+        raise InvalidInput("text: write a comment of 1–5000 characters", field="text")
+    c = Comment(application_id=app.id, author_id=actor.user_id, author_name=actor.username, text=text)
+    s.add(c)
+    s.flush()
+    audit.record(s, actor, "comment", "application", app.id)
+    return c
+
+
+# --- eligibility --------------------------------------------------------------------------------------
+
+
+def facts(s: Session, app: Application) -> rules.Facts:
+    orgs = {}
+    wanted = {m.organisation_id for m in app.team} | {b.organisation_id for b in app.budget}
+    insts = []
+    for iid in app.instruments:
+        try:
+            inst = registry.get_instrument(s, iid)
+        except NotFound:
+            continue
+        wanted.add(inst.organisation_id)
+        insts.append({"id": inst.id, "name": inst.name, "organisation_id": inst.organisation_id,
+                      "partner": inst.organisation.partner})  # fmt: skip
+    for oid in wanted:
+        try:
+            o = registry.get_organisation(s, oid)
+        except NotFound:
+            continue
+        orgs[oid] = rules.Org(o.id, o.name, o.country, o.partner, o.funding_eligible)
+    return rules.Facts(
+        title=app.title, lay_summary=app.lay_summary, research_question=app.research_question,
+        work_plan=app.work_plan, impact=app.impact, data_management=app.data_management,
+        duration_months=app.duration_months,
+        team=[{"name": m.name, "organisation_id": m.organisation_id, "country": m.country, "sector": m.sector}
+              for m in app.team],
+        budget=[{"organisation_id": b.organisation_id, "cost_type": b.cost_type, "amount": b.amount} for b in app.budget],
+        instruments=insts, motivations=app.motivations or {}, orgs=orgs,
+        budget_ceiling=Decimal(app.call.budget_ceiling), call_duration=app.call.duration_months,
+    )  # fmt: skip
+
+
+def evaluate(s: Session, app: Application) -> rules.Evaluation:
+    return rules.evaluate(facts(s, app), app.call.rules or rules.DEFAULT_RULES)
+
+
+def budget_total(app: Application) -> Decimal:
+    return sum((b.amount for b in app.budget), Decimal("0.00"))
+
+
+# --- transitions --------------------------------------------------------------------------------------
+
+
+def _move(s: Session, actor: Actor, app: Application, target: str, hats: set[str], comment: str = "") -> None:
+    try:
+        workflow.check(app.state, target, hats)
+    except workflow.TransitionError as exc:
+        raise Conflict(str(exc)) from exc
+    s.add(Transition(application_id=app.id, from_state=app.state, to_state=target, actor_id=actor.user_id,
+                     actor_name=actor.username, comment=comment))  # fmt: skip
+    audit.record(s, actor, "transition", "application", app.id, {"from": app.state, "to": target})
+    app.state = target
+    app.version += 1
+    for email in _team_emails(s, app):
+        mail.queue(s, email, f"HALRIC application “{app.title}”: {workflow.LABELS[target]}",
+                   f"Your HALRIC pilot-project application “{app.title}” is now: {workflow.LABELS[target]}."
+                   + (f"\n\n{comment}" if comment else ""))  # fmt: skip
+
+
+def _team_emails(s: Session, app: Application) -> list[str]:
+    owner = s.get(User, app.owner_id)
+    emails = [owner.email] if owner else []
+    emails += [c.email for c in s.scalars(select(Collaborator).where(Collaborator.application_id == app.id,
+                                                                      Collaborator.kind == "co-applicant",
+                                                                      Collaborator.accepted_at.is_not(None)))]  # fmt: skip
+    return sorted(set(emails))
+
+
+def submit(s: Session, actor: Actor, app_id: int) -> rules.Evaluation:
+    app, hats = get_application(s, actor, app_id)
+    if "applicant" not in hats:
+        raise PermissionDenied("Only the applicants submit this application.")
+    if not call_is_open(app.call):
+        raise Conflict(f"The call “{app.call.title}” is closed.")
+    ev = evaluate(s, app)
+    if not ev.eligible:
+        failing = [r for r in ev.results if r.status == "fail"]
+        raise InvalidInput("Not yet eligible: " + "; ".join(f"{r.label} — {r.reason}" for r in failing))
+    _move(s, actor, app, "submitted", hats)
+    app.submitted_at = utcnow()
+    app.cutoff = cutoff_for(app.call, app.submitted_at.date())
+    _move(s, system_actor("eligibility-engine", via="system"), app, "eligibility", {"system"},
+          "Automatic eligibility check: " + "; ".join(f"{r.label}: {r.status}" for r in ev.results))  # fmt: skip
+    return ev
+
+
+def transition(s: Session, actor: Actor, app_id: int, target: str, comment: str = "") -> Application:
+    app, hats = get_application(s, actor, app_id)
+    if target in workflow.DECIDED and app.state == "committee":
+        raise Conflict("Record the decision with its letter (decide), not as a bare transition.")
+    if target == "committee":
+        missing = set(requested_infrastructures(s, app)) - {
+            f.infrastructure_id
+            for f in s.scalars(select(FeasibilityReview).where(FeasibilityReview.application_id == app.id))
+        }
+        if missing:
+            raise Conflict("Feasibility reviews are missing for: " + ", ".join(sorted(missing)))
+    if target == "running":
+        raise Conflict("Start the project with its start and end dates (start_project).")
+    _move(s, actor, app, target, hats, comment)
+    if target == "committee":
+        flag_conflicts(s, app)
+    return app
+
+
+def flag_conflicts(s: Session, app: Application) -> int:
+    """Record a conflict of interest for every committee member from one of the team's organisations."""
+    orgs = team_organisations(app)
+    n = 0
+    for member in s.scalars(select(User).where(User.is_active.is_(True), User.organisation_id.in_(orgs))):
+        if "committee" not in member.role_names:
+            continue
+        row = s.scalar(select(CommitteeReview).where(CommitteeReview.application_id == app.id,
+                                                     CommitteeReview.member_id == member.id))  # fmt: skip
+        if row is None:
+            s.add(CommitteeReview(application_id=app.id, member_id=member.id, conflict=True,
+                                  conflict_reason=f"Member of a team organisation ({member.organisation_id})"))  # fmt: skip
+            n += 1
+    s.flush()
+    return n
+
+
+# --- reviews ------------------------------------------------------------------------------------------
+
+
+VERDICTS = ("feasible", "conditions", "not-feasible")
+
+
+def feasibility(
+    s: Session, actor: Actor, app_id: int, infrastructure_id: str, verdict: str, comments: str
+) -> FeasibilityReview:
+    app, hats = get_application(s, actor, app_id)
+    infras = requested_infrastructures(s, app)
+    if app.state != "feasibility":
+        raise Conflict("Feasibility is reviewed while the application is in feasibility review.")
+    if infrastructure_id not in infras:
+        raise InvalidInput(f"infrastructure_id: {infrastructure_id!r} is not requested by this application",
+                           field="infrastructure_id")  # fmt: skip
+    if not (
+        actor.is_admin
+        or ("facility" in hats and infras[infrastructure_id].organisation_id == actor.organisation)
+    ):
+        raise PermissionDenied("Only the staff of the requested infrastructure review its feasibility.")
+    if verdict not in VERDICTS:
+        raise InvalidInput(f"verdict: use one of {', '.join(VERDICTS)}", field="verdict")
+    row = s.scalar(select(FeasibilityReview).where(FeasibilityReview.application_id == app.id,
+                                                   FeasibilityReview.infrastructure_id == infrastructure_id))  # fmt: skip
+    if row is None:
+        row = FeasibilityReview(application_id=app.id, infrastructure_id=infrastructure_id, reviewer_id=actor.user_id,
+                                verdict=verdict, comments=comments)  # fmt: skip
+        s.add(row)
+    else:
+        row.verdict, row.comments, row.reviewer_id, row.at = verdict, comments, actor.user_id, utcnow()
+    s.flush()
+    audit.record(
+        s,
+        actor,
+        "feasibility",
+        "application",
+        app.id,
+        {"infrastructure": infrastructure_id, "verdict": verdict},
+    )
+    return row
+
+
+def committee_review(s: Session, actor: Actor, app_id: int, data: ReviewInput) -> CommitteeReview:
+    app = s.get(Application, app_id)
+    if app is None or not ("committee" in actor.roles or actor.is_admin):
+        raise NotFound(f"No application with id {app_id}.")
+    if app.state != "committee":
+        raise Conflict("Scores are given while the application is in committee review.")
+    if has_conflict(app, actor):
+        raise Conflict("You have a conflict of interest with this application (a member of a team organisation) "
+                       "and cannot score it.")  # fmt: skip
+    row = s.scalar(select(CommitteeReview).where(CommitteeReview.application_id == app.id,
+                                                 CommitteeReview.member_id == actor.user_id))  # fmt: skip
+    if row is None:
+        row = CommitteeReview(application_id=app.id, member_id=actor.user_id)
+        s.add(row)
+    if data.conflict:
+        if not data.conflict_reason.strip():
+            raise InvalidInput(
+                "conflict_reason: say briefly why you have a conflict", field="conflict_reason"
+            )
+        row.conflict, row.conflict_reason, row.scores, row.comments = (
+            True,
+            data.conflict_reason.strip(),
+            {},
+            "",
+        )
+        row.submitted_at = utcnow()
+        s.flush()
+        audit.record(s, actor, "declare-conflict", "application", app.id)
+        return row
+    keys = {c["key"] for c in app.call.criteria}
+    if set(data.scores) != keys:
+        raise InvalidInput(
+            f"scores: give a score 1–5 for each criterion: {', '.join(sorted(keys))}", field="scores"
+        )
+    row.conflict, row.scores, row.comments, row.submitted_at = False, data.scores, data.comments, utcnow()
+    s.flush()
+    audit.record(s, actor, "review", "application", app.id)
+    return row
+
+
+def weighted(scores: dict[str, int], criteria: list[dict[str, Any]]) -> Decimal:
+    total_w = sum(Decimal(str(c["weight"])) for c in criteria)
+    value = sum(Decimal(str(c["weight"])) * Decimal(scores[c["key"]]) for c in criteria) / total_w
+    return value.quantize(Decimal("0.01"))
+
+
+@dataclass
+class Ranked:
+    application: Application
+    mean: Decimal | None
+    spread: Decimal | None
+    reviews: int
+    missing: int
+    conflicts: int
+
+
+def ranking(s: Session, actor: Actor, call_id: int, cutoff: date | None = None) -> list[Ranked]:
+    if not actor.has_role("coordinator", "committee"):
+        raise PermissionDenied("Only coordinators and committee members see the ranking.")
+    call = get_call(s, call_id)
+    q = select(Application).where(Application.call_id == call.id, Application.state.in_(
+        ("committee", *workflow.DECIDED, *workflow.FUNDED)))  # fmt: skip
+    if cutoff:
+        q = q.where(Application.cutoff == cutoff)
+    members = [
+        u for u in s.scalars(select(User).where(User.is_active.is_(True))) if "committee" in u.role_names
+    ]
+    out = []
+    for app in s.scalars(q):
+        rows = list(s.scalars(select(CommitteeReview).where(CommitteeReview.application_id == app.id)))
+        scored = [weighted(r.scores, call.criteria) for r in rows if not r.conflict and r.scores]
+        conflicts = sum(1 for r in rows if r.conflict)
+        eligible_members = [m for m in members if m.organisation_id not in team_organisations(app)]
+        missing = max(0, len(eligible_members) - len(scored) - sum(1 for r in rows if r.conflict and
+                                                                    s.get(User, r.member_id) in eligible_members))  # fmt: skip
+        mean = (sum(scored) / len(scored)).quantize(Decimal("0.01")) if scored else None
+        spread = (
+            Decimal(str(statistics.pstdev(scored))).quantize(Decimal("0.01")) if len(scored) > 1 else None
+        )
+        out.append(Ranked(app, mean, spread, len(scored), missing, conflicts))
+    return sorted(out, key=lambda r: (r.mean is None, -(r.mean or 0)))
+
+
+def decide(s: Session, actor: Actor, app_id: int, outcome: str, letter: str) -> Decision:
+    app, hats = get_application(s, actor, app_id)
+    if "coordinator" not in hats:
+        raise PermissionDenied("Only coordinators record decisions.")
+    if outcome not in workflow.DECIDED:
+        raise InvalidInput("outcome: approved, revise or rejected", field="outcome")
+    if len(letter.strip()) < 20:
+        raise InvalidInput(
+            "letter: write the decision letter to the applicants (at least 20 characters)", field="letter"
+        )
+    if app.state != "committee":
+        raise Conflict("Decisions are taken on applications in committee review.")
+    d = Decision(application_id=app.id, outcome=outcome, letter=letter.strip(), decided_by=actor.user_id)
+    s.add(d)
+    _move(s, actor, app, outcome, hats, letter.strip())
+    app.decided_at = utcnow()
+    s.flush()
+    return d
+
+
+# --- follow-up ----------------------------------------------------------------------------------------
+
+
+def start_project(s: Session, actor: Actor, app_id: int, started_on: date, ends_on: date) -> Project:
+    app, hats = get_application(s, actor, app_id)
+    if ends_on <= started_on:
+        raise InvalidInput("ends_on: the end must come after the start", field="ends_on")
+    _move(s, actor, app, "running", hats, f"Project runs {started_on} – {ends_on}")
+    p = Project(application_id=app.id, started_on=started_on, ends_on=ends_on)
+    s.add(p)
+    s.flush()
+    return p
+
+
+def get_project(s: Session, actor: Actor, app_id: int) -> tuple[Application, Project, set[str]]:
+    app, hats = get_application(s, actor, app_id)
+    p = s.scalar(select(Project).where(Project.application_id == app.id))
+    if p is None:
+        raise NotFound("This application has no running project yet.")
+    return app, p, hats
+
+
+def update_project(s: Session, actor: Actor, app_id: int, changes: dict[str, Any]) -> Project:
+    _app, p, hats = get_project(s, actor, app_id)
+    if not hats & {"applicant", "coordinator"}:
+        raise PermissionDenied("Only the applicants and coordinators update the project.")
+    allowed = {"milestones", "datasets", "publications", "cost_claims"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(f"{sorted(unknown)[0]}: not a project field; use {', '.join(sorted(allowed))}",
+                           field=sorted(unknown)[0])  # fmt: skip
+    for claim in changes.get("cost_claims", []):
+        try:
+            Decimal(str(claim["amount"]))
+        except Exception as exc:
+            raise InvalidInput("cost_claims: each claim needs organisation_id and a decimal amount",
+                               field="cost_claims") from exc  # fmt: skip
+        _known_org(s, claim.get("organisation_id", ""), "cost_claims.organisation_id")
+    for k, v in changes.items():
+        setattr(p, k, v)
+    s.flush()
+    audit.record(s, actor, "update", "project", p.id, {"fields": sorted(changes)})
+    return p
+
+
+REPORT_FIELDS = ("summary", "results", "infrastructure_experience", "next_steps")
+SATISFACTION = ("overall", "support", "access", "data_handling")
+
+
+def final_report(
+    s: Session, actor: Actor, app_id: int, report: dict[str, str], satisfaction: dict[str, int]
+) -> Project:
+    app, p, hats = get_project(s, actor, app_id)
+    if "applicant" not in hats:
+        raise PermissionDenied("The applicants submit the final report.")
+    missing = [f for f in REPORT_FIELDS if not str(report.get(f, "")).strip()]
+    if missing:
+        raise InvalidInput(f"{missing[0]}: fill in every section of the final report", field=missing[0])
+    for k in SATISFACTION:
+        v = satisfaction.get(k)
+        if not isinstance(v, int) or not 1 <= v <= 5:
+            raise InvalidInput(f"{k}: rate 1 (poor) to 5 (excellent)", field=k)
+    p.final_report = {f: str(report[f]).strip() for f in REPORT_FIELDS}
+    p.satisfaction = {k: satisfaction[k] for k in SATISFACTION}
+    _move(s, actor, app, "final-report", hats)
+    s.flush()
+    return p

@@ -1,0 +1,300 @@
+"""Pilot-project calls JSON API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from halric.calls import document, kpi, service, workflow
+from halric.calls.models import Application, Call
+from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput
+from halric.core.actor import Actor
+from halric.core.errors import NotFound
+from halric.web.access import PUBLIC, SIGNED_IN, require
+from halric.web.deps import DB
+
+api = APIRouter(prefix="/api", tags=["calls"])
+COORDINATOR = require("coordinator")
+
+
+def call_dict(c: Call) -> dict[str, Any]:
+    return {
+        "id": c.id, "slug": c.slug, "title": c.title, "text": c.text, "opens_on": c.opens_on.isoformat(),
+        "deadline": c.deadline.isoformat() if c.deadline else None, "cutoffs": c.cutoffs,
+        "budget_ceiling": str(c.budget_ceiling), "currency": c.currency, "duration_months": c.duration_months,
+        "criteria": c.criteria, "rules": c.rules, "open": service.call_is_open(c),
+    }  # fmt: skip
+
+
+def app_dict(s: Session, a: Application, hats: set[str]) -> dict[str, Any]:
+    return {
+        "id": a.id, "call_id": a.call_id, "state": a.state, "state_label": workflow.LABELS[a.state],
+        "version": a.version, "title": a.title, "lay_summary": a.lay_summary,
+        "research_question": a.research_question, "instruments": a.instruments, "work_plan": a.work_plan,
+        "timeline": a.timeline, "duration_months": a.duration_months, "impact": a.impact,
+        "data_management": a.data_management, "motivations": a.motivations,
+        "team": [{"name": m.name, "email": m.email, "organisation_id": m.organisation_id, "country": m.country,
+                  "sector": m.sector, "role": m.role} for m in a.team],
+        "budget": [{"organisation_id": b.organisation_id, "cost_type": b.cost_type, "description": b.description,
+                    "person_months": str(b.person_months), "monthly_cost": str(b.monthly_cost), "amount": str(b.amount)}
+                   for b in a.budget],
+        "budget_total": str(service.budget_total(a)),
+        "in_kind": [{"organisation_id": k.organisation_id, "description": k.description, "amount": str(k.amount)}
+                    for k in a.in_kind],
+        "cutoff": a.cutoff.isoformat() if a.cutoff else None,
+        "submitted_at": a.submitted_at.isoformat() if a.submitted_at else None,
+        "your_roles": sorted(hats), "next_states": workflow.next_states(a.state, hats),
+    }  # fmt: skip
+
+
+@api.get("/calls", summary="All calls")
+def calls(actor: Actor = Depends(PUBLIC), s: Session = DB) -> list[dict[str, Any]]:
+    return [call_dict(c) for c in service.list_calls(s)]
+
+
+@api.post("/calls", status_code=201, summary="Create a call (coordinators)")
+def create_call(body: CallInput, actor: Actor = Depends(COORDINATOR), s: Session = DB) -> dict[str, Any]:
+    return call_dict(service.create_call(s, actor, body))
+
+
+@api.get("/calls/{call_id}", summary="One call")
+def get_call(call_id: int, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
+    return call_dict(service.get_call(s, call_id))
+
+
+class NewDraft(BaseModel):
+    instruments: list[str] = Field(default_factory=list, max_length=30)
+    question: str = Field(default="", max_length=5000)
+
+
+@api.post("/calls/{call_id}/applications", status_code=201, summary="Start a draft application")
+def new_draft(
+    call_id: int, body: NewDraft, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    app = service.create_draft(s, actor, call_id, instruments=body.instruments, question=body.question)
+    return app_dict(s, app, {"applicant"})
+
+
+@api.get("/calls/{call_id}/ranking", summary="Committee ranking per cut-off")
+def ranking(
+    call_id: int,
+    cutoff: date | None = None,
+    actor: Actor = Depends(require("coordinator", "committee")),
+    s: Session = DB,
+) -> list[dict[str, Any]]:
+    return [
+        {"application_id": r.application.id, "title": r.application.title, "state": r.application.state,
+         "mean": str(r.mean) if r.mean is not None else None, "spread": str(r.spread) if r.spread is not None else None,
+         "reviews": r.reviews, "missing": r.missing, "conflicts": r.conflicts}
+        for r in service.ranking(s, actor, call_id, cutoff)
+    ]  # fmt: skip
+
+
+@api.get("/applications", summary="Applications you may see (yours, or to review)")
+def applications(
+    state: str | None = None, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> list[dict[str, Any]]:
+    out = []
+    for a in service.visible_applications(s, actor, state):
+        out.append(app_dict(s, a, service.roles_on(s, a, actor)))
+    return out
+
+
+@api.get("/applications/{app_id}", summary="One application")
+def application(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+    app, hats = service.get_application(s, actor, app_id)
+    return app_dict(s, app, hats)
+
+
+@api.put("/applications/{app_id}", summary="Save a draft (optimistic locking on version)")
+def save(
+    app_id: int, body: ApplicationInput, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    app = service.save_draft(s, actor, app_id, body)
+    return app_dict(s, app, {"applicant"})
+
+
+@api.get("/applications/{app_id}/eligibility", summary="Each eligibility rule with its result and reason")
+def eligibility(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+    app, _ = service.get_application(s, actor, app_id)
+    ev = service.evaluate(s, app)
+    return {"eligible": ev.eligible, "results": [r.__dict__ for r in ev.results]}
+
+
+@api.post("/applications/{app_id}/submit", summary="Submit (all hard eligibility rules must pass)")
+def submit(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+    ev = service.submit(s, actor, app_id)
+    app, hats = service.get_application(s, actor, app_id)
+    return {**app_dict(s, app, hats), "eligibility": [r.__dict__ for r in ev.results]}
+
+
+class TransitionBody(BaseModel):
+    target: str
+    comment: str = Field(default="", max_length=5000)
+
+
+@api.post("/applications/{app_id}/transition", summary="Move the application to another state")
+def transition(
+    app_id: int, body: TransitionBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    app = service.transition(s, actor, app_id, body.target, body.comment)
+    return app_dict(s, app, service.roles_on(s, app, actor))
+
+
+@api.post("/applications/{app_id}/copy", status_code=201, summary="Copy into a new draft")
+def copy(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+    return app_dict(s, service.copy_application(s, actor, app_id), {"applicant"})
+
+
+class InviteBody(BaseModel):
+    email: str = Field(max_length=320)
+    kind: str = "co-applicant"
+
+
+@api.post(
+    "/applications/{app_id}/invitations", status_code=201, summary="Invite a co-applicant or an ambassador"
+)
+def invite(
+    request: Request, app_id: int, body: InviteBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    c = service.invite(s, actor, app_id, body.email, body.kind, request.app.state.settings.base_url)
+    return {"id": c.id, "email": c.email, "kind": c.kind}
+
+
+@api.post("/invitations/{token}/accept", summary="Accept an invitation")
+def accept(token: str, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+    app = service.accept_invitation(s, actor, token)
+    return {"application_id": app.id}
+
+
+class CommentBody(BaseModel):
+    text: str = Field(max_length=5000)
+
+
+@api.post(
+    "/applications/{app_id}/comments",
+    status_code=201,
+    summary="Comment (applicants, ambassadors, coordinators)",
+)
+def comment(
+    app_id: int, body: CommentBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    c = service.add_comment(s, actor, app_id, body.text)
+    return {"id": c.id, "author": c.author_name, "text": c.text}
+
+
+class FeasibilityBody(BaseModel):
+    infrastructure_id: str
+    verdict: str
+    comments: str = Field(default="", max_length=10000)
+
+
+@api.post("/applications/{app_id}/feasibility", summary="Feasibility verdict by the infrastructure's staff")
+def feasibility(
+    app_id: int, body: FeasibilityBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    r = service.feasibility(s, actor, app_id, body.infrastructure_id, body.verdict, body.comments)
+    return {"infrastructure_id": r.infrastructure_id, "verdict": r.verdict}
+
+
+@api.post("/applications/{app_id}/review", summary="Committee scores per criterion, or a declared conflict")
+def review(
+    app_id: int, body: ReviewInput, actor: Actor = Depends(require("committee")), s: Session = DB
+) -> dict[str, Any]:
+    r = service.committee_review(s, actor, app_id, body)
+    return {"conflict": r.conflict, "scores": r.scores}
+
+
+class DecisionBody(BaseModel):
+    outcome: str
+    letter: str = Field(max_length=20000)
+
+
+@api.post("/applications/{app_id}/decision", summary="Decide, with a letter to the applicants")
+def decision(
+    app_id: int, body: DecisionBody, actor: Actor = Depends(COORDINATOR), s: Session = DB
+) -> dict[str, Any]:
+    d = service.decide(s, actor, app_id, body.outcome, body.letter)
+    return {"outcome": d.outcome, "application_id": app_id}
+
+
+class ProjectStart(BaseModel):
+    started_on: date
+    ends_on: date
+
+
+@api.post("/applications/{app_id}/project", status_code=201, summary="Start the approved project")
+def start_project(
+    app_id: int, body: ProjectStart, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    p = service.start_project(s, actor, app_id, body.started_on, body.ends_on)
+    return {
+        "application_id": app_id,
+        "started_on": p.started_on.isoformat(),
+        "ends_on": p.ends_on.isoformat(),
+    }
+
+
+@api.patch(
+    "/applications/{app_id}/project", summary="Follow-up: milestones, datasets, publications, cost claims"
+)
+def update_project(
+    app_id: int, body: dict[str, Any], actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    p = service.update_project(s, actor, app_id, body)
+    return {"milestones": p.milestones, "datasets": p.datasets, "publications": p.publications,
+            "cost_claims": p.cost_claims}  # fmt: skip
+
+
+class FinalReport(BaseModel):
+    report: dict[str, str]
+    satisfaction: dict[str, int]
+
+
+@api.post("/applications/{app_id}/final-report", summary="Final report and satisfaction questionnaire")
+def final_report(
+    app_id: int, body: FinalReport, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    service.final_report(s, actor, app_id, body.report, body.satisfaction)
+    return {"application_id": app_id, "state": "final-report"}
+
+
+@api.get("/applications/{app_id}/pdf", summary="The application as reviewers see it, as PDF")
+def application_pdf(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+    app, _ = service.get_application(s, actor, app_id)
+    data = document.pdf(document.review_view(s, app))
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="halric-application-{app.id}.pdf"'})  # fmt: skip
+
+
+@api.get("/kpi", summary="Consortium KPIs (coordinators)")
+def kpis(actor: Actor = Depends(COORDINATOR), s: Session = DB) -> dict[str, Any]:
+    data = kpi.compute(s, actor)
+    return {**data, "tables": {k: {"title": t.title, "header": t.header, "rows": [[str(x) if x is not None else None
+             for x in r] for r in t.rows]} for k, t in data["tables"].items()}}  # fmt: skip
+
+
+@api.get("/kpi/export.xlsx", summary="Every KPI table as one XLSX workbook")
+def kpi_xlsx(actor: Actor = Depends(COORDINATOR), s: Session = DB) -> Response:
+    data = kpi.compute(s, actor)
+    return Response(kpi.to_xlsx(list(data["tables"].values())),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="halric-kpi.xlsx"'})  # fmt: skip
+
+
+@api.get("/kpi/{table}.csv", summary="One KPI table as CSV")
+def kpi_csv(table: str, actor: Actor = Depends(COORDINATOR), s: Session = DB) -> Response:
+    data = kpi.compute(s, actor)
+    if table not in data["tables"]:
+        raise NotFound(f"No KPI table {table!r}; choose one of {', '.join(data['tables'])}.")
+    return Response(kpi.to_csv(data["tables"][table]), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="halric-kpi-{table}.csv"'})  # fmt: skip
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(api)
