@@ -267,3 +267,22 @@ def test_copy_application(client, people, open_call):
     assert (
         copy["budget_total"] == client.get(f"/api/applications/{app['id']}", headers=h).json()["budget_total"]
     )
+
+
+def test_start_application_from_a_match_result(client, people, open_call, db):
+    from conftest import signin
+
+    page = client.get("/match", params={"question": "Which crystal form of the drug is in our tablets?"})
+    import re
+
+    link = re.search(r'href="(/calls/apply\?instrument=[^"]+)"', page.text).group(1).replace("&amp;", "&")
+    assert client.get(link, follow_redirects=False).status_code == 303  # anonymous: sign in first
+    signin(client, people["applicant"]["name"])
+    r = client.get(link, follow_redirects=False)
+    if r.status_code == 303:  # exactly one open call: straight into the prefilled draft
+        edit = client.get(r.headers["location"])
+        assert "Which crystal form of the drug" in edit.text
+        instrument = re.search(r"instrument=([^&]+)", link).group(1)
+        assert f'value="{instrument}" selected' in edit.text
+    else:  # several open calls (other tests opened some): the user picks one
+        assert r.status_code == 200 and "Apply to this call" in r.text

@@ -127,13 +127,16 @@ def applications(request: Request, actor: Actor = Depends(SIGNED_IN), s: Session
                                                        "roles_on": lambda a: service.roles_on(s, a, actor)})  # fmt: skip
 
 
-def _rows(form: Any, prefix: str, fields: tuple[str, ...]) -> list[dict[str, str]]:
+def _rows(
+    form: Any, prefix: str, fields: tuple[str, ...], defaults: tuple[str, ...] = ()
+) -> list[dict[str, str]]:
+    """Rows of a repeated form section; a row where only preset fields (``defaults``) have values is empty."""
     out = []
     for n in range(60):
-        row = {f: str(form.get(f"{prefix}-{n}-{f}", "")).strip() for f in fields}
         if not any(f"{prefix}-{n}-{f}" in form for f in fields):
             break
-        if any(row.values()):
+        row = {f: str(form.get(f"{prefix}-{n}-{f}", "")).strip() for f in fields}
+        if any(v for k, v in row.items() if k not in defaults):
             out.append(row)
     return out
 
@@ -148,7 +151,10 @@ def _decimal(value: str, field: str) -> Decimal:
 def parse_form(form: Any) -> ApplicationInput:
     team = _rows(form, "team", ("name", "email", "organisation_id", "country", "sector", "role"))
     budget = _rows(
-        form, "budget", ("organisation_id", "cost_type", "description", "person_months", "monthly_cost")
+        form,
+        "budget",
+        ("organisation_id", "cost_type", "description", "person_months", "monthly_cost"),
+        defaults=("cost_type",),
     )
     inkind = _rows(form, "inkind", ("organisation_id", "description", "amount"))
     for n, b in enumerate(budget):

@@ -8,6 +8,7 @@
   var version = document.getElementById("version");
   var timer = null;
   var busy = false;
+  var pendingSubmit = null;
   function say(text) { if (status) { status.textContent = text; } }
   function save() {
     if (busy) { timer = setTimeout(save, 1000); return; }
@@ -27,8 +28,23 @@
         }
       })
       .catch(function () { say("Not saved: the hub cannot be reached. Your text stays in this page."); })
-      .finally(function () { busy = false; });
+      .finally(function () {
+        busy = false;
+        if (pendingSubmit) {  // a click on Save/Submit waited for this save: send it with the new version
+          var b = pendingSubmit;
+          pendingSubmit = null;
+          form.requestSubmit(b);
+        }
+      });
   }
+  form.addEventListener("submit", function (e) {
+    clearTimeout(timer);
+    if (busy) {
+      e.preventDefault();
+      pendingSubmit = e.submitter || null;
+      if (!pendingSubmit) { pendingSubmit = form.querySelector("button[type=submit]"); }
+    }
+  });
   form.addEventListener("input", function () {
     say("Editing…");
     clearTimeout(timer);
