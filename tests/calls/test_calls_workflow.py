@@ -286,3 +286,24 @@ def test_start_application_from_a_match_result(client, people, open_call, db):
         assert f'value="{instrument}" selected' in edit.text
     else:  # several open calls (other tests opened some): the user picks one
         assert r.status_code == 200 and "Apply to this call" in r.text
+
+
+def test_regional_ambassador_assigned_on_submission(client, people, open_call, db):
+    from conftest import csrf_from, signin
+
+    amb = people["ambassador"]
+    signin(client, amb["name"])
+    page = client.get("/account/expertise")
+    r = client.post("/account/expertise", data={"display_name": "Ambassador DK", "countries_served": ["DK"],
+                                                "public": "true", "csrf_token": csrf_from(page.text)})  # fmt: skip
+    assert r.status_code in (200, 303)
+    client.cookies.clear()
+    h = people["applicant"]["h"]
+    app = client.post(f"/api/calls/{open_call['id']}/applications", json={}, headers=h).json()
+    client.put(
+        f"/api/applications/{app['id']}", json=complete_draft(app["version"]), headers=h
+    )  # team has DK
+    assert client.get(f"/api/applications/{app['id']}", headers=amb["h"]).status_code == 404  # not yet
+    assert client.post(f"/api/applications/{app['id']}/submit", headers=h).status_code == 200
+    seen = client.get(f"/api/applications/{app['id']}", headers=amb["h"])
+    assert seen.status_code == 200 and "ambassador" in seen.json()["your_roles"]

@@ -343,6 +343,27 @@ def assign_ambassador(s: Session, actor: Actor, app_id: int, user_id: int) -> Co
     return c
 
 
+def assign_regional_ambassadors(s: Session, app: Application) -> list[int]:
+    """Give the application to the ambassadors covering the team's countries (public ambassador profiles)."""
+    countries = {m.country for m in app.team}
+    already = {c.user_id for c in s.scalars(select(Collaborator).where(Collaborator.application_id == app.id,
+                                                                        Collaborator.kind == "ambassador"))}  # fmt: skip
+    added = []
+    for country in sorted(countries):
+        for prof in registry.ambassadors_for(s, country):
+            user = s.get(User, prof.user_id)
+            if user is None or prof.user_id in already or "ambassador" not in user.role_names:
+                continue
+            s.add(Collaborator(application_id=app.id, kind="ambassador", email=user.email, user_id=user.id,
+                               accepted_at=utcnow()))  # fmt: skip
+            already.add(user.id)
+            added.append(user.id)
+            mail.queue(s, user.email, f"HALRIC application to follow: {app.title}",
+                       f"A pilot-project application from your region was submitted: “{app.title}”.")  # fmt: skip
+    s.flush()
+    return added
+
+
 def add_comment(s: Session, actor: Actor, app_id: int, text: str) -> Comment:
     app, hats = get_application(s, actor, app_id)
     if not hats & {"applicant", "ambassador", "coordinator"}:
@@ -437,6 +458,7 @@ def submit(s: Session, actor: Actor, app_id: int) -> rules.Evaluation:
         failing = [r for r in ev.results if r.status == "fail"]
         raise InvalidInput("Not yet eligible: " + "; ".join(f"{r.label} — {r.reason}" for r in failing))
     _move(s, actor, app, "submitted", hats)
+    assign_regional_ambassadors(s, app)
     app.submitted_at = utcnow()
     app.cutoff = cutoff_for(app.call, app.submitted_at.date())
     _move(s, system_actor("eligibility-engine", via="system"), app, "eligibility", {"system"},
