@@ -80,3 +80,19 @@ def install(app: FastAPI) -> None:
         if wants_json(request):
             return JSONResponse({"detail": detail, "request_id": rid}, status_code=500)
         return error_page(request, 500, detail)
+
+
+def form_error(exc: Exception) -> str:
+    """One line a person can act on, for a form re-rendered after invalid input."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'input'}: {e.get('msg', 'invalid')}".replace(
+                "Value error, ", ""
+            )
+            for e in exc.errors()
+        )
+    if isinstance(exc, HalricError):
+        return exc.detail
+    return str(exc)

@@ -17,18 +17,11 @@ from halric.core.actor import Actor
 from halric.core.errors import HalricError
 from halric.web.access import ADMIN
 from halric.web.deps import DB
+from halric.web.errors import form_error
 from halric.web.templating import render
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
 api = APIRouter(prefix="/api/admin", tags=["admin"])
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err.get("loc", ())) or "input"
-        parts.append(f"{field}: {err.get('msg', 'invalid')}".replace("Value error, ", ""))
-    return "; ".join(parts)
 
 
 @pages.get("/users", response_class=HTMLResponse)
@@ -71,7 +64,7 @@ def users_create(
             user = accounts.create_user(s, actor, data, min_password_length=st.password_min_length)
             name = user.username
     except (ValidationError, HalricError) as exc:
-        msg = _validation_message(exc) if isinstance(exc, ValidationError) else exc.detail
+        msg = form_error(exc)
         with request.app.state.db.session() as s:
             users = accounts.list_users(s)
         return render(

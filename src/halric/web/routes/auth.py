@@ -21,6 +21,13 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["accounts"])
 
 
+def _set_session_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=cookie_secure(request),
+        max_age=request.app.state.settings.session_hours * 3600, path="/",
+    )  # fmt: skip
+
+
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -76,15 +83,7 @@ def signin(
             status_code=401,
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=cookie_secure(request),
-        max_age=st.session_hours * 3600,
-        path="/",
-    )
+    _set_session_cookie(request, response, token)
     return response
 
 
@@ -141,15 +140,7 @@ def account_password(
             status_code=400,
         )
     response = RedirectResponse("/account?changed=1", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=cookie_secure(request),
-        max_age=st.session_hours * 3600,
-        path="/",
-    )
+    _set_session_cookie(request, response, token)
     return response
 
 

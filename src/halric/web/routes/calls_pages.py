@@ -19,16 +19,11 @@ from halric.registry import service as registry
 from halric.web import charts
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB
+from halric.web.errors import form_error
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
 COORDINATOR = require("coordinator")
-
-
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}".replace("Value error, ", "") for e in exc.errors()
-    )
 
 
 # --- calls ----------------------------------------------------------------------------------------
@@ -61,7 +56,7 @@ async def call_create(request: Request, actor: Actor = Depends(COORDINATOR)) -> 
             call = service.create_call(s, actor, data)
             cid = call.id
     except (ValidationError, HalricError) as exc:
-        msg = _errors(exc) if isinstance(exc, ValidationError) else exc.detail
+        msg = form_error(exc)
         return render(
             request, "calls/new.html", {"form": form, "error": msg, "rules": rules.DEFAULT_RULES}, 400
         )
@@ -208,7 +203,7 @@ async def save(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN))
             ev = service.evaluate(s, app)
             total = service.budget_total(app)
     except (ValidationError, HalricError) as exc:
-        msg = _errors(exc) if isinstance(exc, ValidationError) else exc.detail
+        msg = form_error(exc)
         status = exc.status if isinstance(exc, HalricError) else 422
         if autosave:
             return JSONResponse({"detail": msg}, status_code=status)

@@ -16,6 +16,7 @@ from halric.match.service import MAX_QUESTION, MAX_TOP, MatchRequest
 from halric.registry import service as reg
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB
+from halric.web.errors import form_error
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -145,11 +146,7 @@ def expertise_save(
         with request.app.state.db.session() as s:
             reg.save_expert_profile(s, actor, data)
     except (ValidationError, HalricError) as exc:
-        msg = (
-            exc.detail
-            if isinstance(exc, HalricError)
-            else "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        )
+        msg = form_error(exc)
         with request.app.state.db.session() as s:
             prof = reg.get_expert_profile(s, actor.user_id)  # type: ignore[arg-type]
             techs = reg.search_techniques(s)

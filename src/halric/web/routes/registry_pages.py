@@ -15,6 +15,7 @@ from halric.registry import service as reg
 from halric.registry.vocab import ACCESS_ROUTES, COUNTRIES, SAMPLE_TYPES, STATUS_LABELS, STATUSES
 from halric.web.access import PUBLIC, SIGNED_IN
 from halric.web.deps import DB
+from halric.web.errors import form_error
 from halric.web.templating import TEMPLATES, render
 
 pages = APIRouter(prefix="/registry", include_in_schema=False)
@@ -22,15 +23,6 @@ pages = APIRouter(prefix="/registry", include_in_schema=False)
 TEMPLATES.env.globals.update(
     COUNTRIES=COUNTRIES, STATUS_LABELS=STATUS_LABELS, ACCESS_ROUTES=ACCESS_ROUTES, SAMPLE_TYPES=SAMPLE_TYPES
 )
-
-
-def _validation_message(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ())) or 'input'}: {e.get('msg', 'invalid')}".replace(
-            "Value error, ", ""
-        )
-        for e in exc.errors()
-    )
 
 
 def _technique_options(s: Session) -> list[tuple[str, str]]:
@@ -129,7 +121,7 @@ def instrument_edit(
         with db.session() as s:
             reg.update_instrument(s, actor, instrument_id, changes)
     except (ValidationError, HalricError) as exc:
-        msg = _validation_message(exc) if isinstance(exc, ValidationError) else exc.detail
+        msg = form_error(exc)
         if isinstance(exc, HalricError) and exc.status in (403, 404):
             raise
         with db.session() as s:
@@ -196,7 +188,7 @@ def organisation_create(
             org = reg.add_organisation(s, actor, data)
             oid = org.id
     except (ValidationError, HalricError) as exc:
-        msg = _validation_message(exc) if isinstance(exc, ValidationError) else exc.detail
+        msg = form_error(exc)
         return render(
             request, "registry/organisation_new.html", {"form": form, "error": msg}, status_code=400
         )
