@@ -51,7 +51,10 @@ def install(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return JSONResponse(body, status_code=exc.status, headers=headers)
         if isinstance(exc, NotAuthenticated) and request.method == "GET":
-            return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
+            from urllib.parse import quote
+
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
         return error_page(request, exc.status, exc.detail)
 
     @app.exception_handler(RequestValidationError)
