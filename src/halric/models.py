@@ -2,6 +2,7 @@
 
 from halric.accounts import models as accounts_models  # noqa: F401
 from halric.calls import models as calls_models  # noqa: F401
+from halric.catalog import models as catalog_models  # noqa: F401
 from halric.core import audit  # noqa: F401
 from halric.core.db import Base
 from halric.match import models as match_models  # noqa: F401

@@ -18,13 +18,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from halric.cli import db, mail, match, registry, serve, users
+    from halric.cli import catalog, db, mail, match, registry, serve, users
 
     app.add_typer(db.app, name="db")
     app.add_typer(users.app, name="user")
     app.add_typer(users.token_app, name="token")
     app.add_typer(registry.app, name="registry")
     app.add_typer(mail.app, name="mail")
+    app.add_typer(catalog.app, name="catalog")
     app.command("serve")(serve.serve)
     app.command("init")(serve.init)
     app.command("match")(match.match)

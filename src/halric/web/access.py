@@ -14,6 +14,8 @@ from fastapi import Request
 
 from halric.accounts import service as accounts
 from halric.accounts.models import User, WebSession
+from halric.catalog.tokens import looks_like_jwt
+from halric.catalog.tokens import resolve as resolve_jwt
 from halric.core.actor import ANONYMOUS, Actor
 from halric.core.errors import NotAuthenticated, PermissionDenied
 
@@ -48,7 +50,11 @@ def resolve_caller(request: Request) -> Caller:
     auth = request.headers.get("authorization", "")
     with db.session() as s:
         if auth.lower().startswith("bearer "):
-            user = accounts.resolve_api_token(s, auth[7:].strip())
+            token = auth[7:].strip()
+            if looks_like_jwt(token):  # issued by the SciCat login (POST /api/v3/auth/login)
+                user = resolve_jwt(s, request.app.state.settings.signing_key, token)
+            else:
+                user = accounts.resolve_api_token(s, token)
             if user is None:
                 raise NotAuthenticated("The API token is invalid, expired or revoked.")
             caller = Caller(accounts.actor_for(user, ip=ip, via="api"), user, None, via_cookie=False)

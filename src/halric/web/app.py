@@ -66,14 +66,28 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         auth,
         calls_api,
         calls_pages,
+        catalog,
         health,
         home,
         match,
         registry_api,
         registry_pages,
+        scicat,
     )
 
-    for module in (health, home, auth, admin, registry_pages, registry_api, match, calls_pages, calls_api):
+    for module in (
+        health,
+        home,
+        auth,
+        admin,
+        registry_pages,
+        registry_api,
+        match,
+        calls_pages,
+        calls_api,
+        catalog,
+        scicat,
+    ):
         module.register(app)
     return app
 

@@ -1,0 +1,396 @@
+"""Samples, proposals (a pilot project is one) and instruments (the registry's, plus any created through
+the SciCat API). Small collections: filtered in Python after the access rule."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from halric.catalog import dto, rules
+from halric.catalog.filters import Filter, apply
+from halric.catalog.models import CatalogInstrument, Proposal, Sample
+from halric.core import audit
+from halric.core.actor import Actor
+from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from halric.core.timeutil import utcnow
+
+POLICY_ROLES = ("steward", "coordinator")
+INSTRUMENT_ROLES = ("steward", "facility")
+
+
+# --- output ---------------------------------------------------------------------------------------------
+
+
+def sample_dict(x: Sample) -> dict[str, Any]:
+    return dto.compact(
+        {
+            "sampleId": x.sample_id,
+            "sampleName": x.sample_name,
+            "owner": x.owner,
+            "ownerGroup": x.owner_group,
+            "accessGroups": list(x.access_groups or []),
+            "instrumentGroup": x.instrument_group,
+            "description": x.description,
+            "sampleCharacteristics": x.sample_characteristics or {},
+            "proposalId": x.proposal_id,
+            "parentSampleId": x.parent_sample_id,
+            "type": x.type,
+            "isPublished": bool(x.is_published),
+            "createdBy": x.created_by,
+            "createdAt": dto.iso(x.created_at),
+            "updatedBy": x.updated_by,
+            "updatedAt": dto.iso(x.updated_at),
+        }
+    )
+
+
+def proposal_dict(p: Proposal) -> dict[str, Any]:
+    periods = [dto.compact(dict(m)) for m in p.measurement_periods or []]
+    return dto.compact(
+        {
+            "proposalId": p.proposal_id,
+            "title": p.title,
+            "abstract": p.abstract,
+            "email": p.email,
+            "firstname": p.firstname,
+            "lastname": p.lastname,
+            "pi_email": p.pi_email,
+            "pi_firstname": p.pi_firstname,
+            "pi_lastname": p.pi_lastname,
+            "ownerGroup": p.owner_group,
+            "accessGroups": list(p.access_groups or []),
+            "instrumentGroup": p.instrument_group,
+            "startTime": dto.iso(p.start_time),
+            "endTime": dto.iso(p.end_time),
+            "type": p.type,
+            "parentProposalId": p.parent_proposal_id,
+            "metadata": p.proposal_metadata,
+            "MeasurementPeriodList": periods,
+            "measurementPeriodList": periods,
+            "isPublished": bool(p.is_published),
+            "pilotProjectId": p.pilot_project_id,
+            "embargoYears": p.embargo_years,
+            "neverRelease": bool(p.never_release),
+            "createdBy": p.created_by,
+            "createdAt": dto.iso(p.created_at),
+            "updatedBy": p.updated_by,
+            "updatedAt": dto.iso(p.updated_at),
+        }
+    )
+
+
+def instrument_dict(i: CatalogInstrument) -> dict[str, Any]:
+    return {
+        "pid": i.pid,
+        "uniqueName": i.unique_name,
+        "name": i.name,
+        "customMetadata": i.custom_metadata or {},
+    }
+
+
+def registry_instrument_dict(i: Any) -> dict[str, Any]:
+    return {
+        "pid": i.id,
+        "uniqueName": i.id,
+        "name": i.name,
+        "customMetadata": {
+            "source": "halric-registry",
+            "infrastructure": i.infrastructure_id,
+            "organisation": i.organisation_id,
+            "country": i.country,
+            "city": i.city,
+            "status": i.status,
+            "techniques": i.technique_ids,
+            "url": i.url,
+        },
+    }
+
+
+# --- common ---------------------------------------------------------------------------------------------
+
+MODELS: dict[str, Any] = {"sample": Sample, "proposal": Proposal}
+
+
+def _readable(actor: Actor, rec: Any) -> bool:
+    return rules.can_read(actor, rec.owner_group, rec.access_groups, rec.is_published)
+
+
+def load(s: Session, actor: Actor, kind: str, key: str) -> Any:
+    rec = s.get(MODELS[kind], key)
+    if rec is None or not _readable(actor, rec):
+        raise NotFound(f"No {kind} with id {key!r} (or you may not see it).")
+    return rec
+
+
+def load_for_change(s: Session, actor: Actor, kind: str, key: str) -> Any:
+    rules.ensure_signed_in(actor, f"change {kind}s")
+    rec = load(s, actor, kind, key)
+    if not rules.can_write(actor, rec.owner_group):
+        raise PermissionDenied(
+            f"Only members of {rec.owner_group!r} (or data stewards) change {kind} {key!r}."
+        )
+    return rec
+
+
+def _visible(s: Session, actor: Actor, model: Any) -> list[Any]:
+    q = select(model)
+    pre = rules.ownable_visibility(actor, model)
+    if pre is not None:
+        q = q.where(pre)
+    return [r for r in s.scalars(q) if _readable(actor, r)]
+
+
+# --- samples --------------------------------------------------------------------------------------------
+
+SAMPLE_FIELDS = {
+    "sampleName": "sample_name", "owner": "owner", "ownerGroup": "owner_group", "accessGroups": "access_groups",
+    "instrumentGroup": "instrument_group", "description": "description",
+    "sampleCharacteristics": "sample_characteristics", "proposalId": "proposal_id",
+    "parentSampleId": "parent_sample_id", "type": "type", "isPublished": "is_published",
+}  # fmt: skip
+
+
+def _apply(rec: Any, data: Any, fields: dict[str, str]) -> list[str]:
+    for name in data.model_fields_set:
+        if name in fields:
+            value = getattr(data, name)
+            if name == "accessGroups" and value is None:
+                value = []
+            if name == "isPublished":
+                value = bool(value)
+            setattr(rec, fields[name], value)
+    return sorted(data.model_fields_set)
+
+
+def create_sample(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[str, Any]:
+    rules.ensure_signed_in(actor, "create samples")
+    data = dto.parse(dto.SampleIn, dto_in, what="sample")
+    assert isinstance(data, dto.SampleIn)
+    dto.require(data, ("ownerGroup",), "sample")
+    rules.ensure_may_own(actor, data.ownerGroup or "", "create samples")
+    sid = data.sampleId or str(uuid.uuid4())
+    now = utcnow()
+    smp = Sample(
+        sample_id=sid, access_groups=[], sample_characteristics={}, is_published=False,
+        created_by=actor.username, created_at=now, updated_by=actor.username, updated_at=now,
+    )  # fmt: skip
+    _apply(smp, data, SAMPLE_FIELDS)
+    smp.sample_characteristics = smp.sample_characteristics or {}
+    existing = s.get(Sample, sid)
+    if existing is not None:
+        if _readable(actor, existing) and dto.same_record(sample_dict(existing), sample_dict(smp)):
+            return sample_dict(existing)
+        raise Conflict(f"sampleId: a sample with id {sid!r} already exists", field="sampleId")
+    s.add(smp)
+    s.flush()
+    audit.record(s, actor, "create", "sample", sid, {"ownerGroup": smp.owner_group})
+    return sample_dict(smp)
+
+
+def get_sample(s: Session, actor: Actor, sample_id: str) -> dict[str, Any]:
+    return sample_dict(load(s, actor, "sample", sample_id))
+
+
+def update_sample(s: Session, actor: Actor, sample_id: str, dto_in: dict[str, Any]) -> dict[str, Any]:
+    smp = load_for_change(s, actor, "sample", sample_id)
+    data = dto.parse(dto.SampleIn, dto_in, what="sample")
+    assert isinstance(data, dto.SampleIn)
+    if data.sampleId not in (None, sample_id):
+        raise InvalidInput("sampleId: the id of a sample cannot change", field="sampleId")
+    if "ownerGroup" in data.model_fields_set and data.ownerGroup != smp.owner_group:
+        rules.ensure_may_own(actor, data.ownerGroup or "", "give samples to a group")
+    changed = _apply(smp, data, SAMPLE_FIELDS)
+    smp.updated_by, smp.updated_at = actor.username, utcnow()
+    audit.record(s, actor, "update", "sample", sample_id, {"fields": changed})
+    return sample_dict(smp)
+
+
+def find_samples(s: Session, actor: Actor, flt: Filter) -> list[dict[str, Any]]:
+    return apply([sample_dict(x) for x in _visible(s, actor, Sample)], flt)
+
+
+def visible_samples(s: Session, actor: Actor, ids: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for sid in ids:
+        rec = s.get(Sample, sid)
+        if rec is not None and _readable(actor, rec):
+            out.append(sample_dict(rec))
+    return out
+
+
+# --- proposals ------------------------------------------------------------------------------------------
+
+PROPOSAL_FIELDS = {
+    "title": "title", "abstract": "abstract", "email": "email", "firstname": "firstname",
+    "lastname": "lastname", "pi_email": "pi_email", "pi_firstname": "pi_firstname",
+    "pi_lastname": "pi_lastname", "ownerGroup": "owner_group", "accessGroups": "access_groups",
+    "instrumentGroup": "instrument_group", "startTime": "start_time", "endTime": "end_time", "type": "type",
+    "parentProposalId": "parent_proposal_id", "metadata": "proposal_metadata", "isPublished": "is_published",
+    "pilotProjectId": "pilot_project_id", "embargoYears": "embargo_years", "neverRelease": "never_release",
+}  # fmt: skip
+
+
+def _apply_proposal(p: Proposal, data: dto.ProposalIn, actor: Actor) -> list[str]:
+    given = data.model_fields_set
+    if {"embargoYears", "neverRelease"} & given and not actor.has_role(*POLICY_ROLES):
+        raise PermissionDenied("Only data stewards and coordinators set a proposal's embargo policy.")
+    changed = _apply(p, data, PROPOSAL_FIELDS)
+    periods = data.measurementPeriodList if "measurementPeriodList" in given else data.MeasurementPeriodList
+    if {"measurementPeriodList", "MeasurementPeriodList"} & given:
+        p.measurement_periods = [
+            dto.compact({**m.model_dump(), "start": dto.iso(m.start), "end": dto.iso(m.end)})
+            for m in periods or []
+        ]
+    p.never_release = bool(p.never_release)
+    return changed
+
+
+def create_proposal(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[str, Any]:
+    rules.ensure_signed_in(actor, "create proposals")
+    data = dto.parse(dto.ProposalIn, dto_in, what="proposal")
+    assert isinstance(data, dto.ProposalIn)
+    dto.require(data, ("proposalId", "ownerGroup", "email"), "proposal")
+    rules.ensure_may_own(actor, data.ownerGroup or "", "create proposals")
+    pid = data.proposalId or ""
+    now = utcnow()
+    p = Proposal(
+        proposal_id=pid, title="", access_groups=[], measurement_periods=[], is_published=False,
+        never_release=False, created_by=actor.username, created_at=now, updated_by=actor.username, updated_at=now,
+    )  # fmt: skip
+    _apply_proposal(p, data, actor)
+    p.title = p.title or ""
+    existing = s.get(Proposal, pid)
+    if existing is not None:
+        if _readable(actor, existing) and dto.same_record(proposal_dict(existing), proposal_dict(p)):
+            return proposal_dict(existing)
+        raise Conflict(f"proposalId: a proposal with id {pid!r} already exists", field="proposalId")
+    s.add(p)
+    s.flush()
+    audit.record(s, actor, "create", "proposal", pid, {"ownerGroup": p.owner_group})
+    return proposal_dict(p)
+
+
+def get_proposal(s: Session, actor: Actor, proposal_id: str) -> dict[str, Any]:
+    return proposal_dict(load(s, actor, "proposal", proposal_id))
+
+
+def update_proposal(s: Session, actor: Actor, proposal_id: str, dto_in: dict[str, Any]) -> dict[str, Any]:
+    from halric.catalog.embargo import set_proposal_policy
+
+    p = load_for_change(s, actor, "proposal", proposal_id)
+    data = dto.parse(dto.ProposalIn, dto_in, what="proposal")
+    assert isinstance(data, dto.ProposalIn)
+    if data.proposalId not in (None, proposal_id):
+        raise InvalidInput("proposalId: the id of a proposal cannot change", field="proposalId")
+    if "ownerGroup" in data.model_fields_set and data.ownerGroup != p.owner_group:
+        rules.ensure_may_own(actor, data.ownerGroup or "", "give proposals to a group")
+    before = (p.embargo_years, p.never_release)
+    changed = _apply_proposal(p, data, actor)
+    p.updated_by, p.updated_at = actor.username, utcnow()
+    audit.record(s, actor, "update", "proposal", proposal_id, {"fields": changed})
+    if (p.embargo_years, p.never_release) != before:
+        set_proposal_policy(s, actor, proposal_id, years=p.embargo_years, never_release=p.never_release)
+    return proposal_dict(p)
+
+
+def find_proposals(s: Session, actor: Actor, flt: Filter) -> list[dict[str, Any]]:
+    return apply([proposal_dict(x) for x in _visible(s, actor, Proposal)], flt)
+
+
+def visible_proposals(s: Session, actor: Actor, ids: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for pid in ids:
+        rec = s.get(Proposal, pid)
+        if rec is not None and _readable(actor, rec):
+            out.append(proposal_dict(rec))
+    return out
+
+
+# --- instruments ----------------------------------------------------------------------------------------
+
+
+def all_instruments(s: Session) -> list[dict[str, Any]]:
+    from halric.registry.models import Instrument
+
+    own = [instrument_dict(i) for i in s.scalars(select(CatalogInstrument).order_by(CatalogInstrument.pid))]
+    reg = [registry_instrument_dict(i) for i in s.scalars(select(Instrument).order_by(Instrument.id))]
+    return own + reg
+
+
+def find_instruments(s: Session, flt: Filter) -> list[dict[str, Any]]:
+    return apply(all_instruments(s), flt)
+
+
+def get_instrument(s: Session, pid: str) -> dict[str, Any]:
+    from halric.registry.models import Instrument
+
+    own = s.get(CatalogInstrument, pid)
+    if own is not None:
+        return instrument_dict(own)
+    reg = s.get(Instrument, pid)
+    if reg is not None:
+        return registry_instrument_dict(reg)
+    raise NotFound(f"No instrument with pid {pid!r}.")
+
+
+def instruments_by_id(s: Session, ids: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for pid in ids:
+        try:
+            out.append(get_instrument(s, pid))
+        except NotFound:
+            continue
+    return out
+
+
+def create_instrument(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[str, Any]:
+    rules.ensure_signed_in(actor, "create instruments")
+    if not actor.has_role(*INSTRUMENT_ROLES):
+        raise PermissionDenied("Only facility staff, data stewards and administrators create instruments.")
+    data = dto.parse(dto.InstrumentIn, dto_in, what="instrument")
+    assert isinstance(data, dto.InstrumentIn)
+    dto.require(data, ("name",), "instrument")
+    pid = data.pid or str(uuid.uuid4())
+    unique = data.uniqueName or pid
+    try:
+        get_instrument(s, pid)
+        raise Conflict(f"pid: an instrument with pid {pid!r} already exists", field="pid")
+    except NotFound:
+        pass
+    if s.scalar(select(CatalogInstrument).where(CatalogInstrument.unique_name == unique)) is not None:
+        raise Conflict(f"uniqueName: an instrument named {unique!r} already exists", field="uniqueName")
+    now = utcnow()
+    inst = CatalogInstrument(
+        pid=pid, unique_name=unique, name=data.name or "", custom_metadata=data.customMetadata or {},
+        created_by=actor.username, created_at=now, updated_by=actor.username, updated_at=now,
+    )  # fmt: skip
+    s.add(inst)
+    s.flush()
+    audit.record(s, actor, "create", "instrument", pid, {"name": inst.name})
+    return instrument_dict(inst)
+
+
+def update_instrument(s: Session, actor: Actor, pid: str, dto_in: dict[str, Any]) -> dict[str, Any]:
+    rules.ensure_signed_in(actor, "change instruments")
+    inst = s.get(CatalogInstrument, pid)
+    if inst is None:
+        get_instrument(s, pid)  # NotFound if it is nowhere
+        raise PermissionDenied(f"Instrument {pid!r} comes from the registry; change it there (/registry).")
+    if not actor.has_role(*INSTRUMENT_ROLES):
+        raise PermissionDenied("Only facility staff, data stewards and administrators change instruments.")
+    data = dto.parse(dto.InstrumentIn, dto_in, what="instrument")
+    assert isinstance(data, dto.InstrumentIn)
+    if data.pid not in (None, pid):
+        raise InvalidInput("pid: the pid of an instrument cannot change", field="pid")
+    if data.name is not None:
+        inst.name = data.name
+    if data.uniqueName is not None:
+        inst.unique_name = data.uniqueName
+    if data.customMetadata is not None:
+        inst.custom_metadata = data.customMetadata
+    inst.updated_by, inst.updated_at = actor.username, utcnow()
+    audit.record(s, actor, "update", "instrument", pid, {"fields": sorted(data.model_fields_set)})
+    return instrument_dict(inst)

@@ -1,0 +1,45 @@
+"""Catalog settings, read from ``HALRIC_*`` environment variables (see docs/catalog.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CatalogSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HALRIC_", extra="ignore")
+
+    catalog_pid_prefix: str = Field(
+        default="20.500.12345",
+        description="Prefix of dataset pids (prefix/uuid), like a SciCat site's PID prefix.",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+    )
+    catalog_embargo_years: int = Field(
+        default=3, ge=0, le=100, description="Default embargo: years after a dataset's creation time."
+    )
+    catalog_token_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="Lifetime of the JWT answered by the SciCat login."
+    )
+    catalog_base_url: str = Field(
+        default="http://localhost:8000",
+        description="Public address of the hub; dataset landing pages and DOIs point here.",
+    )
+    datacite_url: str | None = Field(
+        default=None, description="DataCite REST API, e.g. https://api.test.datacite.org (unset: no DOIs)."
+    )
+    datacite_user: str | None = Field(default=None, description="DataCite repository id (user name).")
+    datacite_password: str | None = Field(default=None, description="DataCite repository password.")
+    datacite_prefix: str = Field(default="10.80000", description="DOI prefix assigned by DataCite.")
+    datacite_publisher: str = Field(default="HALRIC", description="Publisher written into DataCite metadata.")
+
+
+@lru_cache(maxsize=1)
+def get() -> CatalogSettings:
+    return CatalogSettings()
+
+
+def reset() -> None:
+    """Forget the cached settings (tests change the environment)."""
+    get.cache_clear()

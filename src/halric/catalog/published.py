@@ -1,0 +1,212 @@
+"""Published data: a citable publication of datasets, with DataCite metadata and a DOI.
+
+Lifecycle: created (``pending_registration``, visible to its creator and stewards) → ``registered`` by a
+data steward, which validates the DataCite metadata, registers the DOI and publishes the datasets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from halric.catalog import datacite, dto, rules
+from halric.catalog.config import get as catalog_settings
+from halric.catalog.filters import Filter, apply
+from halric.catalog.models import Dataset, PublishedData
+from halric.core import audit
+from halric.core.actor import Actor
+from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unprocessable
+from halric.core.timeutil import utcnow
+
+PUBLIC_STATES = ("registered", "public")
+FIELDS = {
+    "title": "title", "abstract": "abstract", "dataDescription": "data_description",
+    "resourceType": "resource_type", "creator": "creator", "publisher": "publisher",
+    "publicationYear": "publication_year", "affiliation": "affiliation", "authors": "authors",
+    "pidArray": "pid_array", "url": "url", "numberOfFiles": "number_of_files",
+    "sizeOfArchive": "size_of_archive", "thumbnail": "thumbnail", "metadata": "datacite",
+}  # fmt: skip
+
+
+def published_dict(p: PublishedData) -> dict[str, Any]:
+    return dto.compact(
+        {
+            "doi": p.doi,
+            "title": p.title,
+            "abstract": p.abstract,
+            "dataDescription": p.data_description,
+            "resourceType": p.resource_type,
+            "creator": list(p.creator or []),
+            "publisher": p.publisher,
+            "publicationYear": p.publication_year,
+            "affiliation": p.affiliation,
+            "authors": list(p.authors or []),
+            "pidArray": list(p.pid_array or []),
+            "url": p.url,
+            "numberOfFiles": p.number_of_files,
+            "sizeOfArchive": p.size_of_archive,
+            "status": p.status,
+            "registeredTime": dto.iso(p.registered_time),
+            "metadata": p.datacite or {},
+            "thumbnail": p.thumbnail,
+            "createdBy": p.created_by,
+            "createdAt": dto.iso(p.created_at),
+            "updatedBy": p.updated_by,
+            "updatedAt": dto.iso(p.updated_at),
+        }
+    )
+
+
+def _may_see(actor: Actor, p: PublishedData) -> bool:
+    return (
+        p.status in PUBLIC_STATES
+        or rules.is_curator(actor)
+        or (not actor.is_anonymous and p.created_by == actor.username)
+    )
+
+
+def _load(s: Session, actor: Actor, doi: str) -> PublishedData:
+    p = s.get(PublishedData, doi)
+    if p is None or not _may_see(actor, p):
+        raise NotFound(f"No published data with DOI {doi!r} (or you may not see it).")
+    return p
+
+
+def _check_datasets(s: Session, actor: Actor, pids: list[str]) -> list[Dataset]:
+    from halric.catalog.service import load_dataset_for_change
+
+    if not pids:
+        raise InvalidInput("pidArray: list the pids of the datasets to publish", field="pidArray")
+    out = []
+    for pid in pids:
+        try:
+            out.append(load_dataset_for_change(s, actor, pid))
+        except (NotFound, PermissionDenied):
+            raise InvalidInput(
+                f"pidArray: {pid!r} is not a dataset you may publish", field="pidArray"
+            ) from None
+    return out
+
+
+def create(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[str, Any]:
+    rules.ensure_signed_in(actor, "publish data")
+    data = dto.parse(dto.PublishedDataIn, dto_in, what="published data")
+    assert isinstance(data, dto.PublishedDataIn)
+    dto.require(data, ("title", "abstract", "creator", "pidArray"), "published data")
+    datasets = _check_datasets(s, actor, data.pidArray or [])
+    cfg = catalog_settings()
+    doi = data.doi or f"{cfg.datacite_prefix}/{uuid.uuid4().hex[:12]}"
+    if s.get(PublishedData, doi) is not None:
+        raise Conflict(f"doi: published data with DOI {doi!r} already exists", field="doi")
+    now = utcnow()
+    p = PublishedData(
+        doi=doi, title="", abstract="", data_description="", resource_type="Dataset", creator=[],
+        publisher=cfg.datacite_publisher, publication_year=now.year, authors=[], pid_array=[], datacite={},
+        status="pending_registration", created_by=actor.username, created_at=now, updated_by=actor.username,
+        updated_at=now,
+    )  # fmt: skip
+    for name in data.model_fields_set:
+        if name in FIELDS and getattr(data, name) is not None:
+            setattr(p, FIELDS[name], getattr(data, name))
+    if p.number_of_files is None:
+        p.number_of_files = sum(d.number_of_files or 0 for d in datasets)
+    if p.size_of_archive is None:
+        p.size_of_archive = sum(d.size or 0 for d in datasets)
+    s.add(p)
+    s.flush()
+    audit.record(s, actor, "create", "published-data", doi, {"datasets": p.pid_array})
+    return published_dict(p)
+
+
+def get(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
+    return published_dict(_load(s, actor, doi))
+
+
+def find(s: Session, actor: Actor, flt: Filter) -> list[dict[str, Any]]:
+    rows = [
+        p for p in s.scalars(select(PublishedData).order_by(PublishedData.created_at)) if _may_see(actor, p)
+    ]
+    return apply([published_dict(p) for p in rows], flt)
+
+
+def update(s: Session, actor: Actor, doi: str, dto_in: dict[str, Any]) -> dict[str, Any]:
+    rules.ensure_signed_in(actor, "change published data")
+    p = _load(s, actor, doi)
+    if not (rules.is_curator(actor) or p.created_by == actor.username):
+        raise PermissionDenied("Only its creator and data stewards change published data.")
+    if p.status == "registered":
+        raise Conflict("The DOI is registered; its record can no longer be changed here.")
+    data = dto.parse(dto.PublishedDataIn, dto_in, what="published data")
+    assert isinstance(data, dto.PublishedDataIn)
+    if data.doi not in (None, doi):
+        raise InvalidInput("doi: the DOI cannot change", field="doi")
+    if "pidArray" in data.model_fields_set:
+        _check_datasets(s, actor, data.pidArray or [])
+    for name in data.model_fields_set:
+        if name in FIELDS and getattr(data, name) is not None:
+            setattr(p, FIELDS[name], getattr(data, name))
+    p.updated_by, p.updated_at = actor.username, utcnow()
+    audit.record(s, actor, "update", "published-data", doi, {"fields": sorted(data.model_fields_set)})
+    return published_dict(p)
+
+
+def landing_url(doi: str) -> str:
+    return f"{catalog_settings().catalog_base_url.rstrip('/')}/catalog/published/{quote(doi, safe='')}"
+
+
+def dataset_url(pid: str) -> str:
+    return f"{catalog_settings().catalog_base_url.rstrip('/')}/catalog/datasets/{quote(pid, safe='')}"
+
+
+def metadata(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
+    """The DataCite document for this record (what registration would send)."""
+    p = _load(s, actor, doi)
+    return datacite.build(
+        p,
+        landing_url=landing_url(p.doi),
+        dataset_urls=[dataset_url(x) for x in p.pid_array or []],
+        publisher=catalog_settings().datacite_publisher,
+    )
+
+
+def publish(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
+    """Make the record public (metadata final) without registering a DOI yet."""
+    rules.ensure_signed_in(actor, "publish data")
+    p = _load(s, actor, doi)
+    if not (rules.is_curator(actor) or p.created_by == actor.username):
+        raise PermissionDenied("Only its creator and data stewards publish this record.")
+    if p.status == "pending_registration":
+        p.status = "public"
+        p.updated_by, p.updated_at = actor.username, utcnow()
+        audit.record(s, actor, "publish", "published-data", doi)
+    return published_dict(p)
+
+
+def register(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
+    """Validate the DataCite metadata, register the DOI, and publish the datasets (stewards only)."""
+    from halric.catalog.service import set_published
+
+    if not rules.is_curator(actor):
+        raise PermissionDenied("Only data stewards and administrators register DOIs.")
+    p = _load(s, actor, doi)
+    if p.status == "registered":
+        return published_dict(p)
+    doc = metadata(s, actor, doi)
+    datacite.validate(doc)
+    cfg = catalog_settings()
+    datasets = [s.get(Dataset, pid) for pid in p.pid_array or []]
+    if any(d is None for d in datasets):
+        raise Unprocessable("pidArray: a dataset of this record no longer exists.")
+    datacite.register(doc, url=cfg.datacite_url, user=cfg.datacite_user, password=cfg.datacite_password)
+    for d in datasets:
+        assert d is not None
+        set_published(s, actor, d, True, reason=f"DOI {doi} registered")
+    p.status = "registered"
+    p.registered_time = utcnow()
+    p.updated_by, p.updated_at = actor.username, utcnow()
+    audit.record(s, actor, "register-doi", "published-data", doi, {"datasets": p.pid_array})
+    return published_dict(p)

@@ -1,0 +1,80 @@
+"""Who may read and change catalog records. One place, used by every read path (API, search, facets,
+includes, landing pages, exports) so no path can show what another would hide.
+
+- Anonymous callers read only published records.
+- A signed-in user reads records whose ownerGroup or accessGroups meet their groups, and published ones.
+- Only the owner group, data stewards (role ``steward``) and admins change a record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, or_, select, true
+
+from halric.core.actor import Actor
+from halric.core.errors import NotAuthenticated, PermissionDenied
+
+CURATOR_ROLES = ("steward",)
+
+
+def is_curator(actor: Actor) -> bool:
+    """Stewards and admins see and change every record."""
+    return actor.has_role(*CURATOR_ROLES)
+
+
+def can_read(actor: Actor, owner_group: str, access_groups: list[Any], is_published: bool) -> bool:
+    if is_published or is_curator(actor):
+        return True
+    if actor.is_anonymous:
+        return False
+    return owner_group in actor.groups or bool(actor.groups.intersection(access_groups or ()))
+
+
+def can_write(actor: Actor, owner_group: str) -> bool:
+    if is_curator(actor):
+        return True
+    return not actor.is_anonymous and owner_group in actor.groups
+
+
+def ensure_signed_in(actor: Actor, what: str) -> None:
+    if actor.is_anonymous and not actor.is_admin:  # maintenance commands act as an admin without a user
+        raise NotAuthenticated(f"Sign in to {what}.")
+
+
+def ensure_may_own(actor: Actor, owner_group: str, what: str) -> None:
+    """Creating a record for a group needs membership of that group (or curator rights)."""
+    ensure_signed_in(actor, what)
+    if not can_write(actor, owner_group):
+        raise PermissionDenied(
+            f"ownerGroup: you are not a member of {owner_group!r}; use one of your groups "
+            f"({', '.join(sorted(actor.groups)) or 'you have none'}) or ask a data steward.",
+            field="ownerGroup",
+        )
+
+
+def dataset_visibility(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition on catalog_datasets selecting what the actor may read."""
+    from halric.catalog.models import Dataset, DatasetTerm
+
+    if is_curator(actor):
+        return true()
+    published = Dataset.is_published.is_(True)
+    if actor.is_anonymous or not actor.groups:
+        return published
+    groups = sorted(actor.groups)
+    shared = exists(
+        select(DatasetTerm.id).where(
+            DatasetTerm.dataset_pid == Dataset.pid, DatasetTerm.kind == "group", DatasetTerm.value.in_(groups)
+        )
+    )
+    return or_(published, Dataset.owner_group.in_(groups), shared)
+
+
+def ownable_visibility(actor: Actor, model: Any) -> ColumnElement[bool] | None:
+    """Prefilter for small ownable tables (samples, proposals): groups are checked again in Python."""
+    if is_curator(actor):
+        return None
+    if actor.is_anonymous:
+        return model.is_published.is_(True)
+    return None
