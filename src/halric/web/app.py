@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         catalog,
         health,
         home,
+        ingest,
         match,
         registry_api,
         registry_pages,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         calls_api,
         catalog,
         scicat,
+        ingest,
     ):
         module.register(app)
     return app

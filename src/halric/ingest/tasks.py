@@ -1,0 +1,90 @@
+"""The work done for one file, on a Dask worker or in-process: recognise, read headers, checksum.
+
+Importable by workers (they need halric installed and the same view of the file system). Returns a
+plain dict; never raises for a problem with the file itself — the problem is in ``error``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+HDF5_NAMES = (".h5", ".hdf5", ".hdf", ".nxs", ".nx5", ".cxi", ".h5r")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def process_file(
+    root: str, path: str, algorithms: list[str], chunk: int, pause_s: float = 0.0
+) -> dict[str, Any]:
+    from halric.ingest.formats import light_metadata, sniff
+    from halric.ingest.hashing import hash_file
+
+    full = Path(root) / path
+    t0 = time.perf_counter()
+    out: dict[str, Any] = {"path": path}
+    try:
+        st = os.stat(full)
+        out["size"], out["mtime_ns"] = st.st_size, st.st_mtime_ns
+        kind = sniff(full)
+        metadata: dict[str, Any] = {}
+        if kind == "hdf5":
+            from halric.ingest.nexus import hdf5_metadata
+
+            try:
+                metadata = hdf5_metadata(full)
+            except Exception as exc:  # truncated or damaged HDF5
+                out["kind"] = "hdf5"
+                out["error"] = f"damaged or truncated HDF5: {_one_line(exc)}"
+                return out
+            kind = metadata.get("format", "hdf5")
+        elif full.suffix.lower() in HDF5_NAMES:
+            out["kind"] = kind
+            out["error"] = (
+                f"named {full.suffix} but is not HDF5 (no HDF5 signature; truncated or another format)"
+            )
+            return out
+        elif kind != "plain":
+            try:
+                metadata = light_metadata(kind, full)
+            except Exception as exc:
+                metadata = {"format": kind, "problem": f"header not readable: {_one_line(exc)}"}
+        checksums, nbytes = hash_file(full, algorithms, chunk)
+        st2 = os.stat(full)
+        if (st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or nbytes != st.st_size:
+            out["kind"] = kind
+            out["error"] = (
+                "the file changed while it was read; run the ingest again once writing has finished"
+            )
+            return out
+        if pause_s:
+            time.sleep(pause_s)  # test knob HALRIC_INGEST_PAUSE_PER_FILE_S
+        out.update(kind=kind, metadata=metadata, checksums=checksums)
+    except PermissionError as exc:
+        out["error"] = f"permission denied ({_one_line(exc)})"
+    except FileNotFoundError:
+        out["error"] = "the file disappeared before it was read"
+    except OSError as exc:
+        out["error"] = f"unreadable: {_one_line(exc)}"
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def hash_only(root: str, path: str, algorithm: str, chunk: int) -> dict[str, Any]:
+    """For ``halric verify``: size and one checksum, or an error."""
+    from halric.ingest.hashing import hash_file
+
+    full = Path(root) / path
+    try:
+        checksums, nbytes = hash_file(full, [algorithm], chunk)
+        return {"path": path, "size": nbytes, "chk": checksums[algorithm]}
+    except FileNotFoundError:
+        return {"path": path, "error": "missing"}
+    except PermissionError as exc:
+        return {"path": path, "error": f"permission denied ({_one_line(exc)})"}
+    except OSError as exc:
+        return {"path": path, "error": f"unreadable: {_one_line(exc)}"}
