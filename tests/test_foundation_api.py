@@ -100,3 +100,12 @@ def test_html_pages_have_no_external_assets(client):
     html = client.get("/").text
     for url in re.findall(r'(?:src|href)="([^"]+)"', html):
         assert not url.startswith(("http://", "https://", "//")), url
+
+
+def test_system_actor_is_not_anonymous():
+    from halric.core.actor import ANONYMOUS, system_actor
+
+    assert ANONYMOUS.is_anonymous
+    for via in ("cli", "system"):
+        actor = system_actor("cron", via=via)
+        assert not actor.is_anonymous and actor.is_admin

@@ -17,7 +17,8 @@ class Actor:
 
     @property
     def is_anonymous(self) -> bool:
-        return self.user_id is None and self.via != "system"
+        """No account and no roles. Maintenance actors (``system_actor``) carry roles, so they are not."""
+        return self.user_id is None and not self.roles
 
     @property
     def is_admin(self) -> bool:
