@@ -18,7 +18,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from halric.cli import catalog, db, ingest, mail, match, registry, serve, users
+    from halric.cli import catalog, db, federation, ingest, mail, match, registry, serve, users
 
     app.add_typer(db.app, name="db")
     app.add_typer(users.app, name="user")
@@ -26,15 +26,17 @@ def _register() -> None:
     app.add_typer(registry.app, name="registry")
     app.add_typer(mail.app, name="mail")
     app.add_typer(catalog.app, name="catalog")
+    app.add_typer(federation.sites_app, name="sites")
+    app.command("search")(federation.search)
+    app.command("serve")(serve.serve)
+    app.command("init")(serve.init)
+    app.command("match")(match.match)
     app.command("plan")(ingest.plan)
     app.command("ingest")(ingest.ingest)
     app.command("verify")(ingest.verify)
     app.command("compress")(ingest.compress)
     app.add_typer(ingest.codecs_app, name="codecs")
     app.command("demo-data")(ingest.demo_data)
-    app.command("serve")(serve.serve)
-    app.command("init")(serve.init)
-    app.command("match")(match.match)
 
 
 _register()

@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         calls_api,
         calls_pages,
         catalog,
+        federation,
         health,
         home,
         ingest,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         catalog,
         scicat,
         ingest,
+        federation,
     ):
         module.register(app)
     return app
