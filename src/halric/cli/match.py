@@ -86,6 +86,10 @@ def match(
         if batch:
             from rich.progress import Progress
 
+            from halric.match.engine import Constraints
+
+            matcher.query("warm-up: protein structure", Constraints())  # part of start-up, not of any answer
+
             with Progress(console=console, transient=True, disable=not sys.stderr.isatty()) as progress:
                 task = progress.add_task("matching", total=len(reqs))
                 for qid, req in reqs:
