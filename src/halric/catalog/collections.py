@@ -179,15 +179,7 @@ def create_sample(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[str,
     )  # fmt: skip
     _apply(smp, data, SAMPLE_FIELDS)
     smp.sample_characteristics = smp.sample_characteristics or {}
-    existing = s.get(Sample, sid)
-    if existing is not None:
-        if _readable(actor, existing) and dto.same_record(sample_dict(existing), sample_dict(smp)):
-            return sample_dict(existing)
-        raise Conflict(f"sampleId: a sample with id {sid!r} already exists", field="sampleId")
-    s.add(smp)
-    s.flush()
-    audit.record(s, actor, "create", "sample", sid, {"ownerGroup": smp.owner_group})
-    return sample_dict(smp)
+    return _create_once(s, actor, smp, s.get(Sample, sid), sample_dict, "sample", "sampleId", sid)
 
 
 def get_sample(s: Session, actor: Actor, sample_id: str) -> dict[str, Any]:
@@ -262,15 +254,7 @@ def create_proposal(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[st
     )  # fmt: skip
     _apply_proposal(p, data, actor)
     p.title = p.title or ""
-    existing = s.get(Proposal, pid)
-    if existing is not None:
-        if _readable(actor, existing) and dto.same_record(proposal_dict(existing), proposal_dict(p)):
-            return proposal_dict(existing)
-        raise Conflict(f"proposalId: a proposal with id {pid!r} already exists", field="proposalId")
-    s.add(p)
-    s.flush()
-    audit.record(s, actor, "create", "proposal", pid, {"ownerGroup": p.owner_group})
-    return proposal_dict(p)
+    return _create_once(s, actor, p, s.get(Proposal, pid), proposal_dict, "proposal", "proposalId", pid)
 
 
 def get_proposal(s: Session, actor: Actor, proposal_id: str) -> dict[str, Any]:
@@ -394,3 +378,17 @@ def update_instrument(s: Session, actor: Actor, pid: str, dto_in: dict[str, Any]
     inst.updated_by, inst.updated_at = actor.username, utcnow()
     audit.record(s, actor, "update", "instrument", pid, {"fields": sorted(data.model_fields_set)})
     return instrument_dict(inst)
+
+
+def _create_once(
+    s: Session, actor: Actor, new: Any, existing: Any, as_dict: Any, kind: str, field: str, key: str
+) -> dict[str, Any]:
+    """Insert ``new``; an identical repeat of a readable record returns it (SciCat retries), else 409."""
+    if existing is not None:
+        if _readable(actor, existing) and dto.same_record(as_dict(existing), as_dict(new)):
+            return as_dict(existing)
+        raise Conflict(f"{field}: a {kind} with id {key!r} already exists", field=field)
+    s.add(new)
+    s.flush()
+    audit.record(s, actor, "create", kind, key, {"ownerGroup": new.owner_group})
+    return as_dict(new)
