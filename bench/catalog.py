@@ -331,6 +331,26 @@ def load(
 # --- queries ----------------------------------------------------------------------------------------------
 
 
+def sample_picks(db: Any, actor: Any, pick: list[tuple]) -> int:
+    """For --reuse: (pid, instrument, technique, keyword) of datasets the actor can read, like load() keeps."""
+    from sqlalchemy import func, select
+
+    from halric.catalog.models import Dataset
+    from halric.catalog.rules import dataset_visibility
+
+    with db.session() as s:
+        n = int(s.scalar(select(func.count()).select_from(Dataset)) or 0)
+        step = max(1, n // 20000)
+        rows = s.execute(
+            select(Dataset.pid, Dataset.instrument_ids, Dataset.techniques, Dataset.keywords)
+            .where(dataset_visibility(actor))
+            .order_by(Dataset.pid)
+            .limit(n // step)
+        ).all()
+    pick.extend((pid, inst[0], tech[0]["pid"], kw[0]) for pid, inst, tech, kw in rows if inst and tech and kw)
+    return n
+
+
 def make_queries(rng: random.Random, pick: list[tuple], n: int) -> list[Any]:
     """Word + instrument + technique taken from datasets the actor may see (queries that find something);
     every fourth query uses a random word instead (often no hit: the whole visible set is scanned)."""
@@ -385,21 +405,28 @@ def run_backend(kind: str, n: int, args: argparse.Namespace, tmp: str) -> dict[s
     from halric.core.db import Database
 
     name = None
-    if kind == "postgresql":
+    reuse = args.reuse_pg if kind == "postgresql" else args.reuse_sqlite
+    if reuse:
+        url = reuse
+    elif kind == "postgresql":
         name, url = pg_create()
     else:
-        url = f"sqlite:///{tmp}/bench-catalog.db"
+        url = f"sqlite:///{args.keep_dir or tmp}/bench-catalog.db"
     db = None
+    groups = {"group-03", "group-17", "group-42", "access-05"}
+    actor = Actor(user_id=1, username="bench-user", groups=frozenset(groups), via="api")
     try:
         console.print(f"[bold]{kind}[/]: db upgrade + registry load into {re.sub(r'//.*@', '//', url)}")
         prepare(url, tmp)
         db = Database(url)
-        rng = random.Random(args.seed)
-        world = World(rng, n, registry_instruments(db))
-        groups = {"group-03", "group-17", "group-42", "access-05"}
-        actor = Actor(user_id=1, username="bench-user", groups=frozenset(groups), via="api")
         pick: list[tuple] = []
-        rate = load(db, world, n, args.batch, f"{kind} {n:,}", pick, groups)
+        if reuse:
+            rate = float("nan")
+            n = sample_picks(db, actor, pick)
+        else:
+            rng = random.Random(args.seed)
+            world = World(rng, n, registry_instruments(db))
+            rate = load(db, world, n, args.batch, f"{kind} {n:,}", pick, groups)
         qrng = random.Random(args.seed + 1)
         queries = make_queries(qrng, pick, args.searches)
         pids = [qrng.choice(pick)[0] for _ in range(args.gets)]
@@ -407,8 +434,10 @@ def run_backend(kind: str, n: int, args: argparse.Namespace, tmp: str) -> dict[s
     finally:
         if db is not None:
             db.dispose()
-        if name:
+        if name and not args.keep_dir:
             pg_drop(name)
+        elif name:
+            console.print(f"kept {kind} database for --reuse-pg: {url}")
 
 
 def main() -> None:
@@ -421,6 +450,9 @@ def main() -> None:
     ap.add_argument("--gets", type=int, default=600, help="dataset GETs timed per backend")
     ap.add_argument("--batch", type=int, default=5000, help="datasets per insert batch")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--keep-dir", help="keep the loaded databases (SQLite file in this folder, PostgreSQL kept)")
+    ap.add_argument("--reuse-pg", help="measure an already loaded PostgreSQL database (URL) instead of loading")
+    ap.add_argument("--reuse-sqlite", help="measure an already loaded SQLite database (URL) instead of loading")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="halric-bench-catalog-") as tmp:

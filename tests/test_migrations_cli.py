@@ -131,12 +131,13 @@ def test_models_and_migrations_agree(db_url, tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from halric.migrations import upgrade
+    from halric.migrations import include_object, upgrade
     from halric.models import metadata
 
     upgrade(db_url)
     database = Database(db_url)
     with database.engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        opts = {"compare_type": True, "include_object": include_object}
+        diffs = compare_metadata(MigrationContext.configure(conn, opts=opts), metadata)
     database.dispose()
     assert diffs == []

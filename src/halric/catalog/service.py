@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from halric.catalog import dto, rules
+from halric.catalog import dto, fulltext, rules
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.embargo import embargo_for
 from halric.catalog.filters import Filter, dataset_condition, dataset_order
@@ -481,13 +481,9 @@ def dataset_select(actor: Actor, where: dict[str, Any] | None = None, text: str 
     q = select(Dataset).where(rules.dataset_visibility(actor))
     if where:
         q = q.where(dataset_condition(where))
-    for word in (text or "").lower().split()[:10]:
-        q = q.where(Dataset.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+    for cond in fulltext.text_condition(text):
+        q = q.where(cond)
     return q
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def find_datasets(

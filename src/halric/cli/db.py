@@ -42,3 +42,19 @@ def status() -> None:
     )
     if have != need:
         raise typer.Exit(1)
+
+
+@app.command("reindex-search")
+def reindex_search() -> None:
+    """Rebuild the catalog's full-text index (SQLite) or create PostgreSQL's trigram index if missing."""
+    from halric.catalog.fulltext import reindex
+    from halric.cli.common import fail
+
+    db = database()
+    try:
+        done = reindex(db.engine)
+    except RuntimeError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+    console.print(f"Catalog search index: {done}.")

@@ -22,6 +22,14 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """What autogenerate compares: everything but the full-text index objects created by SQL in
+    migration 0007 (FTS5 tables and triggers, the trigram index; see halric.catalog.fulltext)."""
+    from halric.catalog.fulltext import is_search_index_object
+
+    return not is_search_index_object(name)
+
+
 def head_revision() -> str | None:
     return ScriptDirectory(str(HERE)).get_current_head()
 

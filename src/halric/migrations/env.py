@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from halric.core.db import make_engine
+from halric.migrations import include_object
 from halric.models import metadata
 
 config = context.config
@@ -25,6 +26,7 @@ def run_migrations_online() -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,0 +1,101 @@
+"""Full-text matching of catalog datasets, indexed on both databases.
+
+A dataset matches a word when the word occurs anywhere in its ``search_text`` (lower-cased name, description,
+keywords, ids, technique names, metadata keys…): ``lyso`` finds ``lysozyme``. The condition is the same
+everywhere; how it is answered fast depends on the database:
+
+- PostgreSQL: ``search_text LIKE '%word%'`` served by a trigram GIN index (``pg_trgm``,
+  ``ix_catalog_datasets_search_trgm``, created by migration 0007).
+- SQLite: the FTS5 table ``catalog_datasets_fts`` with the ``trigram`` tokenizer, kept in step with
+  ``catalog_datasets`` by triggers (migration 0007); a word becomes a phrase query on it.
+
+Words shorter than three characters cannot use a trigram index and fall back to a scanning ``LIKE``.
+The FTS5 table is keyed on ``catalog_datasets.rowid``; a migration that rebuilds that table on SQLite must
+run ``REBUILD_SQLITE`` afterwards (rowids may change when a table is copied).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, bindparam
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement as _ColumnElement
+
+FTS_TABLE = "catalog_datasets_fts"
+TRGM_INDEX = "ix_catalog_datasets_search_trgm"
+REBUILD_SQLITE = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"
+MAX_WORDS = 10
+
+
+def is_search_index_object(name: str | None) -> bool:
+    """Objects of the search index that live outside the SQLAlchemy models (FTS5 tables and triggers,
+    the trigram index); migrations create them, model/migration comparisons leave them alone."""
+    return bool(name) and (str(name).startswith(FTS_TABLE) or name == TRGM_INDEX)
+
+
+def words(text: str | None) -> list[str]:
+    """The lower-cased words of a full-text query (at most ``MAX_WORDS``; all must match)."""
+    return (text or "").lower().split()[:MAX_WORDS]
+
+
+class contains_word(_ColumnElement[bool]):
+    """``catalog_datasets`` row contains ``word`` in its search text (compiled per database)."""
+
+    inherit_cache = False  # the word is rendered at compile time: statements holding it are not cached
+    type = Text()
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@compiles(contains_word)
+def _contains_default(element: contains_word, compiler: Any, **kw: Any) -> str:
+    param = compiler.process(bindparam(None, f"%{_escape_like(element.word)}%", unique=True), **kw)
+    return f"(catalog_datasets.search_text LIKE {param} ESCAPE '\\')"
+
+
+@compiles(contains_word, "sqlite")
+def _contains_sqlite(element: contains_word, compiler: Any, **kw: Any) -> str:
+    if len(element.word) < 3:
+        return _contains_default(element, compiler, **kw)
+    phrase = '"' + element.word.replace('"', '""') + '"'
+    param = compiler.process(bindparam(None, phrase, unique=True), **kw)
+    return f"(catalog_datasets.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH {param}))"
+
+
+def text_condition(text: str | None) -> list[ColumnElement[bool]]:
+    """One condition per word of the query."""
+    return [contains_word(w) for w in words(text)]
+
+
+def reindex(engine: Any) -> str:
+    """Rebuild the full-text index (SQLite) or create the trigram index if it is missing (PostgreSQL).
+
+    Safe to run at any time; returns what was done, for the command line.
+    """
+    from sqlalchemy import text as sql
+
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(sql(REBUILD_SQLITE))
+            return f"rebuilt {FTS_TABLE}"
+        if conn.dialect.name != "postgresql":
+            return "nothing to do on this database"
+        if not conn.execute(sql("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).scalar():
+            raise RuntimeError(
+                "pg_trgm is not available on this PostgreSQL server; install the PostgreSQL contrib "
+                "package (postgresql-contrib) and run this again"
+            )
+        conn.execute(sql("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        conn.execute(
+            sql(
+                f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON catalog_datasets USING gin (search_text gin_trgm_ops)"
+            )
+        )
+        conn.execute(sql("ANALYZE catalog_datasets"))
+        return f"trigram index {TRGM_INDEX} present"

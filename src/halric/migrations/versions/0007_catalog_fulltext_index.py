@@ -1,0 +1,76 @@
+"""catalog: full-text index on datasets (PostgreSQL pg_trgm GIN, SQLite FTS5 trigram)
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-25
+
+The index objects live outside the SQLAlchemy models (see halric.catalog.fulltext); the SQL is written out
+here so this migration keeps meaning what it meant when it was written.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from alembic import op
+from sqlalchemy import text
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+log = logging.getLogger("alembic.runtime.migration")
+
+SQLITE_UP = [
+    "CREATE VIRTUAL TABLE catalog_datasets_fts USING fts5("
+    "search_text, content='catalog_datasets', content_rowid='rowid', tokenize='trigram')",
+    "CREATE TRIGGER catalog_datasets_fts_ai AFTER INSERT ON catalog_datasets BEGIN "
+    "INSERT INTO catalog_datasets_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END",
+    "CREATE TRIGGER catalog_datasets_fts_ad AFTER DELETE ON catalog_datasets BEGIN "
+    "INSERT INTO catalog_datasets_fts(catalog_datasets_fts, rowid, search_text) "
+    "VALUES ('delete', old.rowid, old.search_text); END",
+    "CREATE TRIGGER catalog_datasets_fts_au AFTER UPDATE OF search_text ON catalog_datasets BEGIN "
+    "INSERT INTO catalog_datasets_fts(catalog_datasets_fts, rowid, search_text) "
+    "VALUES ('delete', old.rowid, old.search_text); "
+    "INSERT INTO catalog_datasets_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END",
+    "INSERT INTO catalog_datasets_fts(catalog_datasets_fts) VALUES ('rebuild')",
+]
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS catalog_datasets_fts_au",
+    "DROP TRIGGER IF EXISTS catalog_datasets_fts_ad",
+    "DROP TRIGGER IF EXISTS catalog_datasets_fts_ai",
+    "DROP TABLE IF EXISTS catalog_datasets_fts",
+]
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        for statement in SQLITE_UP:
+            op.execute(statement)
+    elif bind.dialect.name == "postgresql":
+        available = bind.execute(
+            text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        ).scalar()
+        if not available:
+            log.warning(
+                "pg_trgm is not available on this PostgreSQL server (Debian/Ubuntu: it ships with the "
+                "postgresql package; elsewhere install postgresql-contrib); catalog full-text search "
+                "works without it but scans the table. Install it, then run `halric db reindex-search`."
+            )
+            return
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute(
+            "CREATE INDEX IF NOT EXISTS ix_catalog_datasets_search_trgm "
+            "ON catalog_datasets USING gin (search_text gin_trgm_ops)"
+        )
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        for statement in SQLITE_DOWN:
+            op.execute(statement)
+    elif bind.dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_catalog_datasets_search_trgm")

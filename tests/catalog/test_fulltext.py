@@ -1,0 +1,90 @@
+"""Full-text search is indexed on both databases and stays in step with every change to a dataset."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from halric.catalog import service
+from halric.catalog.fulltext import FTS_TABLE, TRGM_INDEX, reindex
+from halric.catalog.search import SearchQuery, search
+from halric.core.actor import Actor
+
+ALICE = Actor(user_id=1, username="alice", groups=frozenset({"lab-a"}))
+
+
+def new(s, name: str, **over) -> str:
+    base = {
+        "datasetName": name,
+        "type": "raw",
+        "ownerGroup": "lab-a",
+        "owner": "alice",
+        "contactEmail": "alice@lab-a.example",
+        "sourceFolder": "/data/lab-a/ft",
+        "creationTime": "2024-03-01T10:00:00Z",
+    }
+    return service.create_dataset(s, ALICE, {**base, **over})["pid"]
+
+
+def found(s, words: str) -> set[str]:
+    return {d["pid"] for d in search(s, ALICE, SearchQuery(text=words, limit=100))["items"]}
+
+
+def test_words_match_inside_words_and_all_must_match(db):
+    with db.session() as s:
+        lyso = new(s, "Lysozyme crystal soak", keywords=["thermolysin"])
+        perov = new(s, "Perovskite thin film anneal", description="in-situ GIWAXS at 80% humidity")
+        s.commit()
+        assert found(s, "lyso") == {lyso}
+        assert found(s, "LYSOZYME crystal") == {lyso}
+        assert found(s, "lysozyme perovskite") == set()
+        assert found(s, "olysi") == {lyso}  # inside a keyword
+        assert found(s, "80%") == {perov}  # LIKE wildcards are literal
+        assert found(s, "80_") == set()
+        assert found(s, 'film"') == set()  # a quote cannot break the query
+        assert found(s, "in") >= {perov}  # short words still match (scanning)
+
+
+def test_index_follows_updates_and_deletes(db):
+    with db.session() as s:
+        pid = new(s, "Zeolite catalyst operando")
+        s.commit()
+        assert found(s, "zeolite") == {pid}
+        service.update_dataset(s, ALICE, pid, {"datasetName": "Graphene membrane"})
+        s.commit()
+        assert found(s, "zeolite") == set()
+        assert found(s, "graphene") == {pid}
+        service.delete_dataset(s, ALICE, pid)
+        s.commit()
+        assert found(s, "graphene") == set()
+
+
+def test_the_index_serves_the_query(db):
+    """The planner can answer a word through the index instead of scanning every dataset."""
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET enable_seqscan = off"))
+            plan = "\n".join(
+                conn.execute(
+                    text("EXPLAIN SELECT pid FROM catalog_datasets WHERE search_text LIKE '%lysozyme%'")
+                ).scalars()
+            )
+            assert TRGM_INDEX in plan
+        else:
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.execute(
+                    text(
+                        f"EXPLAIN QUERY PLAN SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH '\"lyso\"'"
+                    )
+                )
+            )
+            assert "VIRTUAL TABLE INDEX" in plan
+
+
+def test_reindex_is_safe_to_repeat(db):
+    with db.session() as s:
+        pid = new(s, "Cement hydration tomography")
+        s.commit()
+    assert reindex(db.engine) == reindex(db.engine)
+    with db.session() as s:
+        assert found(s, "hydration") == {pid}
