@@ -450,9 +450,15 @@ def main() -> None:
     ap.add_argument("--gets", type=int, default=600, help="dataset GETs timed per backend")
     ap.add_argument("--batch", type=int, default=5000, help="datasets per insert batch")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--keep-dir", help="keep the loaded databases (SQLite file in this folder, PostgreSQL kept)")
-    ap.add_argument("--reuse-pg", help="measure an already loaded PostgreSQL database (URL) instead of loading")
-    ap.add_argument("--reuse-sqlite", help="measure an already loaded SQLite database (URL) instead of loading")
+    ap.add_argument(
+        "--keep-dir", help="keep the loaded databases (SQLite file in this folder, PostgreSQL kept)"
+    )
+    ap.add_argument(
+        "--reuse-pg", help="measure an already loaded PostgreSQL database (URL) instead of loading"
+    )
+    ap.add_argument(
+        "--reuse-sqlite", help="measure an already loaded SQLite database (URL) instead of loading"
+    )
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="halric-bench-catalog-") as tmp:
