@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement as _ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 FTS_TABLE = "catalog_datasets_fts"
 TRGM_INDEX = "ix_catalog_datasets_search_trgm"
@@ -40,13 +41,24 @@ def words(text: str | None) -> list[str]:
 
 
 class contains_word(_ColumnElement[bool]):
-    """``catalog_datasets`` row contains ``word`` in its search text (compiled per database)."""
+    """``catalog_datasets`` row contains ``word`` in its search text (compiled per database).
 
-    inherit_cache = False  # the word is rendered at compile time: statements holding it are not cached
-    type = Text()
+    Both spellings of the word are bound parameters (a LIKE pattern and an FTS5 phrase); each database
+    renders the one it uses, so compiled statements are cached like any other.
+    """
+
+    inherit_cache = True
+    type = Text()  # not Boolean: SQLite would get "(…) = 1", which hides the index from its planner
+    _traverse_internals = [
+        ("like", InternalTraversal.dp_clauseelement),
+        ("phrase", InternalTraversal.dp_clauseelement),
+        ("short", InternalTraversal.dp_boolean),
+    ]
 
     def __init__(self, word: str) -> None:
-        self.word = word
+        self.like = bindparam(None, f"%{_escape_like(word)}%", type_=Text(), unique=True)
+        self.phrase = bindparam(None, '"' + word.replace('"', '""') + '"', type_=Text(), unique=True)
+        self.short = len(word) < 3  # too short for a trigram index
 
 
 def _escape_like(word: str) -> str:
@@ -55,17 +67,15 @@ def _escape_like(word: str) -> str:
 
 @compiles(contains_word)
 def _contains_default(element: contains_word, compiler: Any, **kw: Any) -> str:
-    param = compiler.process(bindparam(None, f"%{_escape_like(element.word)}%", unique=True), **kw)
-    return f"(catalog_datasets.search_text LIKE {param} ESCAPE '\\')"
+    return f"(catalog_datasets.search_text LIKE {compiler.process(element.like, **kw)} ESCAPE '\\')"
 
 
 @compiles(contains_word, "sqlite")
 def _contains_sqlite(element: contains_word, compiler: Any, **kw: Any) -> str:
-    if len(element.word) < 3:
+    if element.short:
         return _contains_default(element, compiler, **kw)
-    phrase = '"' + element.word.replace('"', '""') + '"'
-    param = compiler.process(bindparam(None, phrase, unique=True), **kw)
-    return f"(catalog_datasets.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH {param}))"
+    phrase = compiler.process(element.phrase, **kw)
+    return f"(catalog_datasets.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH {phrase}))"
 
 
 def text_condition(text: str | None) -> list[ColumnElement[bool]]:

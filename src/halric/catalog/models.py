@@ -137,12 +137,15 @@ class DatasetTerm(Base):
     """
 
     __tablename__ = "catalog_dataset_terms"
-    __table_args__ = (Index("ix_catalog_dataset_terms_kind_value", "kind", "value"),)
+    # Both indexes cover (kind, value, dataset_pid), so filters, facets and the access check are index-only:
+    # "datasets with this term" reads the first, "this dataset's terms of a kind" the second.
+    __table_args__ = (
+        Index("ix_catalog_dataset_terms_kind_value_pid", "kind", "value", "dataset_pid"),
+        Index("ix_catalog_dataset_terms_pid_kind_value", "dataset_pid", "kind", "value"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dataset_pid: Mapped[str] = mapped_column(
-        ForeignKey("catalog_datasets.pid", ondelete="CASCADE"), index=True
-    )
+    dataset_pid: Mapped[str] = mapped_column(ForeignKey("catalog_datasets.pid", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(255))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, String, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from halric.catalog.filters import dataset_order, parse_order
@@ -77,38 +77,22 @@ class SearchQuery:
         }  # fmt: skip
 
 
+PAGE = "~page"  # marks the page's rows among the facet rows of the one search statement
+
+
 def search(
     s: Session, actor: Actor, q: SearchQuery, *, facets: tuple[str, ...] = FACETS, legacy: bool = False
 ) -> dict[str, Any]:
     base = dataset_select(actor, q.where(), q.text)
-    pids = base.with_only_columns(Dataset.pid).order_by(None).scalar_subquery()
-    total = int(s.scalar(base.with_only_columns(func.count(Dataset.pid)).order_by(None)) or 0)
     order = dataset_order(parse_order(q.sort)) or [Dataset.creation_time.desc()]
-    rows = s.scalars(base.order_by(*order, Dataset.pid).offset(q.offset).limit(q.limit)).all()
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name in facets:
-        if name in TERM_FACETS:
-            count = func.count(DatasetTerm.id)
-            fq = (
-                select(DatasetTerm.value, count)
-                .where(DatasetTerm.kind == TERM_FACETS[name], DatasetTerm.dataset_pid.in_(pids))
-                .group_by(DatasetTerm.value)
-                .order_by(count.desc(), DatasetTerm.value)
-                .limit(FACET_LIMIT)
-            )
-        elif name in COLUMN_FACETS:
-            col = COLUMN_FACETS[name]
-            count = func.count(Dataset.pid)
-            fq = (
-                select(col, count)
-                .where(Dataset.pid.in_(pids))
-                .group_by(col)
-                .order_by(count.desc(), col)
-                .limit(FACET_LIMIT)
-            )
-        else:
-            continue
-        out[name] = [{"value": v, "count": int(c)} for v, c in s.execute(fq)]
+    total, counts, page = facet_counts(
+        s,
+        base,
+        [f for f in facets if f in TERM_FACETS or f in COLUMN_FACETS],
+        page=([*order, Dataset.pid], q.offset, q.limit),
+    )
+    found = {d.pid: d for d in s.scalars(select(Dataset).where(Dataset.pid.in_(page)))} if page else {}
+    out = {name: [{"value": v, "count": c} for v, c in counts[name]] for name in counts}
     _label(s, out)
     for item in out.get("isPublished", []):
         item["label"] = "published" if item["value"] else "not yet published"
@@ -116,9 +100,72 @@ def search(
         "total": total,
         "limit": q.limit,
         "offset": q.offset,
-        "items": [dataset_dict(d, legacy=legacy) for d in rows],
+        "items": [dataset_dict(found[pid], legacy=legacy) for pid in page if pid in found],
         "facets": out,
     }
+
+
+def facet_counts(
+    s: Session,
+    base: Select[Any],
+    facets: list[str],
+    *,
+    limit: int | None = FACET_LIMIT,
+    page: tuple[list[Any], int, int] | None = None,
+) -> tuple[int, dict[str, list[tuple[Any, int]]], list[str]]:
+    """The number of datasets ``base`` selects, per facet its most frequent values with counts, and the
+    pids of one page of them (``page``: order, offset, limit).
+
+    One statement: the matching pids are computed once (a materialised CTE) and the total, every facet
+    and the page are read from them, so the access rule and the query are evaluated exactly once.
+    """
+    hits = base.with_only_columns(Dataset.pid).order_by(None).cte("hits").prefix_with("MATERIALIZED")
+    in_hits = select(hits.c.pid)  # "IN (hits)", not a join: SQLite then drives every count from the hits
+    branches: list[Any] = [select(literal("", String), literal(None, String), func.count()).select_from(hits)]
+    for name in facets:
+        n = func.count()
+        if name in TERM_FACETS:
+            fq = (
+                select(literal(name, String), DatasetTerm.value, n)
+                .where(DatasetTerm.kind == TERM_FACETS[name], DatasetTerm.dataset_pid.in_(in_hits))
+                .group_by(DatasetTerm.value)
+                .order_by(n.desc(), DatasetTerm.value)
+            )
+        else:
+            col = COLUMN_FACETS[name]
+            fq = (
+                select(literal(name, String), cast(col, String), n)
+                .where(Dataset.pid.in_(in_hits))
+                .group_by(col)
+                .order_by(n.desc(), col)
+            )
+        if limit is not None:
+            fq = fq.limit(limit)
+        branches.append(select(fq.subquery()))
+    if page is not None:
+        order, offset, size = page
+        pos = func.row_number().over(order_by=order)
+        pq = (
+            select(literal(PAGE, String), Dataset.pid, pos)
+            .where(Dataset.pid.in_(in_hits))
+            .order_by(*order)
+            .offset(offset)
+            .limit(size)
+        )
+        branches.append(select(pq.subquery()))
+    total = 0
+    out: dict[str, list[tuple[Any, int]]] = {name: [] for name in facets}
+    ranked: list[tuple[int, str]] = []
+    for facet, value, count in s.execute(union_all(*branches)):
+        if facet == "":
+            total = int(count)
+        elif facet == PAGE:
+            ranked.append((int(count), value))
+        elif facet in COLUMN_FACETS and COLUMN_FACETS[facet] is Dataset.is_published:
+            out[facet].append((str(value).lower() in ("1", "true"), int(count)))
+        else:
+            out[facet].append((value, int(count)))
+    return total, out, [pid for _, pid in sorted(ranked)]
 
 
 def _label(s: Session, facets: dict[str, list[dict[str, Any]]]) -> None:
@@ -146,23 +193,9 @@ def fullfacet(
              "proposalIds": "proposal", "proposalId": "proposal", "sampleIds": "sample", "sampleId": "sample",
              "keywords": "keyword", "ownerGroup": "ownerGroup", "type": "type", "isPublished": "isPublished"}  # fmt: skip
     base = dataset_select(actor, where, text)
-    pids = base.with_only_columns(Dataset.pid).order_by(None).scalar_subquery()
-    total = int(s.scalar(base.with_only_columns(func.count(Dataset.pid)).order_by(None)) or 0)
+    wanted = {facet: names[facet] for facet in facets if facet in names}
+    total, counts, _ = facet_counts(s, base, sorted(set(wanted.values())), limit=None)
     out: dict[str, Any] = {"all": [{"totalSets": total}]}
-    for facet in facets:
-        name = names.get(facet)
-        if name is None:
-            continue
-        if name in TERM_FACETS:
-            count = func.count(DatasetTerm.id)
-            fq = (
-                select(DatasetTerm.value, count)
-                .where(DatasetTerm.kind == TERM_FACETS[name], DatasetTerm.dataset_pid.in_(pids))
-                .group_by(DatasetTerm.value)
-            )
-        else:
-            col = COLUMN_FACETS[name]
-            count = func.count(Dataset.pid)
-            fq = select(col, count).where(Dataset.pid.in_(pids)).group_by(col)
-        out[facet] = [{"_id": v, "count": int(c)} for v, c in s.execute(fq.order_by(count.desc()))]
+    for facet, name in wanted.items():
+        out[facet] = [{"_id": v, "count": c} for v, c in counts[name]]
     return [out]
