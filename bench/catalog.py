@@ -377,16 +377,20 @@ def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str
     for q in queries[:3]:  # warm caches and pools, as a running hub would have them
         with db.session() as s:
             search(s, actor, q)
-    s_ms, g_ms, hits = [], [], []
+    s_ms, warm_ms, g_ms, hits = [], [], [], []
     with _progress() as bar:
-        task = bar.add_task(f"search {label}", total=len(queries), rate="")
-        for q in queries:
-            t = time.perf_counter()
-            with db.session() as s:
-                res = search(s, actor, q)
-            s_ms.append((time.perf_counter() - t) * 1000)
-            hits.append(res["total"])
-            bar.update(task, advance=1, rate=f"{s_ms[-1]:.0f} ms")
+        # first pass: each query for the first time (its rows may not be in the database's buffers yet);
+        # second pass: the same queries again, as a hub answering its users' recurring searches would
+        for times, name in ((s_ms, "search"), (warm_ms, "search again")):
+            task = bar.add_task(f"{name} {label}", total=len(queries), rate="")
+            for q in queries:
+                t = time.perf_counter()
+                with db.session() as s:
+                    res = search(s, actor, q)
+                times.append((time.perf_counter() - t) * 1000)
+                if times is s_ms:
+                    hits.append(res["total"])
+                bar.update(task, advance=1, rate=f"{times[-1]:.0f} ms")
         task = bar.add_task(f"GET {label}", total=len(pids), rate="")
         for pid in pids:
             t = time.perf_counter()
@@ -395,7 +399,8 @@ def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str
             g_ms.append((time.perf_counter() - t) * 1000)
             bar.update(task, advance=1, rate=f"{g_ms[-1]:.1f} ms")
     return {
-        "search_p50": statistics.median(s_ms), "search_p95": pct(s_ms, 95), "get_p50": statistics.median(g_ms),
+        "search_p50": statistics.median(s_ms), "search_p95": pct(s_ms, 95),
+        "warm_p50": statistics.median(warm_ms), "warm_p95": pct(warm_ms, 95), "get_p50": statistics.median(g_ms),
         "get_p95": pct(g_ms, 95), "hits_median": statistics.median(hits), "searches": len(s_ms), "gets": len(g_ms),
     }  # fmt: skip
 
@@ -471,14 +476,15 @@ def main() -> None:
         f"all facets counted ({rows[0]['searches']} queries); GET = get_dataset by pid ({rows[0]['gets']})"
     )
     print()
-    print("| backend | datasets | load rate (datasets/s) | search p50 ms | search p95 ms | GET p50 ms | GET p95 ms "
-          "| median hits | search p95 ≤ 50 ms | GET p95 ≤ 10 ms |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| backend | datasets | load rate (datasets/s) | search p50 / p95 ms, first time | search p50 / p95 ms, "
+          "repeated | GET p50 / p95 ms | median hits | search p95 ≤ 50 ms (first / repeated) | GET p95 ≤ 10 ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        ok_s = "yes" if r["search_p95"] <= SEARCH_TARGET_MS else "no"
+        ok_s = " / ".join("yes" if r[k] <= SEARCH_TARGET_MS else "no" for k in ("search_p95", "warm_p95"))
         ok_g = "yes" if r["get_p95"] <= GET_TARGET_MS else "no"
-        print(f"| {r['backend']} | {r['datasets']:,} | {r['rate']:,.0f} | {r['search_p50']:.1f} | {r['search_p95']:.1f} "
-              f"| {r['get_p50']:.2f} | {r['get_p95']:.2f} | {r['hits_median']:,.0f} | {ok_s} | {ok_g} |")  # fmt: skip
+        print(f"| {r['backend']} | {r['datasets']:,} | {r['rate']:,.0f} | {r['search_p50']:.1f} / {r['search_p95']:.1f} "
+              f"| {r['warm_p50']:.1f} / {r['warm_p95']:.1f} | {r['get_p50']:.2f} / {r['get_p95']:.2f} "
+              f"| {r['hits_median']:,.0f} | {ok_s} | {ok_g} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ everywhere; how it is answered fast depends on the database:
 - SQLite: the FTS5 table ``catalog_datasets_fts`` with the ``trigram`` tokenizer, kept in step with
   ``catalog_datasets`` by triggers (migration 0007); a word becomes a phrase query on it.
 
-Words shorter than three characters cannot use a trigram index and fall back to a scanning ``LIKE``.
+Words shorter than three characters cannot use a trigram index and fall back to a scanning ``LIKE``;
+so does SQLite when a term filter already narrows the rows (see ``text_condition``).
 The FTS5 table is keyed on ``catalog_datasets.rowid``; a migration that rebuilds that table on SQLite must
 run ``REBUILD_SQLITE`` afterwards (rowids may change when a table is copied).
 """
@@ -53,12 +54,14 @@ class contains_word(_ColumnElement[bool]):
         ("like", InternalTraversal.dp_clauseelement),
         ("phrase", InternalTraversal.dp_clauseelement),
         ("short", InternalTraversal.dp_boolean),
+        ("scan", InternalTraversal.dp_boolean),
     ]
 
-    def __init__(self, word: str) -> None:
+    def __init__(self, word: str, *, scan: bool = False) -> None:
         self.like = bindparam(None, f"%{_escape_like(word)}%", type_=Text(), unique=True)
         self.phrase = bindparam(None, '"' + word.replace('"', '""') + '"', type_=Text(), unique=True)
         self.short = len(word) < 3  # too short for a trigram index
+        self.scan = scan  # other filters narrow the rows already: test them row by row (SQLite)
 
 
 def _escape_like(word: str) -> str:
@@ -72,15 +75,21 @@ def _contains_default(element: contains_word, compiler: Any, **kw: Any) -> str:
 
 @compiles(contains_word, "sqlite")
 def _contains_sqlite(element: contains_word, compiler: Any, **kw: Any) -> str:
-    if element.short:
+    if element.short or element.scan:
         return _contains_default(element, compiler, **kw)
     phrase = compiler.process(element.phrase, **kw)
     return f"(catalog_datasets.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH {phrase}))"
 
 
-def text_condition(text: str | None) -> list[ColumnElement[bool]]:
-    """One condition per word of the query."""
-    return [contains_word(w) for w in words(text)]
+def text_condition(text: str | None, *, narrowed: bool = False) -> list[ColumnElement[bool]]:
+    """One condition per word of the query.
+
+    ``narrowed``: the query also filters on indexed terms (an instrument, a technique…). SQLite cannot
+    estimate how many rows an FTS5 query returns and would start from it even for a common word matching
+    half the catalog; with a term filter present it starts from the term index and tests the words on
+    those rows. PostgreSQL estimates both and chooses itself.
+    """
+    return [contains_word(w, scan=narrowed) for w in words(text)]
 
 
 def reindex(engine: Any) -> str:

@@ -83,7 +83,8 @@ PAGE = "~page"  # marks the page's rows among the facet rows of the one search s
 def search(
     s: Session, actor: Actor, q: SearchQuery, *, facets: tuple[str, ...] = FACETS, legacy: bool = False
 ) -> dict[str, Any]:
-    base = dataset_select(actor, q.where(), q.text)
+    narrowed = any((q.instrument, q.technique, q.proposal, q.sample, q.keyword))
+    base = dataset_select(actor, q.where(), q.text, narrowed=narrowed)
     order = dataset_order(parse_order(q.sort)) or [Dataset.creation_time.desc()]
     total, counts, page = facet_counts(
         s,

@@ -476,12 +476,15 @@ def delete_dataset(s: Session, actor: Actor, pid: str) -> dict[str, Any]:
     return out
 
 
-def dataset_select(actor: Actor, where: dict[str, Any] | None = None, text: str | None = None) -> Any:
-    """SELECT of the datasets the actor may read, matching a SciCat ``where`` and full-text words."""
+def dataset_select(
+    actor: Actor, where: dict[str, Any] | None = None, text: str | None = None, *, narrowed: bool = False
+) -> Any:
+    """SELECT of the datasets the actor may read, matching a SciCat ``where`` and full-text words
+    (``narrowed``: ``where`` filters on terms such as an instrument; see ``fulltext.text_condition``)."""
     q = select(Dataset).where(rules.dataset_visibility(actor))
     if where:
         q = q.where(dataset_condition(where))
-    for cond in fulltext.text_condition(text):
+    for cond in fulltext.text_condition(text, narrowed=narrowed):
         q = q.where(cond)
     return q
 
