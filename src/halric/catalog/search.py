@@ -120,44 +120,52 @@ def facet_counts(
     One statement: the matching pids are computed once (a materialised CTE) and the total, every facet
     and the page are read from them, so the access rule and the query are evaluated exactly once.
     """
-    hits = base.with_only_columns(Dataset.pid).order_by(None).cte("hits").prefix_with("MATERIALIZED")
-    in_hits = select(hits.c.pid)  # "IN (hits)", not a join: SQLite then drives every count from the hits
+    order = page[0] if page is not None else [Dataset.pid]
+    # the hits carry what the column facets and the page need, so those never go back to the datasets
+    hits = (
+        base.with_only_columns(
+            Dataset.pid,
+            *(col.label(f"f_{name}") for name, col in COLUMN_FACETS.items() if name in facets),
+            func.row_number().over(order_by=order).label("pos"),
+        )
+        .order_by(None)
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
     branches: list[Any] = [select(literal("", String), literal(None, String), func.count()).select_from(hits)]
     for name in facets:
-        n = func.count()
-        if name in TERM_FACETS:
-            fq = (
-                select(literal(name, String), DatasetTerm.value, n)
-                .where(DatasetTerm.kind == TERM_FACETS[name], DatasetTerm.dataset_pid.in_(in_hits))
-                .group_by(DatasetTerm.value)
-                .order_by(n.desc(), DatasetTerm.value)
-            )
-        else:
-            col = COLUMN_FACETS[name]
-            fq = (
-                select(literal(name, String), cast(col, String), n)
-                .where(Dataset.pid.in_(in_hits))
-                .group_by(col)
-                .order_by(n.desc(), col)
-            )
-        if limit is not None:
-            fq = fq.limit(limit)
-        branches.append(select(fq.subquery()))
-    if page is not None:
-        order, offset, size = page
-        pos = func.row_number().over(order_by=order)
-        pq = (
-            select(literal(PAGE, String), Dataset.pid, pos)
-            .where(Dataset.pid.in_(in_hits))
-            .order_by(*order)
-            .offset(offset)
-            .limit(size)
+        if name in COLUMN_FACETS:
+            col, n = hits.c[f"f_{name}"], func.count()
+            fq = select(literal(name, String), cast(col, String), n).group_by(col).order_by(n.desc(), col)
+            branches.append(select((fq.limit(limit) if limit is not None else fq).subquery()))
+    kinds = {TERM_FACETS[name]: name for name in facets if name in TERM_FACETS}
+    if kinds:
+        # every term facet in one pass over the hits' terms ("IN (hits)", not a join: SQLite then starts
+        # from the hits), then the top values of each kind
+        per_value = (
+            select(DatasetTerm.kind, DatasetTerm.value, func.count().label("n"))
+            .where(DatasetTerm.kind.in_(sorted(kinds)), DatasetTerm.dataset_pid.in_(select(hits.c.pid)))
+            .group_by(DatasetTerm.kind, DatasetTerm.value)
+            .subquery()
         )
-        branches.append(select(pq.subquery()))
+        rank = func.row_number().over(
+            partition_by=per_value.c.kind, order_by=(per_value.c.n.desc(), per_value.c.value)
+        )
+        ranked_values = select(per_value, rank.label("r")).subquery()
+        tq = select(ranked_values.c.kind, ranked_values.c.value, ranked_values.c.n)
+        branches.append(tq.where(ranked_values.c.r <= limit) if limit is not None else tq)
+    if page is not None:
+        _, offset, size = page
+        branches.append(
+            select(literal(PAGE, String), hits.c.pid, hits.c.pos).where(
+                hits.c.pos > offset, hits.c.pos <= offset + size
+            )
+        )
     total = 0
     out: dict[str, list[tuple[Any, int]]] = {name: [] for name in facets}
     ranked: list[tuple[int, str]] = []
     for facet, value, count in s.execute(union_all(*branches)):
+        facet = kinds.get(facet, facet) if facet not in COLUMN_FACETS else facet
         if facet == "":
             total = int(count)
         elif facet == PAGE:
