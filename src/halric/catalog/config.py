@@ -33,6 +33,16 @@ class CatalogSettings(BaseSettings):
     datacite_password: str | None = Field(default=None, description="DataCite repository password.")
     datacite_prefix: str = Field(default="10.80000", description="DOI prefix assigned by DataCite.")
     datacite_publisher: str = Field(default="HALRIC", description="Publisher written into DataCite metadata.")
+    download_roots: str | None = Field(
+        default=None,
+        description="Folders (separated by ':') whose catalogued files are served for download. "
+        "Unset: the folders of HALRIC_DATA_ROOTS when that is set, otherwise none (downloads off). "
+        "Empty: downloads off.",
+    )
+    data_roots: str | None = Field(
+        default=None,
+        description="HALRIC_DATA_ROOTS, read here only as the default of download_roots (see ingest).",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from halric.cli import catalog, db, federation, ingest, mail, match, registry, serve, users
+    from halric.cli import catalog, db, download, federation, ingest, mail, match, registry, serve, users
 
     app.add_typer(db.app, name="db")
     app.add_typer(users.app, name="user")
@@ -37,6 +37,7 @@ def _register() -> None:
     app.command("compress")(ingest.compress)
     app.add_typer(ingest.codecs_app, name="codecs")
     app.command("demo-data")(ingest.demo_data)
+    app.command("download")(download.download)
 
 
 _register()

@@ -26,6 +26,7 @@ from halric.core.actor import Actor
 from halric.core.errors import InvalidInput, NotFound
 from halric.web.access import PUBLIC
 from halric.web.deps import DB
+from halric.web.routes import downloads
 from halric.web.templating import TEMPLATES, render
 
 pages = APIRouter(prefix="/catalog", include_in_schema=False)
@@ -218,7 +219,11 @@ def dataset_page(pid: str, request: Request, actor: Actor = Depends(PUBLIC), s: 
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
     )
-    files = [f for b in ds.get("origdatablocks", []) for f in b.get("dataFileList", [])]
+    files = [
+        {**f, "chkAlg": b.get("chkAlg")}
+        for b in ds.get("origdatablocks", [])
+        for f in b.get("dataFileList", [])
+    ]
     return render(
         request,
         "catalog/dataset.html",
@@ -230,6 +235,9 @@ def dataset_page(pid: str, request: Request, actor: Actor = Depends(PUBLIC), s: 
             "dois": dois,
             "can_edit": not actor.is_anonymous and rules.can_write(actor, ds["ownerGroup"]),
             "quote": lambda v: quote(str(v), safe=""),
+            "downloads": bool(downloads.serving(request).roots),
+            "file_url": downloads.file_url,
+            "zip_url": downloads.zip_url(pid),
         },
     )
 
