@@ -65,28 +65,63 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def worker_count(client: Any) -> int:
+    """Workers of the cluster (1 for in-process work)."""
+    if client is None:
+        return 1
+    return max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})) or 1)
+
+
+def batches(
+    items: list[Any], size_of: Callable[[Any], int], workers: int, *, max_bytes: int = 512 << 20
+) -> list[list[Any]]:
+    """Group items (largest first) into tasks of several files, so the per-task cost of the cluster
+    (a scheduler round trip, a few milliseconds) is paid per batch, not per file. Batches stay small
+    enough that every worker gets about eight of them, so the work still spreads evenly, a crash loses
+    little finished work, and progress moves steadily."""
+    if not items:
+        return []
+    parts = workers * 8
+    limit_bytes = min(max_bytes, max(1, sum(size_of(i) for i in items) // parts))
+    limit_files = min(64, max(1, -(-len(items) // parts)))
+    out: list[list[Any]] = [[]]
+    held = 0
+    for item in items:
+        if out[-1] and (held + size_of(item) > limit_bytes or len(out[-1]) >= limit_files):
+            out.append([])
+            held = 0
+        out[-1].append(item)
+        held += size_of(item)
+    return out
+
+
 def run(
-    fn: Callable[..., dict[str, Any]],
+    fn: Callable[..., dict[str, Any] | list[dict[str, Any]]],
     jobs: Iterable[tuple[Any, ...]],
     on_result: Callable[[dict[str, Any]], None],
     *,
     client: Any = None,
     in_flight_per_worker: int = 3,
 ) -> None:
-    """Call ``fn(*job)`` for every job; ``on_result`` receives each result as it comes.
+    """Call ``fn(*job)`` for every job; ``on_result`` receives each result as it comes (each item, when
+    ``fn`` answers a list for a batch job whose second element is the list of paths).
 
     With Dask at most ``in_flight_per_worker`` tasks per worker are queued, so a million-file folder does
     not build a million futures. A task lost with its worker comes back as ``{"path": …, "error": …}``.
     """
     jobs = iter(jobs)
+
+    def deliver(result: dict[str, Any] | list[dict[str, Any]]) -> None:
+        for r in result if isinstance(result, list) else [result]:
+            on_result(r)
+
     if client is None:
         for job in jobs:
-            on_result(fn(*job))
+            deliver(fn(*job))
         return
     from distributed import as_completed
 
-    nworkers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})) or 1)
-    limit = nworkers * in_flight_per_worker + 1
+    limit = worker_count(client) * in_flight_per_worker + 1
     args_of: dict[str, tuple[Any, ...]] = {}
 
     def submit(job: tuple[Any, ...]) -> Any:
@@ -101,12 +136,11 @@ def run(
         try:
             result = fut.result()
         except Exception as exc:  # the worker died (KilledWorker) or the task could not run
-            result = {
-                "path": job[1],
-                "error": f"task failed on the cluster: {' '.join(str(exc).split())[:200]}",
-            }
+            error = f"task failed on the cluster: {' '.join(str(exc).split())[:200]}"
+            paths = job[1] if isinstance(job[1], list) else [job[1]]
+            result = [{"path": p, "error": error} for p in paths]
         fut.release()
-        on_result(result)
+        deliver(result)
         nxt = next(jobs, None)
         if nxt is not None:
             ac.add(submit(nxt))

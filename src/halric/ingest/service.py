@@ -120,7 +120,7 @@ def ingest(
 ) -> dict[str, Any]:
     """Ingest one folder into one catalog; run it again to resume. Returns the summary."""
     from halric.ingest import runner
-    from halric.ingest.tasks import process_file
+    from halric.ingest.tasks import process_files
 
     progress = progress or Progress()
     t0 = time.perf_counter()
@@ -172,8 +172,9 @@ def ingest(
                 buffer.clear()
                 last_flush = time.monotonic()
 
-        jobs = ((str(root), f.path, algs, req.chunk_bytes, req.pause_per_file_s) for f in pending)
-        runner.run(process_file, jobs, on_result, client=client)
+        groups = runner.batches(pending, lambda f: f.size, runner.worker_count(client))
+        jobs = ((str(root), [f.path for f in g], algs, req.chunk_bytes, req.pause_per_file_s) for g in groups)
+        runner.run(process_files, jobs, on_result, client=client)
         j.record_results(buffer)
         progress.finish()
 

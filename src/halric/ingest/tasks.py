@@ -74,6 +74,13 @@ def process_file(
     return out
 
 
+def process_files(
+    root: str, paths: list[str], algorithms: list[str], chunk: int, pause_s: float = 0.0
+) -> list[dict[str, Any]]:
+    """``process_file`` for a batch of files: one cluster task, one result per file."""
+    return [process_file(root, p, algorithms, chunk, pause_s) for p in paths]
+
+
 def hash_only(root: str, path: str, algorithm: str, chunk: int) -> dict[str, Any]:
     """For ``halric verify``: size and one checksum, or an error."""
     from halric.ingest.hashing import hash_file
