@@ -10,10 +10,10 @@ def test_batches_keep_every_file_once_and_respect_the_limits():
     groups = batches(sizes, lambda n: n, workers=2)
     assert sorted(x for g in groups for x in g) == sorted(sizes)
     total = sum(sizes)
-    limit = total // 16
+    limit = total // 8
     assert all(len(g) == 1 or sum(g) <= limit for g in groups)
     assert all(len(g) <= 64 for g in groups)
-    assert 16 <= len(groups) < len(sizes)  # fewer tasks than files, at least eight per worker
+    assert 8 <= len(groups) < len(sizes)  # fewer tasks than files, at least four per worker
 
 
 def test_small_folders_get_one_file_per_task_and_empty_gives_none():

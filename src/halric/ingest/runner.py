@@ -77,11 +77,11 @@ def batches(
 ) -> list[list[Any]]:
     """Group items (largest first) into tasks of several files, so the per-task cost of the cluster
     (a scheduler round trip, a few milliseconds) is paid per batch, not per file. Batches stay small
-    enough that every worker gets about eight of them, so the work still spreads evenly, a crash loses
+    enough that every worker gets about four of them, so the work still spreads evenly, a crash loses
     little finished work, and progress moves steadily."""
     if not items:
         return []
-    parts = workers * 8
+    parts = workers * 4
     limit_bytes = min(max_bytes, max(1, sum(size_of(i) for i in items) // parts))
     limit_files = min(64, max(1, -(-len(items) // parts)))
     out: list[list[Any]] = [[]]
