@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -39,16 +40,14 @@ def halric(
     return r
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_ok: bool
-) -> Iterator[dict]:
-    """A hub served by `halric serve` on a free port, initialised like `make run` does."""
+@contextmanager
+def serve_hub(kind: str, data: Path, pg_ok: bool, extra_env: dict[str, str] | None = None) -> Iterator[dict]:
+    """`halric init` + one applicant, then `halric serve` on a free port over a fresh SQLite or PostgreSQL
+    database, as `make run` does; yields {"base", "env", "data"}."""
     from conftest import create_pg_database, drop_pg_database
 
-    data = tmp_path_factory.mktemp("hub")
     pg_name = None
-    if request.param == "sqlite":
+    if kind == "sqlite":
         url = f"sqlite:///{data / 'halric.db'}"
     else:
         if not pg_ok:
@@ -59,6 +58,7 @@ def hub(
         "HALRIC_DATA_DIR": str(data),
         "HALRIC_DATABASE_URL": url,
         "HALRIC_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        **(extra_env or {}),
     }
     halric(["init"], env)
     halric(
@@ -84,13 +84,22 @@ def hub(
                 time.sleep(0.1)
         else:
             raise RuntimeError("hub did not start: " + Path(data / "server.log").read_text())
-        yield {"base": base, "env": env}
+        yield {"base": base, "env": env, "data": data}
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
         if pg_name:
             drop_pg_database(pg_name)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def hub(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_ok: bool
+) -> Iterator[dict]:
+    """A hub served by `halric serve` on a free port, initialised like `make run` does."""
+    with serve_hub(request.param, tmp_path_factory.mktemp("hub"), pg_ok) as h:
+        yield h
 
 
 @pytest.fixture(scope="session")
