@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from halric.accounts.models import (
@@ -322,3 +322,23 @@ def resolve_api_token(session: Session, token: str) -> User | None:
     if row.last_used_at is None or (now - as_utc(row.last_used_at)) > timedelta(minutes=5):
         row.last_used_at = now
     return user
+
+
+def purge_expired(
+    s: Session, *, now: datetime | None = None, failures_after: timedelta = timedelta(days=1)
+) -> dict[str, int]:
+    """Delete expired browser sessions and sign-in failure counters that no longer throttle anyone
+    (last failure longer ago than ``failures_after`` and no lock in force). Safe to repeat."""
+    now = now or utcnow()
+    sessions = s.execute(delete(WebSession).where(WebSession.expires_at < now)).rowcount or 0
+    stale = now - failures_after
+    failures = (
+        s.execute(
+            delete(LoginFailure).where(
+                LoginFailure.last_at < stale,
+                or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < now),
+            )
+        ).rowcount
+        or 0
+    )
+    return {"sessions": int(sessions), "login_failures": int(failures)}

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from halric.calls.models import OutboxMessage
@@ -77,3 +77,12 @@ def _failed(m: OutboxMessage, error: str) -> None:
     m.attempts += 1
     m.last_error = error[:2000]
     m.next_attempt_at = utcnow() + timedelta(minutes=min(60, 2**m.attempts))
+
+
+def purge_sent(s: Session, *, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete delivered mail sent longer ago than ``older_than`` (unsent mail is never deleted)."""
+    cutoff = (now or utcnow()) - older_than
+    result = s.execute(
+        delete(OutboxMessage).where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < cutoff)
+    )
+    return int(result.rowcount or 0)

@@ -6,7 +6,9 @@ import typer
 
 from halric.cli.common import console, database, settings
 
-app = typer.Typer(help="Database schema: upgrade and status.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database: schema upgrade and status, search index, purge of expired records.", no_args_is_help=True
+)
 
 
 @app.command("upgrade")
@@ -58,3 +60,37 @@ def reindex_search() -> None:
     finally:
         db.dispose()
     console.print(f"Catalog search index: {done}.")
+
+
+@app.command("purge")
+def purge(
+    keep_mail_days: int = typer.Option(
+        90, "--keep-mail-days", min=0, max=36500, help="Keep delivered mail this many days."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Delete expired sessions, stale sign-in failure counters and old delivered mail (safe from cron)."""
+    import json
+    from datetime import timedelta
+
+    from halric.accounts.service import purge_expired
+    from halric.calls.mail import purge_sent
+    from halric.core import audit
+    from halric.core.actor import system_actor
+
+    db = database()
+    try:
+        with db.session() as s:
+            counts = purge_expired(s)
+            counts["delivered_mail"] = purge_sent(s, older_than=timedelta(days=keep_mail_days))
+            if any(counts.values()):
+                audit.record(s, system_actor("purge"), "purge", "maintenance", None, counts)
+    finally:
+        db.dispose()
+    if json_out:
+        print(json.dumps(counts))
+    else:
+        console.print(
+            f"Deleted {counts['sessions']} expired session(s), {counts['login_failures']} stale sign-in "
+            f"failure counter(s) and {counts['delivered_mail']} delivered mail(s) older than {keep_mail_days} days."
+        )
