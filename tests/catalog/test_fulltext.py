@@ -69,6 +69,14 @@ def test_the_index_serves_the_query(db):
                 ).scalars()
             )
             assert TRGM_INDEX in plan
+            plan = "\n".join(
+                conn.execute(
+                    text(
+                        "EXPLAIN SELECT pid FROM catalog_datasets WHERE instrument_ids @> '[\"maxiv-biomax\"]'"
+                    )
+                ).scalars()
+            )
+            assert "ix_catalog_datasets_instrument_ids_gin" in plan
         else:
             plan = " ".join(
                 str(r[-1])

@@ -19,6 +19,7 @@ from sqlalchemy import Boolean, ColumnElement, and_, exists, func, not_, or_, se
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from halric.catalog import fulltext
 from halric.core.errors import InvalidInput
 
 OPERATORS = {
@@ -319,7 +320,12 @@ def dataset_condition(where: dict[str, Any], *, prefix: str = "where") -> Column
                     conds.append(not_(has(true())))
                 elif op in ("eq", "inq", "like", "ilike", "gt", "gte", "lt", "lte", "between"):
                     vals = [str(v)[:TERM_MAX] for v in val] if op == "inq" else val
-                    conds.append(having(_cmp(DatasetTerm.value, op, vals, name)))
+                    cond = having(_cmp(DatasetTerm.value, op, vals, name))
+                    if op in ("eq", "inq"):
+                        exact = [str(v) for v in (val if op == "inq" else [val])]
+                        if all(len(v) <= TERM_MAX for v in exact):
+                            cond = fulltext.term_filter(kind, exact, cond)
+                    conds.append(cond)
                 elif op in ("neq", "nin", "nlike", "nilike"):
                     positive = {"neq": "eq", "nin": "inq", "nlike": "like", "nilike": "ilike"}[op]
                     conds.append(not_(has(_cmp(DatasetTerm.value, positive, val, name))))

@@ -10,7 +10,7 @@ everywhere; how it is answered fast depends on the database:
   ``catalog_datasets`` by triggers (migration 0007); a word becomes a phrase query on it.
 
 Words shorter than three characters cannot use a trigram index and fall back to a scanning ``LIKE``;
-so does SQLite when a term filter already narrows the rows (see ``text_condition``).
+when a facet filter already narrows the rows, words are tested on those rows (see ``text_condition``).
 The FTS5 table is keyed on ``catalog_datasets.rowid``; a migration that rebuilds that table on SQLite must
 run ``REBUILD_SQLITE`` afterwards (rowids may change when a table is copied).
 """
@@ -33,7 +33,11 @@ MAX_WORDS = 10
 def is_search_index_object(name: str | None) -> bool:
     """Objects of the search index that live outside the SQLAlchemy models (FTS5 tables and triggers,
     the trigram index); migrations create them, model/migration comparisons leave them alone."""
-    return bool(name) and (str(name).startswith(FTS_TABLE) or name == TRGM_INDEX)
+    return bool(name) and (
+        str(name).startswith(FTS_TABLE)
+        or name == TRGM_INDEX
+        or name in {index for index, _ in JSONB_INDEXES.values()}
+    )
 
 
 def words(text: str | None) -> list[str]:
@@ -53,6 +57,7 @@ class contains_word(_ColumnElement[bool]):
     _traverse_internals = [
         ("like", InternalTraversal.dp_clauseelement),
         ("phrase", InternalTraversal.dp_clauseelement),
+        ("raw", InternalTraversal.dp_clauseelement),
         ("short", InternalTraversal.dp_boolean),
         ("scan", InternalTraversal.dp_boolean),
     ]
@@ -60,6 +65,7 @@ class contains_word(_ColumnElement[bool]):
     def __init__(self, word: str, *, scan: bool = False) -> None:
         self.like = bindparam(None, f"%{_escape_like(word)}%", type_=Text(), unique=True)
         self.phrase = bindparam(None, '"' + word.replace('"', '""') + '"', type_=Text(), unique=True)
+        self.raw = bindparam(None, word, type_=Text(), unique=True)
         self.short = len(word) < 3  # too short for a trigram index
         self.scan = scan  # other filters narrow the rows already: test them row by row (SQLite)
 
@@ -73,6 +79,15 @@ def _contains_default(element: contains_word, compiler: Any, **kw: Any) -> str:
     return f"(catalog_datasets.search_text LIKE {compiler.process(element.like, **kw)} ESCAPE '\\')"
 
 
+@compiles(contains_word, "postgresql")
+def _contains_postgresql(element: contains_word, compiler: Any, **kw: Any) -> str:
+    if element.scan:
+        # not LIKE: a word made of common trigrams ("high-pressure") can cost the trigram index tens of
+        # milliseconds, while the facet filters' own indexes leave only a few thousand rows to test
+        return f"(strpos(catalog_datasets.search_text, {compiler.process(element.raw, **kw)}) > 0)"
+    return _contains_default(element, compiler, **kw)
+
+
 @compiles(contains_word, "sqlite")
 def _contains_sqlite(element: contains_word, compiler: Any, **kw: Any) -> str:
     if element.short or element.scan:
@@ -84,10 +99,11 @@ def _contains_sqlite(element: contains_word, compiler: Any, **kw: Any) -> str:
 def text_condition(text: str | None, *, narrowed: bool = False) -> list[ColumnElement[bool]]:
     """One condition per word of the query.
 
-    ``narrowed``: the query also filters on indexed terms (an instrument, a technique…). SQLite cannot
-    estimate how many rows an FTS5 query returns and would start from it even for a common word matching
-    half the catalog; with a term filter present it starts from the term index and tests the words on
-    those rows. PostgreSQL estimates both and chooses itself.
+    ``narrowed``: the query also filters on indexed terms (an instrument, a technique…). Then the words
+    are tested on the rows those filters leave, not looked up in the word index: SQLite cannot estimate
+    how many rows an FTS5 query returns and would start from it even for a common word matching half the
+    catalog, and PostgreSQL's trigram index costs tens of milliseconds for words made of common trigrams
+    where the filters' own indexes leave a few thousand rows.
     """
     return [contains_word(w, scan=narrowed) for w in words(text)]
 
@@ -118,3 +134,59 @@ def reindex(engine: Any) -> str:
         )
         conn.execute(sql("ANALYZE catalog_datasets"))
         return f"trigram index {TRGM_INDEX} present"
+
+
+# --- facet filters on list fields -------------------------------------------------------------------------
+
+# JSONB containment indexes (PostgreSQL, migration 0007) on the list columns a search filters by. With them
+# the planner combines "has this instrument", "has this technique" and "contains this word" as bitmaps on
+# the datasets table itself, and visits only the rows that pass all three.
+JSONB_INDEXES = {
+    "instrument": ("ix_catalog_datasets_instrument_ids_gin", "instrument_ids"),
+    "technique": ("ix_catalog_datasets_techniques_gin", "techniques"),
+    "proposal": ("ix_catalog_datasets_proposal_ids_gin", "proposal_ids"),
+    "sample": ("ix_catalog_datasets_sample_ids_gin", "sample_ids"),
+    "keyword": ("ix_catalog_datasets_keywords_gin", "keywords"),
+}
+
+
+class has_any_term(_ColumnElement[bool]):
+    """The dataset's list field holds one of ``values``: on PostgreSQL JSONB containment on the row (GIN
+    index), elsewhere ``pid IN`` the term index. Both are built; each database renders its own."""
+
+    inherit_cache = True
+    type = Text()  # not Boolean, see contains_word
+    _traverse_internals = [
+        ("jsonb", InternalTraversal.dp_clauseelement),
+        ("terms", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, jsonb: ColumnElement[bool], terms: ColumnElement[bool]) -> None:
+        self.jsonb = jsonb
+        self.terms = terms
+
+
+@compiles(has_any_term)
+def _has_any_default(element: has_any_term, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.terms, **kw)
+
+
+@compiles(has_any_term, "postgresql")
+def _has_any_postgresql(element: has_any_term, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.jsonb, **kw)
+
+
+def term_filter(kind: str, values: list[str], terms: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``terms`` (the portable ``pid IN (term index)`` condition), or on PostgreSQL the same test as JSONB
+    containment when the kind has a GIN index."""
+    if kind not in JSONB_INDEXES or not values:
+        return terms
+    from sqlalchemy import or_
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    from halric.catalog.models import Dataset
+
+    column = getattr(Dataset, JSONB_INDEXES[kind][1])
+    probes = [[{"pid": v}] if kind == "technique" else [v] for v in values]
+    jsonb = or_(*(column.op("@>")(bindparam(None, p, type_=JSONB(), unique=True)) for p in probes))
+    return has_any_term(jsonb, terms)
