@@ -32,7 +32,7 @@ MAX_WORDS = 10
 
 def is_search_index_object(name: str | None) -> bool:
     """Objects of the search index that live outside the SQLAlchemy models (FTS5 tables and triggers,
-    the trigram index); migrations create them, model/migration comparisons leave them alone."""
+    the trigram and JSONB indexes); migrations create them, model/migration comparisons leave them alone."""
     return bool(name) and (
         str(name).startswith(FTS_TABLE)
         or name == TRGM_INDEX
@@ -48,7 +48,7 @@ def words(text: str | None) -> list[str]:
 class contains_word(_ColumnElement[bool]):
     """``catalog_datasets`` row contains ``word`` in its search text (compiled per database).
 
-    Both spellings of the word are bound parameters (a LIKE pattern and an FTS5 phrase); each database
+    The word is bound in three spellings (a LIKE pattern, an FTS5 phrase, the plain word); each database
     renders the one it uses, so compiled statements are cached like any other.
     """
 
@@ -67,7 +67,7 @@ class contains_word(_ColumnElement[bool]):
         self.phrase = bindparam(None, '"' + word.replace('"', '""') + '"', type_=Text(), unique=True)
         self.raw = bindparam(None, word, type_=Text(), unique=True)
         self.short = len(word) < 3  # too short for a trigram index
-        self.scan = scan  # other filters narrow the rows already: test them row by row (SQLite)
+        self.scan = scan  # other filters narrow the rows already: test the word row by row
 
 
 def _escape_like(word: str) -> str:
