@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from halric.accounts.roles import normalise_role
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,149}$")
+
+
+GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,149}$")
+
+
+def _clean_roles(v: list[str]) -> list[str]:
+    if not v:
+        raise ValueError("give at least one role")
+    return sorted({normalise_role(r) for r in v})
+
+
+def _clean_groups(v: list[str]) -> list[str]:
+    out = []
+    for g in v:
+        g = g.strip()
+        if not GROUP_RE.match(g):
+            raise ValueError(f"group name {g!r} may use letters, digits, '.', '_', ':' and '-'")
+        out.append(g)
+    return sorted(set(out))
 
 
 class NewUser(BaseModel):
@@ -32,20 +51,42 @@ class NewUser(BaseModel):
     @field_validator("roles")
     @classmethod
     def _roles(cls, v: list[str]) -> list[str]:
-        if not v:
-            raise ValueError("give at least one role")
-        return sorted({normalise_role(r) for r in v})
+        return _clean_roles(v)
 
     @field_validator("groups")
     @classmethod
     def _groups(cls, v: list[str]) -> list[str]:
-        out = []
-        for g in v:
-            g = g.strip()
-            if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,149}$", g):
-                raise ValueError(f"group name {g!r} may use letters, digits, '.', '_', ':' and '-'")
-            out.append(g)
-        return sorted(set(out))
+        return _clean_groups(v)
+
+
+class UserUpdate(BaseModel):
+    """A change to an existing account: only the fields given change. ``None`` for
+    ``organisation_id`` clears it; an empty ``groups`` list removes every group."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    full_name: str | None = Field(None, max_length=200)
+    roles: list[str] | None = None
+    groups: list[str] | None = None
+    organisation_id: str | None = Field(None, max_length=64)
+    is_active: bool | None = None
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _clean_roles(v)
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else _clean_groups(v)
+
+
+class NewPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str
 
 
 class UserOut(BaseModel):

@@ -16,7 +16,7 @@ from halric.accounts.models import (
     UserRole,
     WebSession,
 )
-from halric.accounts.schemas import NewUser, UserOut
+from halric.accounts.schemas import NewUser, UserOut, UserUpdate
 from halric.accounts.security import hash_password, needs_rehash, new_token, token_digest, verify_password
 from halric.core import audit
 from halric.core.actor import Actor
@@ -125,17 +125,98 @@ def count_admins(session: Session) -> int:
     return session.scalar(q) or 0
 
 
-def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> User:
+def _end_sessions(session: Session, user: User) -> None:
+    for s in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+        session.delete(s)
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    q = (
+        select(func.count())
+        .select_from(UserRole)
+        .join(User, User.id == UserRole.user_id)
+        .where(UserRole.role == "admin", User.is_active.is_(True), User.id != user.id)
+    )
+    return session.scalar(q) or 0
+
+
+def update_user(session: Session, actor: Actor, user_id: int, data: UserUpdate) -> User:
+    """Change an account's e-mail, name, roles, groups, organisation or status (administrators).
+
+    Only the fields given in ``data`` change. The hub always keeps an active administrator: nobody
+    takes away their own admin role or deactivates themselves, and the last active administrator
+    cannot lose either. The audit log records each changed field, before and after. Role and group
+    changes apply from the user's next request (rights are read per request); deactivating an account
+    ends its sessions at once (its API tokens stop working with it)."""
     if not actor.has_role("admin"):
         raise PermissionDenied("Only administrators change accounts.")
     user = get_user(session, user_id)
-    if user.id == actor.user_id and not active:
-        raise Conflict("You cannot deactivate your own account.")
-    user.is_active = active
-    if not active:
-        for s in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
-            session.delete(s)
-    audit.record(session, actor, "activate" if active else "deactivate", "user", user.id)
+    given = data.model_fields_set
+    changes: dict[str, dict[str, object]] = {}
+    last_admin = user.is_active and "admin" in user.role_names and _other_active_admins(session, user) == 0
+
+    if "email" in given and data.email is not None and data.email.lower() != user.email:
+        email = data.email.lower()
+        clash = session.scalar(select(User).where(func.lower(User.email) == email, User.id != user.id))
+        if clash is not None:
+            raise Conflict("An account with this e-mail address already exists.", field="email")
+        changes["email"] = {"from": user.email, "to": email}
+        user.email = email
+    if "full_name" in given and data.full_name is not None and data.full_name.strip() != user.full_name:
+        changes["full_name"] = {"from": user.full_name, "to": data.full_name.strip()}
+        user.full_name = data.full_name.strip()
+    if "organisation_id" in given:
+        org = (data.organisation_id or "").strip() or None
+        if org != user.organisation_id:
+            changes["organisation_id"] = {"from": user.organisation_id, "to": org}
+            user.organisation_id = org
+    if "roles" in given and data.roles is not None and data.roles != user.role_names:
+        if "admin" in user.role_names and "admin" not in data.roles:
+            if user.id == actor.user_id:
+                raise Conflict("You cannot take away your own administrator role.", field="roles")
+            if last_admin:
+                raise Conflict(
+                    "This is the last active administrator; make another one first.", field="roles"
+                )
+        changes["roles"] = {"from": user.role_names, "to": data.roles}
+        keep = [r for r in user.roles if r.role in data.roles]
+        have = {r.role for r in keep}
+        user.roles = keep + [UserRole(role=r) for r in data.roles if r not in have]
+    if "is_active" in given and data.is_active is not None and data.is_active != user.is_active:
+        if not data.is_active:
+            if user.id == actor.user_id:
+                raise Conflict("You cannot deactivate your own account.", field="is_active")
+            if last_admin:
+                raise Conflict(
+                    "This is the last active administrator; make another one first.", field="is_active"
+                )
+            _end_sessions(session, user)
+        changes["is_active"] = {"from": user.is_active, "to": data.is_active}
+        user.is_active = data.is_active
+    if "groups" in given and data.groups is not None and data.groups != user.group_names:
+        changes["groups"] = {"from": user.group_names, "to": data.groups}
+        want = set(data.groups)
+        for link in list(user.group_links):
+            if link.group.name not in want:
+                user.group_links.remove(link)
+        have = {link.group.name for link in user.group_links}
+        for g in sorted(want - have):
+            user.group_links.append(UserGroup(group=_group(session, g)))
+    if changes:
+        session.flush()
+        session.refresh(user)
+        audit.record(session, actor, "update", "user", user.id, {"username": user.username, **changes})
+    return user
+
+
+def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> User:
+    return update_user(session, actor, user_id, UserUpdate(is_active=active))
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    if user is None:
+        raise NotFound(f"No user named {username!r}.")
     return user
 
 
@@ -254,9 +335,7 @@ def change_password(
         )
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
-    # every other session of this user ends
-    for s in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
-        session.delete(s)
+    _end_sessions(session, user)  # every session of this user ends
     audit.record(session, actor, "change-password", "user", user.id)
 
 
@@ -266,8 +345,7 @@ def set_password(session: Session, actor: Actor, user: User, new: str, *, min_le
     check_password_policy(new, min_length)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
-    for s in session.scalars(select(WebSession).where(WebSession.user_id == user.id)):
-        session.delete(s)
+    _end_sessions(session, user)
     audit.record(session, actor, "reset-password", "user", user.id)
 
 

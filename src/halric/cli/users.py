@@ -9,7 +9,7 @@ import typer
 
 from halric.cli.common import console, database, fail, settings
 
-app = typer.Typer(help="Accounts: add, list, set password.", no_args_is_help=True)
+app = typer.Typer(help="Accounts: add, list, edit, set password.", no_args_is_help=True)
 token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
 
 
@@ -85,6 +85,71 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
     console.print(table)
 
 
+@app.command("edit")
+def edit(
+    username: str = typer.Argument(..., help="The account to change."),
+    role: list[str] = typer.Option(None, "--role", help="Set the roles (repeat; replaces all roles)."),
+    add_role: list[str] = typer.Option(None, "--add-role", help="Add a role (repeat)."),
+    remove_role: list[str] = typer.Option(None, "--remove-role", help="Remove a role (repeat)."),
+    group: list[str] = typer.Option(None, "--group", help="Set the groups (repeat; replaces all groups)."),
+    add_group: list[str] = typer.Option(None, "--add-group", help="Add a group (repeat)."),
+    remove_group: list[str] = typer.Option(None, "--remove-group", help="Remove a group (repeat)."),
+    email: str | None = typer.Option(None, "--email", help="New e-mail address."),
+    full_name: str | None = typer.Option(None, "--name", help="New full name."),
+    organisation: str | None = typer.Option(
+        None, "--organisation", help="Organisation id from the registry ('' clears it)."
+    ),
+    active: bool | None = typer.Option(None, "--active/--inactive", help="Activate or deactivate."),
+    as_json: bool = typer.Option(False, "--json", help="Print the account as JSON afterwards."),
+) -> None:
+    """Change an account's roles, groups, e-mail, name, organisation or status (audited)."""
+    from halric.accounts import service
+    from halric.accounts.roles import normalise_role
+    from halric.accounts.schemas import UserUpdate
+    from halric.core.actor import system_actor
+
+    if role and (add_role or remove_role):
+        fail("give either --role or --add-role/--remove-role, not both")
+    if group and (add_group or remove_group):
+        fail("give either --group or --add-group/--remove-group, not both")
+    db = database()
+    with db.session() as s:
+        user = service.find_user(s, username)
+        fields: dict[str, object] = {}
+        if role:
+            fields["roles"] = role
+        elif add_role or remove_role:
+            try:
+                drop = {normalise_role(r) for r in remove_role or []}
+            except ValueError as exc:
+                fail(f"--remove-role: {exc}")
+            fields["roles"] = [r for r in user.role_names if r not in drop] + list(add_role or [])
+        if group:
+            fields["groups"] = group
+        elif add_group or remove_group:
+            drop_g = set(remove_group or [])
+            fields["groups"] = [g for g in user.group_names if g not in drop_g] + list(add_group or [])
+        if email is not None:
+            fields["email"] = email
+        if full_name is not None:
+            fields["full_name"] = full_name
+        if organisation is not None:
+            fields["organisation_id"] = organisation or None
+        if active is not None:
+            fields["is_active"] = active
+        if not fields:
+            fail("nothing to change: give --role, --group, --email, --name, --organisation or --active")
+        user = service.update_user(s, system_actor(), user.id, UserUpdate(**fields))
+        out = service.to_out(user)
+    if as_json:
+        print(json.dumps(out.model_dump(), indent=2))
+    else:
+        console.print(
+            f"{out.username}: roles {', '.join(out.roles)}; groups {', '.join(out.groups) or '—'}; "
+            f"{'active' if out.is_active else 'inactive'}."
+        )
+
+
 @app.command("passwd")
 def passwd(
     username: str = typer.Argument(...),
@@ -93,18 +158,13 @@ def passwd(
     ),
 ) -> None:
     """Set a user's password (administrators, on the server)."""
-    from sqlalchemy import func, select
-
     from halric.accounts import service
-    from halric.accounts.models import User
     from halric.core.actor import system_actor
 
     password = _read_password(password_stdin)
     db = database()
     with db.session() as s:
-        user = s.scalar(select(User).where(func.lower(User.username) == username.lower()))
-        if user is None:
-            fail(f"no user named {username!r}")
+        user = service.find_user(s, username)
         service.set_password(s, system_actor(), user, password, min_length=settings().password_min_length)
     console.print(f"Password of {username} changed.")
 
@@ -116,16 +176,11 @@ def token_create(
     days: int = typer.Option(365, "--days", min=1, max=3650, help="Days until it expires."),
 ) -> None:
     """Create a personal API token for a user (printed once)."""
-    from sqlalchemy import func, select
-
     from halric.accounts import service
-    from halric.accounts.models import User
     from halric.core.actor import system_actor
 
     db = database()
     with db.session() as s:
-        user = s.scalar(select(User).where(func.lower(User.username) == username.lower()))
-        if user is None:
-            fail(f"no user named {username!r}")
+        user = service.find_user(s, username)
         token, _ = service.create_api_token(s, system_actor(), user, name, days=days)
     print(token)

@@ -57,12 +57,15 @@ def list_events(
     entity_type: str | None = None,
     actor_name: str | None = None,
     action: str | None = None,
+    entity_id: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[AuditEvent], int]:
     q = select(AuditEvent)
     if entity_type:
         q = q.where(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        q = q.where(AuditEvent.entity_id == entity_id)
     if actor_name:
         q = q.where(AuditEvent.actor_name == actor_name)
     if action:

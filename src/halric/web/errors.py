@@ -29,7 +29,7 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
         field = ".".join(loc) or "request"
-        msg = str(err.get("msg", "invalid value"))
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         errors.append({"field": field, "message": msg})
         parts.append(f"{field}: {msg}")
     return "; ".join(parts) or "The request is not valid.", errors

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from halric.accounts import service as accounts
 from halric.accounts.roles import ROLES
-from halric.accounts.schemas import NewUser, UserOut
+from halric.accounts.schemas import NewPassword, NewUser, UserOut, UserUpdate
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import HalricError
@@ -84,6 +84,73 @@ def users_active(
     return RedirectResponse("/admin/users", status_code=303)
 
 
+def _edit_page(request: Request, user_id: int, *, status_code: int = 200, **extra: Any) -> Response:
+    with request.app.state.db.session() as s:
+        target = accounts.get_user(s, user_id)
+        history, _ = audit.list_events(s, entity_type="user", entity_id=str(user_id), limit=20)
+        ctx = {"target": target, "roles": ROLES, "history": history, **extra}
+        return render(request, "admin_user_edit.html", ctx, status_code=status_code)
+
+
+@pages.get("/users/{user_id}", response_class=HTMLResponse)
+def user_edit_page(request: Request, user_id: int, actor: Actor = Depends(ADMIN)) -> Response:
+    return _edit_page(request, user_id)
+
+
+@pages.post("/users/{user_id}", response_class=HTMLResponse)
+def user_edit(
+    request: Request,
+    user_id: int,
+    email: Annotated[str, Form(max_length=320)],
+    role: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form default
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    groups: Annotated[str, Form(max_length=2000)] = "",
+    organisation_id: Annotated[str, Form(max_length=64)] = "",
+    actor: Actor = Depends(ADMIN),
+) -> Response:
+    form = {
+        "email": email,
+        "full_name": full_name,
+        "role": role,
+        "groups": groups,
+        "organisation_id": organisation_id,
+    }
+    try:
+        data = UserUpdate(
+            email=email,
+            full_name=full_name,
+            roles=role,
+            groups=[g for g in groups.replace(",", " ").split() if g],
+            organisation_id=organisation_id or None,
+        )
+        with request.app.state.db.session() as s:
+            accounts.update_user(s, actor, user_id, data)
+    except (ValidationError, HalricError) as exc:
+        code = exc.status if isinstance(exc, HalricError) else 400
+        return _edit_page(request, user_id, status_code=code, error=form_error(exc), form=form)
+    return RedirectResponse(f"/admin/users/{user_id}?saved=1", status_code=303)
+
+
+@pages.post("/users/{user_id}/password", response_class=HTMLResponse)
+def user_password(
+    request: Request,
+    user_id: int,
+    password: Annotated[str, Form(max_length=1024)],
+    confirm_password: Annotated[str, Form(max_length=1024)],
+    actor: Actor = Depends(ADMIN),
+) -> Response:
+    st = request.app.state.settings
+    try:
+        if password != confirm_password:
+            raise HalricError("confirm_password: the two passwords differ", field="confirm_password")
+        with request.app.state.db.session() as s:
+            target = accounts.get_user(s, user_id)
+            accounts.set_password(s, actor, target, password, min_length=st.password_min_length)
+    except HalricError as exc:
+        return _edit_page(request, user_id, status_code=exc.status, password_error=exc.detail)
+    return RedirectResponse(f"/admin/users/{user_id}?password=1", status_code=303)
+
+
 @pages.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
@@ -151,9 +218,42 @@ def api_create_user(
     return accounts.to_out(user)
 
 
+@api.get("/users/{user_id}", response_model=UserOut, summary="One account")
+def api_user(user_id: int, actor: Actor = Depends(ADMIN), s: Session = DB) -> UserOut:
+    return accounts.to_out(accounts.get_user(s, user_id))
+
+
+@api.patch(
+    "/users/{user_id}",
+    response_model=UserOut,
+    summary="Change an account's e-mail, name, roles, groups, organisation or status; audited",
+    responses={409: {"description": "would leave the hub without an active administrator, or e-mail in use"}},
+)
+def api_update_user(
+    user_id: int, body: UserUpdate, actor: Actor = Depends(ADMIN), s: Session = DB
+) -> UserOut:
+    return accounts.to_out(accounts.update_user(s, actor, user_id, body))
+
+
+@api.put(
+    "/users/{user_id}/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password for an account (ends its sessions); audited",
+)
+def api_set_password(
+    request: Request, user_id: int, body: NewPassword, actor: Actor = Depends(ADMIN), s: Session = DB
+) -> Response:
+    target = accounts.get_user(s, user_id)
+    accounts.set_password(
+        s, actor, target, body.password, min_length=request.app.state.settings.password_min_length
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @api.get("/audit", response_model=AuditPage, summary="The audit log, newest first")
 def api_audit(
     entity_type: str | None = None,
+    entity_id: str | None = Query(None, max_length=200),
     actor_name: str | None = Query(None, alias="actor"),
     action: str | None = None,
     limit: int = Query(50, ge=1, le=500),
@@ -162,7 +262,13 @@ def api_audit(
     s: Session = DB,
 ) -> AuditPage:
     events, total = audit.list_events(
-        s, entity_type=entity_type, actor_name=actor_name, action=action, limit=limit, offset=offset
+        s,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor_name=actor_name,
+        action=action,
+        limit=limit,
+        offset=offset,
     )
     return AuditPage(
         total=total,
