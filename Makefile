@@ -23,12 +23,13 @@ run: $(VENV)/.installed
 	$(BIN)/halric init
 	$(BIN)/halric serve --host 127.0.0.1 --port 8000
 
-## Run the whole test suite (SQLite + PostgreSQL + browser tests) and the linters
+## Run the whole test suite (SQLite + PostgreSQL + browser tests), scitacean's own backend tests, and the linters
 test: $(VENV)/.test-installed
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest
+	bash tests/catalog/scitacean_backend/run.sh
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests bench

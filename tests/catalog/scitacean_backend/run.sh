@@ -38,6 +38,11 @@ PY
 rm -rf data && mkdir data
 export HALRIC_DATA_DIR="$WORK/data" HALRIC_DATABASE_URL="sqlite:///$WORK/data/halric.db" HALRIC_CATALOG_PID_PREFIX=PID.prefix.a0b1
 "$REPO/.venv/bin/python" "$HERE/setup_hub.py" "$HALRIC_DATABASE_URL"
+# scitacean's backend fixtures expect the backend on localhost:3000: refuse to test whatever else is there
+if curl -s -o /dev/null --max-time 2 http://localhost:3000/; then
+  echo "run.sh: something already listens on localhost:3000; stop it first" >&2
+  exit 2
+fi
 "$REPO/.venv/bin/halric" serve --host 127.0.0.1 --port 3000 > "$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER' EXIT
