@@ -29,6 +29,16 @@ def test_admin_creates_user_and_reads_audit_log(hub, page):
     page.get_by_role("button", name="Create account").click()
     assert page.get_by_role("status").inner_text().startswith("Account “newreviewer” created")
     assert "newreviewer" in page.locator("#users").inner_text()
+    # open the new account, make them a committee member of a review panel, and see it in its history
+    page.locator("#users").get_by_role("link", name="newreviewer").click()
+    assert page.get_by_role("heading", name="Account newreviewer").is_visible()
+    page.get_by_label("Committee member — scores applications and decides").check()
+    page.get_by_label("Groups").fill("panel-2027")
+    page.get_by_role("button", name="Save changes").click()
+    assert page.get_by_role("status").inner_text() == "Changes saved."
+    assert page.get_by_label("Committee member — scores applications and decides").is_checked()
+    history = page.locator("#history").inner_text()
+    assert "panel-2027" in history and "committee" in history and "admin" in history
     page.goto(base + "/admin/audit")
     table = page.locator("#audit").inner_text()
     assert "newreviewer" in table and "create" in table
