@@ -106,3 +106,27 @@ class TokenOut(BaseModel):
     prefix: str
     token: str | None = None
     expires_at: str | None = None
+
+
+class SignUp(BaseModel):
+    """What a person gives to open their own account (the hub's sign-up page)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(description="Letters, digits, . _ @ - (2–150 characters)")
+    email: EmailStr
+    password: str
+    full_name: str = Field(min_length=1, max_length=200)
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        return NewUser._username(v)
+
+    @field_validator("full_name")
+    @classmethod
+    def _full_name(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not v:
+            raise ValueError("give your name")
+        return v

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from halric.accounts.models import (
+    AccountToken,
     ApiToken,
     Group,
     LoginFailure,
@@ -16,14 +18,25 @@ from halric.accounts.models import (
     UserRole,
     WebSession,
 )
-from halric.accounts.schemas import NewUser, UserOut, UserUpdate
+from halric.accounts.schemas import NewUser, SignUp, UserOut, UserUpdate
 from halric.accounts.security import hash_password, needs_rehash, new_token, token_digest, verify_password
 from halric.core import audit
 from halric.core.actor import Actor
-from halric.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from halric.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    TooManyRequests,
+)
 from halric.core.timeutil import as_utc, utcnow
 
 GENERIC_LOGIN_ERROR = "Invalid user name or password."
+UNCONFIRMED_MESSAGE = (
+    "Confirm your e-mail address first: open the link we sent you. No e-mail? Use “Forgot your "
+    "password?” to get a new link."
+)
 TOKEN_PREFIX = "hlr_"
 
 
@@ -90,6 +103,7 @@ def create_user(session: Session, actor: Actor, data: NewUser, *, min_password_l
         password_hash=hash_password(data.password),
         organisation_id=data.organisation_id,
         password_changed_at=utcnow(),
+        email_verified_at=utcnow(),
     )
     user.roles = [UserRole(role=r) for r in data.roles]
     session.add(user)
@@ -283,6 +297,9 @@ def authenticate(
         row = session.get(LoginFailure, k)
         if row is not None:
             session.delete(row)
+    if user.email_verified_at is None:
+        session.commit()
+        raise NotAuthenticated(UNCONFIRMED_MESSAGE)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -403,10 +420,16 @@ def resolve_api_token(session: Session, token: str) -> User | None:
 
 
 def purge_expired(
-    s: Session, *, now: datetime | None = None, failures_after: timedelta = timedelta(days=1)
+    s: Session,
+    *,
+    now: datetime | None = None,
+    failures_after: timedelta = timedelta(days=1),
+    unconfirmed_after: timedelta = timedelta(days=7),
 ) -> dict[str, int]:
-    """Delete expired browser sessions and sign-in failure counters that no longer throttle anyone
-    (last failure longer ago than ``failures_after`` and no lock in force). Safe to repeat."""
+    """Delete expired browser sessions, sign-in failure counters that no longer throttle anyone (last
+    failure longer ago than ``failures_after`` and no lock in force), e-mail links expired for a day,
+    and self-made accounts whose address was not confirmed within ``unconfirmed_after``. Safe to
+    repeat."""
     now = now or utcnow()
     sessions = s.execute(delete(WebSession).where(WebSession.expires_at < now)).rowcount or 0
     stale = now - failures_after
@@ -419,4 +442,187 @@ def purge_expired(
         ).rowcount
         or 0
     )
-    return {"sessions": int(sessions), "login_failures": int(failures)}
+    links = (
+        s.execute(delete(AccountToken).where(AccountToken.expires_at < now - timedelta(days=1))).rowcount or 0
+    )
+    # sign-ups whose address was never confirmed: they cannot sign in, so nothing else refers to them
+    unconfirmed = (
+        s.execute(
+            delete(User).where(User.email_verified_at.is_(None), User.created_at < now - unconfirmed_after)
+        ).rowcount
+        or 0
+    )
+    return {
+        "sessions": int(sessions),
+        "login_failures": int(failures),
+        "email_links": int(links),
+        "unconfirmed_accounts": int(unconfirmed),
+    }
+
+
+# --- sign-up, e-mail confirmation and password reset ---------------------------------------------
+
+CONFIRM_EMAIL = "confirm-email"
+RESET_PASSWORD = "reset-password"
+SIGNUP_ROLE = "applicant"
+INVALID_LINK = "This link is not valid any more: it was used, replaced by a newer one, or has expired. Ask for a new one."
+
+
+@dataclass(frozen=True)
+class SignUpResult:
+    """``user`` and ``token`` for a new account (the token confirms its address); or ``existing``, the
+    account that already has this address, with a password-reset ``token`` for it (``None`` when too
+    many were sent lately). The person signing up is told the same in both cases."""
+
+    user: User | None
+    existing: User | None
+    token: str | None
+
+
+def _check_link_rate(session: Session, *, ip: str | None, max_per_hour: int) -> None:
+    if not ip:
+        return
+    since = utcnow() - timedelta(hours=1)
+    q = (
+        select(func.count())
+        .select_from(AccountToken)
+        .where(AccountToken.ip == ip, AccountToken.created_at > since)
+    )
+    if (session.scalar(q) or 0) >= max_per_hour:
+        raise TooManyRequests("Too many requests from your address. Try again in an hour.")
+
+
+def _issue(session: Session, user: User, purpose: str, *, lifetime: timedelta, ip: str | None) -> str | None:
+    """A new single-use token for ``user``; earlier unused ones for the same purpose stop working. At
+    most three per account and hour (None beyond that: the mails already sent still work)."""
+    now = utcnow()
+    recent = (
+        select(func.count())
+        .select_from(AccountToken)
+        .where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == purpose,
+            AccountToken.created_at > now - timedelta(hours=1),
+        )
+    )
+    if (session.scalar(recent) or 0) >= 3:
+        return None
+    for old in session.scalars(
+        select(AccountToken).where(
+            AccountToken.user_id == user.id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None)
+        )
+    ):
+        old.used_at = now
+    token = new_token()
+    session.add(
+        AccountToken(
+            user_id=user.id, purpose=purpose, token_hash=token_digest(token), expires_at=now + lifetime, ip=ip
+        )
+    )
+    session.flush()
+    return token
+
+
+def _valid_token(session: Session, token: str, purpose: str) -> tuple[AccountToken, User]:
+    row = session.scalar(select(AccountToken).where(AccountToken.token_hash == token_digest(token or "")))
+    if row is None or row.purpose != purpose or row.used_at is not None or as_utc(row.expires_at) <= utcnow():
+        raise InvalidInput(INVALID_LINK, field="token")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise InvalidInput(INVALID_LINK, field="token")
+    return row, user
+
+
+def _redeem(session: Session, token: str, purpose: str) -> User:
+    row, user = _valid_token(session, token, purpose)
+    row.used_at = utcnow()
+    return user
+
+
+def sign_up(
+    session: Session,
+    data: SignUp,
+    *,
+    ip: str | None,
+    min_password_length: int,
+    confirm_hours: int = 48,
+    reset_minutes: int = 60,
+    max_links_per_hour: int = 10,
+) -> SignUpResult:
+    """Open an account for oneself: role applicant, no groups, address unconfirmed until the link
+    sent to it is used. A taken user name is said; a taken e-mail address is not (the owner of that
+    address gets a password-reset link instead), so sign-up does not reveal who has an account."""
+    check_password_policy(data.password, min_password_length)
+    _check_link_rate(session, ip=ip, max_per_hour=max_links_per_hour)
+    if session.scalar(select(User.id).where(func.lower(User.username) == data.username.lower())) is not None:
+        raise Conflict("This user name is taken; choose another.", field="username")
+    email = data.email.lower()
+    existing = session.scalar(select(User).where(func.lower(User.email) == email))
+    if existing is not None:
+        token = None
+        if existing.is_active:
+            token = _issue(
+                session, existing, RESET_PASSWORD, lifetime=timedelta(minutes=reset_minutes), ip=ip
+            )
+        return SignUpResult(user=None, existing=existing, token=token)
+    user = User(
+        username=data.username,
+        email=email,
+        full_name=data.full_name,
+        password_hash=hash_password(data.password),
+        password_changed_at=utcnow(),
+    )
+    user.roles = [UserRole(role=SIGNUP_ROLE)]
+    session.add(user)
+    session.flush()
+    token = _issue(session, user, CONFIRM_EMAIL, lifetime=timedelta(hours=confirm_hours), ip=ip)
+    audit.record(
+        session,
+        actor_for(user, ip=ip),
+        "sign-up",
+        "user",
+        user.id,
+        {"username": user.username, "roles": [SIGNUP_ROLE]},
+    )
+    return SignUpResult(user=user, existing=None, token=token)
+
+
+def confirm_email(session: Session, token: str, *, ip: str | None) -> User:
+    """Use a confirmation link: the account's address is confirmed and it can sign in."""
+    user = _redeem(session, token, CONFIRM_EMAIL)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        audit.record(session, actor_for(user, ip=ip), "confirm-email", "user", user.id, {"email": user.email})
+    return user
+
+
+def request_password_reset(
+    session: Session, email: str, *, ip: str | None, reset_minutes: int = 60, max_links_per_hour: int = 10
+) -> tuple[User, str] | None:
+    """A reset link for the active account with this address, or None (no such account, or enough
+    links sent lately). The caller answers the same either way."""
+    _check_link_rate(session, ip=ip, max_per_hour=max_links_per_hour)
+    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None or not user.is_active:
+        return None
+    token = _issue(session, user, RESET_PASSWORD, lifetime=timedelta(minutes=reset_minutes), ip=ip)
+    return None if token is None else (user, token)
+
+
+def check_reset_token(session: Session, token: str) -> User:
+    """The account a reset link is for, without using it (to show the form)."""
+    return _valid_token(session, token, RESET_PASSWORD)[1]
+
+
+def reset_password(session: Session, token: str, new: str, *, min_length: int, ip: str | None) -> User:
+    """Use a reset link: new password, every session of the account ends, and the address counts as
+    confirmed (the link was read there). An invalid password leaves the link usable."""
+    check_password_policy(new, min_length)
+    user = _redeem(session, token, RESET_PASSWORD)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    _end_sessions(session, user)
+    audit.record(session, actor_for(user, ip=ip), "reset-password", "user", user.id, {"via": "e-mail link"})
+    return user

@@ -69,7 +69,7 @@ def purge(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Delete expired sessions, stale sign-in failure counters and old delivered mail (safe from cron)."""
+    """Delete expired sessions, stale sign-in counters, expired e-mail links, unconfirmed sign-ups and old mail (safe from cron)."""
     import json
     from datetime import timedelta
 
@@ -92,5 +92,7 @@ def purge(
     else:
         console.print(
             f"Deleted {counts['sessions']} expired session(s), {counts['login_failures']} stale sign-in "
-            f"failure counter(s) and {counts['delivered_mail']} delivered mail(s) older than {keep_mail_days} days."
+            f"failure counter(s), {counts['email_links']} expired e-mail link(s), "
+            f"{counts['unconfirmed_accounts']} sign-up(s) never confirmed within 7 days and "
+            f"{counts['delivered_mail']} delivered mail(s) older than {keep_mail_days} days."
         )

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         default="HALRIC Hub <no-reply@halric.localhost>", description="Sender of hub e-mails."
     )
     password_min_length: int = Field(default=10, ge=8, description="Minimum password length.")
+    signup: bool = Field(
+        default=True,
+        description="Let people open their own account (role applicant, after confirming their e-mail).",
+    )
+    signup_confirm_hours: int = Field(default=48, ge=1, le=24 * 30, description="Life of a sign-up link.")
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60, description="Life of a reset link.")
 
     @field_validator("cookie_secure")
     @classmethod

@@ -76,12 +76,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         registry_api,
         registry_pages,
         scicat,
+        signup,
     )
 
     for module in (
         health,
         home,
         auth,
+        signup,
         admin,
         registry_pages,
         registry_api,

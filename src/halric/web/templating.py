@@ -32,6 +32,7 @@ def render(
         "user": caller.user,
         "csrf_token": csrf,
         "site_name": request.app.state.settings.site_name,
+        "settings": request.app.state.settings,
         "nav": request.app.state.nav,
         "nav_current": max(
             (href for _, _, href in request.app.state.nav if request.url.path.startswith(href)),
