@@ -41,7 +41,9 @@ def halric(
 
 
 @contextmanager
-def serve_hub(kind: str, data: Path, pg_ok: bool, extra_env: dict[str, str] | None = None) -> Iterator[dict]:
+def serve_hub(
+    kind: str, data: Path, pg_ok: bool, extra_env: dict[str, str] | None = None, *, port: int | None = None
+) -> Iterator[dict]:
     """`halric init` + one applicant, then `halric serve` on a free port over a fresh SQLite or PostgreSQL
     database, as `make run` does; yields {"base", "env", "data"}."""
     from conftest import create_pg_database, drop_pg_database
@@ -66,7 +68,7 @@ def serve_hub(kind: str, data: Path, pg_ok: bool, extra_env: dict[str, str] | No
         env,
         stdin="applicant-password\n",
     )
-    port = free_port()
+    port = port or free_port()
     log = (data / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "halric.cli.main", "serve", "--port", str(port)],
