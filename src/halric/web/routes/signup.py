@@ -17,14 +17,18 @@ from halric.core.actor import Actor
 from halric.core.errors import HalricError, NotFound
 from halric.web.access import PUBLIC, client_ip
 from halric.web.errors import form_error
+from halric.web.routes.auth import _safe_next
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
 
 
-def _link(request: Request, path: str, token: str) -> str:
+def _link(request: Request, path: str, token: str, next: str | None = None) -> str:
     base = request.app.state.settings.base_url.rstrip("/")
-    return f"{base}{path}?{urlencode({'token': token})}"
+    params = {"token": token}
+    if next and _safe_next(next) == next and next != "/dashboard":
+        params["next"] = next
+    return f"{base}{path}?{urlencode(params)}"
 
 
 def _signup_open(request: Request) -> None:
@@ -42,11 +46,11 @@ def _reset_mail(request: Request, name: str, token: str) -> str:
 
 
 @pages.get("/signup", response_class=HTMLResponse)
-def signup_form(request: Request, actor: Actor = Depends(PUBLIC)) -> Response:
+def signup_form(request: Request, next: str | None = None, actor: Actor = Depends(PUBLIC)) -> Response:
     _signup_open(request)
     if not actor.is_anonymous:
-        return RedirectResponse("/dashboard", status_code=303)
-    return render(request, "signup.html", {})
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "signup.html", {"next": _safe_next(next)})
 
 
 @pages.post("/signup", response_class=HTMLResponse)
@@ -57,10 +61,12 @@ def signup(
     full_name: Annotated[str, Form(max_length=200)],
     password: Annotated[str, Form(max_length=1024)],
     confirm_password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form(max_length=2000)] = "/dashboard",
     actor: Actor = Depends(PUBLIC),
 ) -> Response:
     _signup_open(request)
     st = request.app.state.settings
+    next = _safe_next(next)
     form = {"username": username, "email": email, "full_name": full_name}
     try:
         if password != confirm_password:
@@ -82,7 +88,7 @@ def signup(
                     "Confirm your HALRIC Hub account",
                     f"Hello {result.user.full_name},\n\nwelcome to HALRIC Hub. Open this link within "
                     f"{st.signup_confirm_hours} hours to confirm your e-mail address and start using your "
-                    f"account “{result.user.username}”:\n\n{_link(request, '/signup/confirm', result.token)}\n\n"
+                    f"account “{result.user.username}”:\n\n{_link(request, '/signup/confirm', result.token, next)}\n\n"
                     "If you did not sign up, ignore this mail; the account is deleted if nobody confirms it.\n",
                 )
             elif result.existing is not None and result.token:
@@ -98,20 +104,27 @@ def signup(
                 )
     except (ValidationError, HalricError) as exc:
         code = exc.status if isinstance(exc, HalricError) else 400
-        return render(request, "signup.html", {"error": form_error(exc), "form": form}, status_code=code)
+        return render(
+            request, "signup.html", {"error": form_error(exc), "form": form, "next": next}, status_code=code
+        )
     # the same answer whether or not the address already had an account
     return render(request, "signup_sent.html", {"email": data.email.lower()})
 
 
 @pages.get("/signup/confirm", response_class=HTMLResponse)
-def confirm_form(request: Request, token: str = "", actor: Actor = Depends(PUBLIC)) -> Response:
+def confirm_form(
+    request: Request, token: str = "", next: str | None = None, actor: Actor = Depends(PUBLIC)
+) -> Response:
     """A button, not an action: mail scanners that open links must not use them up."""
-    return render(request, "signup_confirm.html", {"token": token})
+    return render(request, "signup_confirm.html", {"token": token, "next": _safe_next(next)})
 
 
 @pages.post("/signup/confirm", response_class=HTMLResponse)
 def confirm(
-    request: Request, token: Annotated[str, Form(max_length=200)], actor: Actor = Depends(PUBLIC)
+    request: Request,
+    token: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form(max_length=2000)] = "/dashboard",
+    actor: Actor = Depends(PUBLIC),
 ) -> Response:
     try:
         with request.app.state.db.session() as s:
@@ -119,7 +132,9 @@ def confirm(
             name = user.username
     except HalricError as exc:
         return render(request, "signup_confirm.html", {"error": exc.detail}, status_code=exc.status)
-    return RedirectResponse("/signin?" + urlencode({"confirmed": name}), status_code=303)
+    return RedirectResponse(
+        "/signin?" + urlencode({"confirmed": name, "next": _safe_next(next)}), status_code=303
+    )
 
 
 @pages.get("/password/forgot", response_class=HTMLResponse)
