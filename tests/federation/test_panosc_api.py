@@ -216,3 +216,75 @@ def test_documents_and_instruments(client, cat):
     inst = get(client, f"/Instruments/{quote(cat['instrument'], safe='')}", filter={"include": ["datasets"]})
     assert pids(inst["datasets"]) == [cat["d1"]]  # the secret dataset on the same instrument is not served
     assert get(client, "/Instruments/count", where={"text": "biosaxs"}) == {"count": 1}
+
+
+def test_free_text_candidates_in_one_statement_equal_one_query_per_word(db, cat, monkeypatch):
+    """Any-word candidates and word counts come from one statement each; the answers are those of one
+    catalog query per word, each capped at the candidate limit (so a rare word is not crowded out)."""
+    from sqlalchemy import event
+
+    from halric.catalog import service as catalog
+    from halric.catalog.filters import Filter
+    from halric.core.actor import Actor
+    from halric.federation import panosc, scoring
+
+    who = Actor(user_id=1, username="panosc-test", groups=frozenset({"saxs"}), via="api")
+    base = {
+        "type": "raw",
+        "ownerGroup": "saxs",
+        "owner": "Ann",
+        "contactEmail": "a@example.org",
+        "sourceFolder": "/d",
+    }
+    with db.session() as s:
+        for i in range(12):  # many newer "quartz" datasets, a few older "garnet" ones
+            word = "garnet" if i < 3 else "quartz"
+            catalog.create_dataset(s, who, {**base, "datasetName": f"{word} grains {i}", "isPublished": i != 5,
+                                            "creationTime": f"2024-01-{1 + i:02d}T00:00:00Z",
+                                            "description": "garnet inclusion" if i == 11 else ""})  # fmt: skip
+
+    def per_word(s, where, words, cap):  # the reference: one catalog query per word
+        seen: dict[str, dict[str, Any]] = {}
+        for w in words:
+            for d in catalog.find_datasets(
+                s, panosc.PUBLIC, Filter(where=where, limit=cap), text=w, max_limit=cap
+            ):
+                seen.setdefault(d["pid"], d)
+        return list(seen.values())
+
+    monkeypatch.setattr(panosc, "CANDIDATES", 4)
+    statements: list[str] = []
+
+    def listen(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    for query in ("garnet quartz", "quartz garnet grains", "grains", "lysozyme bone", "zz quartz"):
+        words = scoring.words(query)
+        with db.session() as s:
+            want = per_word(s, {}, words, 4)
+            event.listen(db.engine, "before_cursor_execute", listen)
+            try:
+                statements.clear()
+                got = panosc._dataset_rows(s, {}, words, 4)
+                assert len(statements) == 1, query
+                statements.clear()
+                idf = panosc._idf(s, {}, words)
+                assert len(statements) == 1, query
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listen)
+            assert sorted(d["pid"] for d in got) == sorted(d["pid"] for d in want), query
+            assert {d["pid"]: d for d in got} == {d["pid"]: d for d in want}, query
+            total = catalog.count_datasets(s, panosc.PUBLIC, {})
+            assert idf == scoring.idf_weights(
+                {w: catalog.count_datasets(s, panosc.PUBLIC, {}, w) for w in words}, total
+            )
+    # a rare word keeps its candidates next to a common one (each word brings its newest CANDIDATES)
+    ranked = get_rows(db, "garnet quartz")
+    assert {r["title"].split()[0] for r in ranked} >= {"garnet", "quartz"}
+
+
+def get_rows(db, query: str) -> list[dict[str, Any]]:
+    from halric.federation import panosc
+
+    with db.session() as s:
+        return panosc.find_datasets(s, {"limit": 100}, query)

@@ -2,7 +2,8 @@
 
 A dataset matches a word when the word occurs anywhere in its ``search_text`` (lower-cased name, description,
 keywords, ids, technique names, metadata keys…): ``lyso`` finds ``lysozyme``. The condition is the same
-everywhere; how it is answered fast depends on the database:
+everywhere; how it is answered fast depends on the database (the word matching itself is
+``halric.core.fulltext``, shared with the federation's harvested records):
 
 - PostgreSQL: ``search_text LIKE '%word%'`` served by a trigram GIN index (``pg_trgm``,
   ``ix_catalog_datasets_search_trgm``, created by migration 0007).
@@ -24,20 +25,21 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement as _ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-FTS_TABLE = "catalog_datasets_fts"
-TRGM_INDEX = "ix_catalog_datasets_search_trgm"
-REBUILD_SQLITE = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"
+from halric.core.fulltext import WordIndex
+
+INDEX = WordIndex(
+    table="catalog_datasets", fts="catalog_datasets_fts", trgm="ix_catalog_datasets_search_trgm", key="rowid"
+)
+FTS_TABLE = INDEX.fts
+TRGM_INDEX = INDEX.trgm
+REBUILD_SQLITE = INDEX.rebuild_sqlite
 MAX_WORDS = 10
 
 
 def is_search_index_object(name: str | None) -> bool:
     """Objects of the search index that live outside the SQLAlchemy models (FTS5 tables and triggers,
     the trigram and JSONB indexes); migrations create them, model/migration comparisons leave them alone."""
-    return bool(name) and (
-        str(name).startswith(FTS_TABLE)
-        or name == TRGM_INDEX
-        or name in {index for index, _ in JSONB_INDEXES.values()}
-    )
+    return INDEX.owns(name) or name in {index for index, _ in JSONB_INDEXES.values()}
 
 
 def words(text: str | None) -> list[str]:
@@ -45,55 +47,9 @@ def words(text: str | None) -> list[str]:
     return (text or "").lower().split()[:MAX_WORDS]
 
 
-class contains_word(_ColumnElement[bool]):
-    """``catalog_datasets`` row contains ``word`` in its search text (compiled per database).
-
-    The word is bound in three spellings (a LIKE pattern, an FTS5 phrase, the plain word); each database
-    renders the one it uses, so compiled statements are cached like any other.
-    """
-
-    inherit_cache = True
-    type = Text()  # not Boolean: SQLite would get "(…) = 1", which hides the index from its planner
-    _traverse_internals = [
-        ("like", InternalTraversal.dp_clauseelement),
-        ("phrase", InternalTraversal.dp_clauseelement),
-        ("raw", InternalTraversal.dp_clauseelement),
-        ("short", InternalTraversal.dp_boolean),
-        ("scan", InternalTraversal.dp_boolean),
-    ]
-
-    def __init__(self, word: str, *, scan: bool = False) -> None:
-        self.like = bindparam(None, f"%{_escape_like(word)}%", type_=Text(), unique=True)
-        self.phrase = bindparam(None, '"' + word.replace('"', '""') + '"', type_=Text(), unique=True)
-        self.raw = bindparam(None, word, type_=Text(), unique=True)
-        self.short = len(word) < 3  # too short for a trigram index
-        self.scan = scan  # other filters narrow the rows already: test the word row by row
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-@compiles(contains_word)
-def _contains_default(element: contains_word, compiler: Any, **kw: Any) -> str:
-    return f"(catalog_datasets.search_text LIKE {compiler.process(element.like, **kw)} ESCAPE '\\')"
-
-
-@compiles(contains_word, "postgresql")
-def _contains_postgresql(element: contains_word, compiler: Any, **kw: Any) -> str:
-    if element.scan:
-        # not LIKE: a word made of common trigrams ("high-pressure") can cost the trigram index tens of
-        # milliseconds, while the facet filters' own indexes leave only a few thousand rows to test
-        return f"(strpos(catalog_datasets.search_text, {compiler.process(element.raw, **kw)}) > 0)"
-    return _contains_default(element, compiler, **kw)
-
-
-@compiles(contains_word, "sqlite")
-def _contains_sqlite(element: contains_word, compiler: Any, **kw: Any) -> str:
-    if element.short or element.scan:
-        return _contains_default(element, compiler, **kw)
-    phrase = compiler.process(element.phrase, **kw)
-    return f"(catalog_datasets.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH {phrase}))"
+def contains_word(word: str, *, scan: bool = False) -> ColumnElement[bool]:
+    """The ``catalog_datasets`` row contains ``word`` in its search text (compiled per database)."""
+    return INDEX.contains(word, scan=scan)
 
 
 def text_condition(text: str | None, *, narrowed: bool = False) -> list[ColumnElement[bool]]:
@@ -105,7 +61,7 @@ def text_condition(text: str | None, *, narrowed: bool = False) -> list[ColumnEl
     catalog, and PostgreSQL's trigram index costs tens of milliseconds for words made of common trigrams
     where the filters' own indexes leave a few thousand rows.
     """
-    return [contains_word(w, scan=narrowed) for w in words(text)]
+    return INDEX.conditions(words(text), scan=narrowed)
 
 
 def reindex(engine: Any) -> str:
@@ -113,27 +69,7 @@ def reindex(engine: Any) -> str:
 
     Safe to run at any time; returns what was done, for the command line.
     """
-    from sqlalchemy import text as sql
-
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.execute(sql(REBUILD_SQLITE))
-            return f"rebuilt {FTS_TABLE}"
-        if conn.dialect.name != "postgresql":
-            return "nothing to do on this database"
-        if not conn.execute(sql("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).scalar():
-            raise RuntimeError(
-                "pg_trgm is not available on this PostgreSQL server; install the PostgreSQL contrib "
-                "package (postgresql-contrib) and run this again"
-            )
-        conn.execute(sql("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-        conn.execute(
-            sql(
-                f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON catalog_datasets USING gin (search_text gin_trgm_ops)"
-            )
-        )
-        conn.execute(sql("ANALYZE catalog_datasets"))
-        return f"trigram index {TRGM_INDEX} present"
+    return INDEX.reindex(engine)
 
 
 # --- facet filters on list fields -------------------------------------------------------------------------
@@ -155,7 +91,7 @@ class has_any_term(_ColumnElement[bool]):
     index), elsewhere ``pid IN`` the term index. Both are built; each database renders its own."""
 
     inherit_cache = True
-    type = Text()  # not Boolean, see contains_word
+    type = Text()  # not Boolean, see halric.core.fulltext.contains_word
     _traverse_internals = [
         ("jsonb", InternalTraversal.dp_clauseelement),
         ("terms", InternalTraversal.dp_clauseelement),

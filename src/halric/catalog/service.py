@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import Session
 
 from halric.catalog import dto, fulltext, rules
@@ -523,6 +523,44 @@ def count_datasets(
 ) -> int:
     q = dataset_select(actor, where, text).with_only_columns(func.count(Dataset.pid)).order_by(None)
     return int(s.scalar(q) or 0)
+
+
+def find_datasets_any_word(
+    s: Session, actor: Actor, where: dict[str, Any] | None, words: list[str], per_word: int
+) -> list[dict[str, Any]]:
+    """Datasets the actor may read that match ``where`` and any of ``words``: for each word its newest
+    ``per_word`` matches (what ``find_datasets`` with that word as text and that limit gives), together, in
+    one statement. Newest first."""
+    if not words:
+        return []
+    order = (Dataset.creation_time.desc(), Dataset.pid)
+    picks = [
+        dataset_select(actor, where, w)
+        .with_only_columns(Dataset.pid)
+        .order_by(*order)
+        .limit(per_word)
+        .subquery()
+        for w in words
+    ]
+    pids = union(*(select(p.c.pid) for p in picks))
+    q = select(Dataset).where(rules.dataset_visibility(actor), Dataset.pid.in_(pids)).order_by(*order)
+    return [dataset_dict(ds) for ds in s.scalars(q)]
+
+
+def count_datasets_per_word(
+    s: Session, actor: Actor, where: dict[str, Any] | None, words: list[str]
+) -> tuple[int, dict[str, int]]:
+    """How many datasets the actor may read match ``where``, and how many of them contain each word (what
+    ``count_datasets`` gives without and with each word), in one statement."""
+    counts = [
+        dataset_select(actor, where, w)
+        .with_only_columns(func.count(Dataset.pid))
+        .order_by(None)
+        .scalar_subquery()
+        for w in [None, *words]
+    ]
+    row = s.execute(select(*counts)).one()
+    return int(row[0] or 0), {w: int(n or 0) for w, n in zip(words, row[1:], strict=True)}
 
 
 # --- original data blocks --------------------------------------------------------------------------------

@@ -48,18 +48,22 @@ def status() -> None:
 
 @app.command("reindex-search")
 def reindex_search() -> None:
-    """Rebuild the catalog's full-text index (SQLite) or create PostgreSQL's trigram index if missing."""
+    """Rebuild the full-text indexes of the catalog and of harvested records (SQLite) or create
+    PostgreSQL's trigram indexes if missing."""
     from halric.catalog.fulltext import reindex
     from halric.cli.common import fail
+    from halric.federation.models import RECORD_WORDS
 
     db = database()
     try:
         done = reindex(db.engine)
+        harvested = RECORD_WORDS.reindex(db.engine)
     except RuntimeError as exc:
         fail(str(exc))
     finally:
         db.dispose()
     console.print(f"Catalog search index: {done}.")
+    console.print(f"Harvested records search index: {harvested}.")
 
 
 @app.command("purge")

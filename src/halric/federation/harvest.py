@@ -29,7 +29,7 @@ from halric.core.actor import Actor
 from halric.core.db import Database
 from halric.core.errors import InvalidInput
 from halric.core.timeutil import utcnow
-from halric.federation import records, service
+from halric.federation import index, records, service
 from halric.federation.crypto import TokenBox
 from halric.federation.models import HarvestedRecord, HarvestedTerm, Site
 
@@ -197,6 +197,12 @@ def store(s: Session, site: Site, recs: list[dict[str, Any]]) -> tuple[int, int]
     return added, updated
 
 
+def _refresh_statistics(s: Session, stats: dict[str, Any]) -> None:
+    """At the end of a run that changed the index: the planner's statistics (see index.refresh_statistics)."""
+    if stats["added"] or stats["updated"] or stats["removed"]:
+        index.refresh_statistics(s)
+
+
 def _remove_missing(s: Session, site: Site, keep: set[str] | None, before: Any = None) -> int:
     q = select(HarvestedRecord.id, HarvestedRecord.pid).where(HarvestedRecord.site_id == site.id)
     if before is not None:
@@ -326,6 +332,7 @@ def _harvest_scicat(
         site = s.get(Site, site_id)
         assert site is not None
         stats["removed"] = _remove_missing(s, site, keep)
+        _refresh_statistics(s, stats)
     return "done"
 
 
@@ -364,6 +371,7 @@ def _harvest_panosc(
         assert site is not None
         stats["removed"] = _remove_missing(s, site, None, before=run_start)
         site.harvest_stats = {k: v for k, v in (site.harvest_stats or {}).items() if k != "skip"}
+        _refresh_statistics(s, stats)
     return "done"
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from halric.core.db import Base
+from halric.core.fulltext import WordIndex
 from halric.core.timeutil import utcnow
 
 KINDS = ("hub", "scicat", "panosc")
@@ -67,7 +68,10 @@ class SiteUserToken(Base):
 
 
 class HarvestedRecord(Base):
-    """One dataset harvested from a site, with the site's access groups (kept as terms)."""
+    """One dataset harvested from a site, with the site's access groups (kept as terms).
+
+    ``search_text`` is searched through ``RECORD_WORDS`` (migration 0008).
+    """
 
     __tablename__ = "federation_records"
     __table_args__ = (
@@ -90,16 +94,31 @@ class HarvestedRecord(Base):
     harvested_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# The word index of harvested records (migration 0008; outside the model): a trigram GIN index on
+# PostgreSQL, an FTS5 trigram table kept by triggers on SQLite, keyed on the records' integer primary key.
+# A migration that rebuilds federation_records on SQLite (batch mode copies the table and drops its
+# triggers) must create the triggers again and run RECORD_WORDS.rebuild_sqlite.
+RECORD_WORDS = WordIndex(
+    table="federation_records",
+    fts="federation_records_fts",
+    trgm="ix_federation_records_search_trgm",
+    key="id",
+)
+
+
 class HarvestedTerm(Base):
     """One value of a harvested record's list field: group (remote access group), keyword, technique,
     instrument. Lets access checks and facets use plain indexed SQL."""
 
     __tablename__ = "federation_record_terms"
-    __table_args__ = (Index("ix_federation_record_terms_kind_value", "kind", "value"),)
+    # Both indexes cover (kind, value, record_id): "records with this term" reads the first, the access
+    # check ("this record's groups") and facet counts ("this record's terms of a kind") the second.
+    __table_args__ = (
+        Index("ix_federation_record_terms_kind_value_record", "kind", "value", "record_id"),
+        Index("ix_federation_record_terms_record_kind_value", "record_id", "kind", "value"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    record_id: Mapped[int] = mapped_column(
-        ForeignKey("federation_records.id", ondelete="CASCADE"), index=True
-    )
+    record_id: Mapped[int] = mapped_column(ForeignKey("federation_records.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(255))

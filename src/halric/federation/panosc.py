@@ -496,18 +496,16 @@ def _with_relations(
 
 
 def _dataset_rows(s: Session, where: dict[str, Any], words: list[str], cap: int) -> list[dict[str, Any]]:
+    """Candidates: without words the newest ``cap``; with words, any word matches (the score ranks) and
+    each word brings its newest ``cap`` matches, so a rare word is not crowded out by a common one."""
     if not words:
         return catalog.find_datasets(s, PUBLIC, Filter(where=where, limit=cap), max_limit=cap)
-    seen: dict[str, dict[str, Any]] = {}
-    for w in words:  # any word matches; the score ranks
-        for d in catalog.find_datasets(s, PUBLIC, Filter(where=where, limit=cap), text=w, max_limit=cap):
-            seen.setdefault(d["pid"], d)
-    return list(seen.values())
+    return catalog.find_datasets_any_word(s, PUBLIC, where, words, cap)
 
 
 def _idf(s: Session, where: dict[str, Any], words: list[str]) -> dict[str, float]:
-    total = catalog.count_datasets(s, PUBLIC, where)
-    return scoring.idf_weights({w: catalog.count_datasets(s, PUBLIC, where, w) for w in words}, total)
+    total, df = catalog.count_datasets_per_word(s, PUBLIC, where, words)
+    return scoring.idf_weights(df, total)
 
 
 def _score_record(d: dict[str, Any]) -> dict[str, Any]:

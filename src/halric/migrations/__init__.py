@@ -23,11 +23,13 @@ def alembic_config(url: str) -> Config:
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """What autogenerate compares: everything but the full-text index objects created by SQL in
-    migration 0007 (FTS5 tables and triggers, the trigram index; see halric.catalog.fulltext)."""
+    """What autogenerate compares: everything but the word index objects created by SQL in migrations
+    0007 (catalog; see halric.catalog.fulltext) and 0008 (harvested records; see
+    halric.federation.models.RECORD_WORDS): FTS5 tables and triggers, trigram and JSONB indexes."""
     from halric.catalog.fulltext import is_search_index_object
+    from halric.federation.models import RECORD_WORDS
 
-    return not is_search_index_object(name)
+    return not (is_search_index_object(name) or RECORD_WORDS.owns(name))
 
 
 def head_revision() -> str | None:

@@ -20,7 +20,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("email_verified_at", halric.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column("email_verified_at", halric.core.db.UTCDateTime(timezone=True), nullable=True)
+        )
     # accounts that exist were made by administrators: their addresses count as confirmed
     op.execute("UPDATE users SET email_verified_at = created_at")
     op.create_table(
