@@ -200,14 +200,22 @@ def test_the_index_serves_a_word_search(db):
             assert "SEARCH federation_records USING INTEGER PRIMARY KEY" in plan, plan
 
 
-def test_sqlite_triggers_are_in_place(db):
-    """A later migration that copies federation_records on SQLite drops its triggers: this notices."""
+def test_word_index_objects_are_in_place(db):
+    """SQLite: the FTS5 triggers (a later migration that copies federation_records drops them: this
+    notices). PostgreSQL: the trigram index on the search column."""
     with db.engine.connect() as conn:
-        if conn.dialect.name != "sqlite":
-            pytest.skip("SQLite's FTS5 triggers")
-        names = set(conn.scalars(text("SELECT name FROM sqlite_master WHERE tbl_name = 'federation_records' "
-                                      "AND type = 'trigger'")))  # fmt: skip
-    assert names == {f"{RECORD_WORDS.fts}_ai", f"{RECORD_WORDS.fts}_ad", f"{RECORD_WORDS.fts}_au"}
+        if conn.dialect.name == "sqlite":
+            names = set(conn.scalars(text("SELECT name FROM sqlite_master WHERE tbl_name = 'federation_records' "
+                                          "AND type = 'trigger'")))  # fmt: skip
+            assert names == {f"{RECORD_WORDS.fts}_ai", f"{RECORD_WORDS.fts}_ad", f"{RECORD_WORDS.fts}_au"}
+        else:
+            definition = conn.scalar(
+                text(
+                    "SELECT indexdef FROM pg_indexes WHERE tablename = 'federation_records' AND indexname = :n"
+                ),
+                {"n": RECORD_WORDS.trgm},
+            )
+            assert definition is not None and "gin" in definition and "gin_trgm_ops" in definition, definition
 
 
 def test_catalog_and_harvested_conditions_never_share_a_compiled_statement():
