@@ -12,12 +12,20 @@ the same defaults, embargo from ``embargo.embargo_for`` and the proposal's polic
 Then, as a signed-in user with a few groups, the same queries on each backend through the code path the
 API uses: ``search.search`` (full-text words + instrument and technique facets selected, all facets
 counted, 25 items) and ``service.get_dataset`` by pid, each in its own session like a request.
+Then broad searches (no words or filters, one common word, one instrument): the first time (search cache
+emptied before each run), repeated (answered from the search cache, ``halric.catalog.searchcache``), and the
+next page of the same search (its counts from the cache, the page read alone).
+
+The catalog's search generation triggers (migration 0009) are in place while loading, as on a hub;
+``--no-generation-triggers`` drops them for the load (and puts them back before measuring) to show what
+they cost. ``--load-only`` stops after the load.
 Prints a Markdown table. Not a test: it prints figures, it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -29,7 +37,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -333,6 +343,43 @@ def load(
     return rate
 
 
+@contextmanager
+def generation_triggers(db: Any, *, on: bool) -> Iterator[None]:
+    """Load with the search generation triggers (``on``, as on a hub) or without them: dropped (SQLite) or
+    disabled (PostgreSQL) for the load, put back afterwards, with the generation changed once."""
+    from sqlalchemy import text
+
+    from halric.catalog.searchcache import TRIGGERS, invalidate
+
+    if on:
+        yield
+        return
+    pg = db.url.startswith("postgresql")
+    path = (
+        Path(__file__).resolve().parents[1]
+        / "src/halric/migrations/versions/0009_catalog_search_generation.py"
+    )
+    spec = importlib.util.spec_from_file_location("migration_0009", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with db.engine.begin() as conn:
+        for table, name in TRIGGERS["postgresql" if pg else "sqlite"]:
+            conn.execute(
+                text(f"ALTER TABLE {table} DISABLE TRIGGER {name}" if pg else f"DROP TRIGGER {name}")
+            )
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            for table, name in TRIGGERS["postgresql" if pg else "sqlite"]:
+                if pg:
+                    conn.execute(text(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}"))
+                else:
+                    conn.execute(text(next(st for st in migration.SQLITE_UP if f" {name} " in st)))
+        invalidate(db.engine)  # what was loaded without the triggers
+
+
 # --- queries ----------------------------------------------------------------------------------------------
 
 
@@ -376,18 +423,24 @@ def pct(values: list[float], p: float) -> float:
 
 
 def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str) -> dict[str, Any]:
+    from halric.catalog import searchcache
     from halric.catalog.search import search
     from halric.catalog.service import get_dataset
 
+    cache = searchcache.current()
     for q in queries[:3]:  # warm caches and pools, as a running hub would have them
         with db.session() as s:
             search(s, actor, q)
+    if cache is not None:
+        cache.clear()  # the first pass is the first time for every query
     s_ms, warm_ms, g_ms, hits = [], [], [], []
+    cached = {"search": 0, "search again": 0}
     with _progress() as bar:
         # first pass: each query for the first time (its rows may not be in the database's buffers yet);
         # second pass: the same queries again, as a hub answering its users' recurring searches would
         for times, name in ((s_ms, "search"), (warm_ms, "search again")):
             task = bar.add_task(f"{name} {label}", total=len(queries), rate="")
+            before = cache.stats()["hits"] if cache is not None else 0
             for q in queries:
                 t = time.perf_counter()
                 with db.session() as s:
@@ -396,6 +449,7 @@ def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str
                 if times is s_ms:
                     hits.append(res["total"])
                 bar.update(task, advance=1, rate=f"{times[-1]:.0f} ms")
+            cached[name] = (cache.stats()["hits"] - before) if cache is not None else 0
         task = bar.add_task(f"GET {label}", total=len(pids), rate="")
         for pid in pids:
             t = time.perf_counter()
@@ -403,25 +457,47 @@ def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str
                 get_dataset(s, actor, pid)
             g_ms.append((time.perf_counter() - t) * 1000)
             bar.update(task, advance=1, rate=f"{g_ms[-1]:.1f} ms")
+    from dataclasses import replace
+
     from halric.catalog.search import SearchQuery
     from halric.core.actor import ANONYMOUS
 
-    broad: dict[str, tuple[int, float]] = {}
+    def timed(who: Any, q: Any) -> tuple[int, float]:
+        t = time.perf_counter()
+        with db.session() as s:
+            res = search(s, who, q)
+        return res["total"], (time.perf_counter() - t) * 1000
+
+    def forget() -> None:
+        if cache is not None:
+            cache.clear()
+
+    broad: dict[str, tuple[int, float, float, bool, float]] = {}
     for name, who, bq in (
         ("anonymous, no words or filters (first visit to /catalog)", ANONYMOUS, SearchQuery()),
         ("signed-in, no words or filters", actor, SearchQuery()),
         ("signed-in, one common word only", actor, SearchQuery(text="protein")),
         ("signed-in, one instrument only", actor, SearchQuery(instrument=[queries[0].instrument[0]])),
     ):
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            with db.session() as s:
-                res = search(s, who, bq)
-            times.append((time.perf_counter() - t) * 1000)
-        broad[name] = (res["total"], statistics.median(times))
+        first, again, following = [], [], []
+        for _ in range(3):  # the first time: nothing cached
+            forget()
+            total, ms = timed(who, bq)
+            first.append(ms)
+        hits_before = cache.stats()["hits"] if cache is not None else 0
+        for _ in range(3):  # repeated: the answer of the run before comes from the cache
+            again.append(timed(who, bq)[1])
+        from_cache = cache is not None and cache.stats()["hits"] > hits_before
+        for _ in range(3):  # the next page: counts cached by the first page, the page itself read alone
+            forget()
+            timed(who, bq)
+            following.append(timed(who, replace(bq, offset=bq.limit))[1])
+        forget()
+        broad[name] = (
+            total, statistics.median(first), statistics.median(again), from_cache, statistics.median(following)
+        )  # fmt: skip
     return {
-        "broad": broad,
+        "broad": broad, "cached": cached, "min_matches": cache.min_matches if cache is not None else None,
         "search_p50": statistics.median(s_ms), "search_p95": pct(s_ms, 95),
         "warm_p50": statistics.median(warm_ms), "warm_p95": pct(warm_ms, 95), "get_p50": statistics.median(g_ms),
         "get_p95": pct(g_ms, 95), "hits_median": statistics.median(hits), "searches": len(s_ms), "gets": len(g_ms),
@@ -454,7 +530,10 @@ def run_backend(kind: str, n: int, args: argparse.Namespace, tmp: str) -> dict[s
         else:
             rng = random.Random(args.seed)
             world = World(rng, n, registry_instruments(db))
-            rate = load(db, world, n, args.batch, f"{kind} {n:,}", pick, groups)
+            with generation_triggers(db, on=args.generation_triggers):
+                rate = load(db, world, n, args.batch, f"{kind} {n:,}", pick, groups)
+        if args.load_only:
+            return {"backend": kind, "datasets": n, "rate": rate}
         qrng = random.Random(args.seed + 1)
         queries = make_queries(qrng, pick, args.searches)
         pids = [qrng.choice(pick)[0] for _ in range(args.gets)]
@@ -487,16 +566,32 @@ def main() -> None:
     ap.add_argument(
         "--reuse-sqlite", help="measure an already loaded SQLite database (URL) instead of loading"
     )
+    ap.add_argument(
+        "--no-generation-triggers",
+        dest="generation_triggers",
+        action="store_false",
+        help="load without the search generation triggers (to see what they cost); they are put back after",
+    )
+    ap.add_argument("--load-only", action="store_true", help="stop after loading (prints the load rates)")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="halric-bench-catalog-") as tmp:
         for kind, n in (("postgresql", args.datasets), ("sqlite", args.sqlite_datasets)):
             if n > 0:
                 rows.append(run_backend(kind, n, args, tmp))
+    triggers = "with" if args.generation_triggers else "without"
+    if args.load_only:
+        print(f"\nLoad {triggers} the search generation triggers:\n")
+        print("| backend | datasets | load rate (datasets/s) |")
+        print("|---|---|---|")
+        for r in rows:
+            print(f"| {r['backend']} | {r['datasets']:,} | {r['rate']:,.0f} |")
+        return
     print()
     print(
         f"Actor: signed-in user with 4 groups; search = 1 word + instrument + technique facets, 25 items, "
-        f"all facets counted ({rows[0]['searches']} queries); GET = get_dataset by pid ({rows[0]['gets']})"
+        f"all facets counted ({rows[0]['searches']} queries); GET = get_dataset by pid ({rows[0]['gets']}); "
+        f"loaded {triggers} the search generation triggers"
     )
     print()
     print("| backend | datasets | load rate (datasets/s) | search p50 / p95 ms, first time | search p50 / p95 ms, "
@@ -509,13 +604,25 @@ def main() -> None:
               f"| {r['warm_p50']:.1f} / {r['warm_p95']:.1f} | {r['get_p50']:.2f} / {r['get_p95']:.2f} "
               f"| {r['hits_median']:,.0f} | {ok_s} | {ok_g} |")  # fmt: skip
     print()
+    for r in rows:
+        print(
+            f"{r['backend']}: searches answered from the search cache (it keeps answers with at least "
+            f"{r['min_matches']} matches): first pass {r['cached']['search']} of {r['searches']}, "
+            f"repeated pass {r['cached']['search again']} of {r['searches']}"
+        )
+    print()
     print("Broad searches (all facets counted over every match; median of 3):")
     print()
-    print("| backend | search | matches | ms |")
-    print("|---|---|---|---|")
+    print("| backend | search | matches | ms, first time | ms, repeated (cached) | ms, next page |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        for name, (total, ms) in r["broad"].items():
-            print(f"| {r['backend']} | {name} | {total:,} | {ms:,.0f} |")
+        for name, (total, first, again, from_cache, following) in r["broad"].items():
+            repeated = (
+                f"{again:,.1f}"
+                if from_cache
+                else f"{again:,.0f} (not cached: < {r['min_matches']:,} matches)"
+            )
+            print(f"| {r['backend']} | {name} | {total:,} | {first:,.0f} | {repeated} | {following:,.0f} |")
 
 
 if __name__ == "__main__":

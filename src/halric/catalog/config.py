@@ -43,6 +43,24 @@ class CatalogSettings(BaseSettings):
         default=None,
         description="HALRIC_DATA_ROOTS, read here only as the default of download_roots (see ingest).",
     )
+    catalog_search_cache: bool = Field(
+        default=True,
+        description="Keep the counts of broad searches in memory until the catalog changes "
+        "(each server process its own cache).",
+    )
+    catalog_search_cache_size: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Entries the search cache keeps: a search's counts, a window of its pids "
+        "(the least recently used go first).",
+    )
+    catalog_search_cache_min_matches: int = Field(
+        default=1000,
+        ge=0,
+        description="Only searches matching at least this many datasets are cached (the ones that are "
+        "expensive to count).",
+    )
 
 
 @lru_cache(maxsize=1)

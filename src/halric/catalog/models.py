@@ -203,3 +203,16 @@ class PublishedData(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(150))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchGeneration(Base):
+    """One row (id 1) that database triggers change with every write to the tables a search reads
+    (migration 0009): ``counter`` counts the writes, ``token`` is a new random number each time, so a
+    value is never seen again after a rollback or a restore. Search answers are cached under it
+    (``halric.catalog.searchcache``)."""
+
+    __tablename__ = "catalog_search_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter: Mapped[int] = mapped_column(BigInteger, default=0)
+    token: Mapped[int] = mapped_column(BigInteger, default=0)

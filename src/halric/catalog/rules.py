@@ -53,16 +53,28 @@ def ensure_may_own(actor: Actor, owner_group: str, what: str) -> None:
         )
 
 
+def read_scope(actor: Actor) -> tuple[str, ...]:
+    """What the actor may read, as a value: ``("all",)`` for curators, ``("published",)`` for anonymous
+    callers and users without groups, else ``("groups", *sorted groups)``. ``dataset_visibility`` is built
+    from it, so two actors with the same scope see exactly the same datasets (the search cache's key)."""
+    if is_curator(actor):
+        return ("all",)
+    if actor.is_anonymous or not actor.groups:
+        return ("published",)
+    return ("groups", *sorted(actor.groups))
+
+
 def dataset_visibility(actor: Actor) -> ColumnElement[bool]:
     """SQL condition on catalog_datasets selecting what the actor may read."""
     from halric.catalog.models import Dataset, DatasetTerm
 
-    if is_curator(actor):
+    scope = read_scope(actor)
+    if scope[0] == "all":
         return true()
     published = Dataset.is_published.is_(True)
-    if actor.is_anonymous or not actor.groups:
+    if scope[0] == "published":
         return published
-    groups = sorted(actor.groups)
+    groups = list(scope[1:])
     shared = exists(
         select(DatasetTerm.id).where(
             DatasetTerm.dataset_pid == Dataset.pid, DatasetTerm.kind == "group", DatasetTerm.value.in_(groups)

@@ -58,6 +58,9 @@ def reindex_search() -> None:
     try:
         done = reindex(db.engine)
         harvested = RECORD_WORDS.reindex(db.engine)
+        from halric.catalog.searchcache import invalidate
+
+        invalidate(db.engine)  # cached search answers may rest on the old index: drop them everywhere
     except RuntimeError as exc:
         fail(str(exc))
     finally:

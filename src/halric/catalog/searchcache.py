@@ -1,0 +1,194 @@
+"""A bounded in-process cache for the expensive part of catalog searches, never stale.
+
+A search that matches a large part of the catalog (the first visit to ``/catalog``: no words, no filters)
+spends its time counting every facet over every match. The cache keeps, per search, the total with the
+facet counts, and the pids of the matches in windows of positions (see ``search._cached``), under a key of
+
+- the catalog's **search generation**: ``(counter, token)`` of the one row of ``catalog_search_generation``,
+  which database triggers change with every write to the tables a search reads (datasets, their terms,
+  their data blocks; migration 0009), however the write is made — the hub's services, the SciCat API, a
+  bulk COPY or raw SQL;
+- the caller's **read scope** (``rules.read_scope``: everything, published only, or these groups), the same
+  value the access rule in the search is built from, so two callers share an entry only when the access
+  rule selects exactly the same datasets for both;
+- the **normalised query** (``SearchQuery.key``; for the pids also the sort and the window).
+
+Every search reads the generation first (one small query) and only then looks the answer up or computes
+it. Why that is never stale:
+
+- A writer changes the generation in the same transaction as the data, so the new data and the new
+  generation become visible together; an answer is stored under the generation read *before* it was
+  computed, so it reflects that generation's data or newer, never older.
+- ``token`` is a new random number with every write, so a generation value does not come back after a
+  rollback, in another database, or after a database was restored from a backup: an answer computed from
+  a transaction's own uncommitted writes is stored under a generation nobody else will ever read.
+- The generation query also checks that all the triggers exist (and on PostgreSQL are enabled); if one is
+  missing — e.g. a later SQLite migration rebuilt a table — it answers None and searches run uncached.
+
+All entries belong to one generation: when a search reads a different one, the old entries are dropped.
+Each server process has its own cache (``HALRIC_CATALOG_SEARCH_CACHE``, ``..._SIZE``, ``..._MIN_MATCHES``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import literal_column, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from halric.catalog import config
+from halric.catalog.models import SearchGeneration
+
+log = logging.getLogger(__name__)
+
+# the tables a search reads (and data blocks, from which a dataset's size and file count come), and the
+# triggers migration 0009 puts on them
+WATCHED = ("catalog_datasets", "catalog_dataset_terms", "catalog_origdatablocks")
+TRIGGERS = {
+    "postgresql": [(table, f"{table}_search_generation") for table in WATCHED],
+    "sqlite": [(table, f"{table}_search_generation_{op}") for table in WATCHED for op in ("ai", "au", "ad")],
+}
+_MISSING = object()
+_warned: set[str] = set()
+
+
+def _triggers_present(dialect: str) -> Any:
+    """A scalar subquery counting the generation triggers that exist (PostgreSQL: and are enabled)."""
+    if dialect == "postgresql":
+        pairs = " OR ".join(
+            f"(t.tgrelid = to_regclass('{tb}') AND t.tgname = '{name}')" for tb, name in TRIGGERS[dialect]
+        )
+        sql = f"(SELECT count(*) FROM pg_trigger t WHERE t.tgenabled IN ('O', 'A') AND ({pairs}))"
+    else:
+        pairs = " OR ".join(f"(tbl_name = '{tb}' AND name = '{name}')" for tb, name in TRIGGERS[dialect])
+        sql = f"(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND ({pairs}))"
+    return literal_column(sql)
+
+
+def generation(s: Session) -> tuple[int, int] | None:
+    """The catalog's search generation ``(counter, token)``; None when it cannot be trusted (a trigger is
+    missing or disabled, or the database is neither PostgreSQL nor SQLite)."""
+    dialect = s.get_bind().dialect.name
+    if dialect not in TRIGGERS:
+        return None
+    # an ORM select: pending changes of the session are flushed first, as the search itself would
+    row = s.execute(
+        select(SearchGeneration.counter, SearchGeneration.token, _triggers_present(dialect)).where(
+            SearchGeneration.id == 1
+        )
+    ).first()
+    if row is None or int(row[2]) != len(TRIGGERS[dialect]):
+        if dialect not in _warned:
+            _warned.add(dialect)
+            log.warning(
+                "catalog search cache off: the search generation or its triggers are missing (%s); "
+                "run `halric db upgrade`, or see migration 0009",
+                dialect,
+            )
+        return None
+    return int(row[0]), int(row[1])
+
+
+def invalidate(engine: Engine) -> None:
+    """Change the generation by hand, for changes the triggers cannot see (rebuilding SQLite's word index,
+    ``halric db reindex-search``): every process's cached answers are then dropped at its next search."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(SearchGeneration)
+            .where(SearchGeneration.id == 1)
+            .values(counter=SearchGeneration.counter + 1, token=secrets.randbits(62))
+        )
+
+
+class SearchCache:
+    """Least-recently-used answers of one generation; thread-safe."""
+
+    def __init__(self, size: int, min_matches: int) -> None:
+        self.size = size
+        self.min_matches = min_matches
+        self.hits = self.misses = self.stores = 0
+        self._generation: tuple[int, int] | None = None
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, generation: tuple[int, int], key: tuple[Any, ...]) -> Any:
+        """The answer stored for ``key`` under this generation, or None."""
+        with self._lock:
+            if generation != self._generation:  # the catalog changed: nothing stored is valid any more
+                self._entries.clear()
+                self._generation = generation
+            value = self._entries.get(key, _MISSING)
+            if value is _MISSING:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, generation: tuple[int, int], key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            if generation != self._generation:  # another search has seen a newer generation meanwhile
+                return
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+            self.stores += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._generation = None
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "hits": self.hits, "misses": self.misses, "stores": self.stores,
+                "entries": len(self._entries), "size": self.size, "min_matches": self.min_matches,
+            }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The cache as seen by one search: bound to the generation the search read first."""
+
+    cache: SearchCache
+    generation: tuple[int, int]
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        return self.cache.get(self.generation, key)
+
+    def put(self, key: tuple[Any, ...], value: Any, *, matches: int) -> None:
+        """Store an answer, if it counted enough datasets to have been expensive."""
+        if matches >= self.cache.min_matches:
+            self.cache.put(self.generation, key, value)
+
+
+_current: tuple[config.CatalogSettings, SearchCache | None] | None = None
+
+
+def current() -> SearchCache | None:
+    """This process's cache as the settings describe it (None: switched off)."""
+    global _current
+    cfg = config.get()
+    if _current is None or _current[0] is not cfg:  # first use, or the settings were reloaded (tests)
+        cache = None
+        if cfg.catalog_search_cache:
+            cache = SearchCache(cfg.catalog_search_cache_size, cfg.catalog_search_cache_min_matches)
+        _current = (cfg, cache)
+    return _current[1]
+
+
+def lookup(s: Session) -> Lookup | None:
+    """Read the generation and bind the cache to it; None when the cache is off or cannot be trusted."""
+    cache = current()
+    if cache is None:
+        return None
+    gen = generation(s)
+    return None if gen is None else Lookup(cache, gen)
