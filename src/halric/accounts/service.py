@@ -47,6 +47,12 @@ def check_password_policy(password: str, min_length: int) -> None:
         raise InvalidInput("password: use at most 1024 characters", field="password")
 
 
+def check_password_repeated(password: str, repeated: str) -> None:
+    """Forms ask for a new password twice; the two must be the same."""
+    if password != repeated:
+        raise InvalidInput("confirm_password: the two passwords differ", field="confirm_password")
+
+
 def actor_for(user: User, *, ip: str | None = None, via: str = "web") -> Actor:
     return Actor(
         user_id=user.id,

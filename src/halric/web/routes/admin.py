@@ -141,8 +141,7 @@ def user_password(
 ) -> Response:
     st = request.app.state.settings
     try:
-        if password != confirm_password:
-            raise HalricError("confirm_password: the two passwords differ", field="confirm_password")
+        accounts.check_password_repeated(password, confirm_password)
         with request.app.state.db.session() as s:
             target = accounts.get_user(s, user_id)
             accounts.set_password(s, actor, target, password, min_length=st.password_min_length)

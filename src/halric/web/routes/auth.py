@@ -115,8 +115,7 @@ def account_password(
     st = request.app.state.settings
     db = request.app.state.db
     try:
-        if new_password != confirm_password:
-            raise HalricError("confirm_password: the two new passwords differ", field="confirm_password")
+        accounts.check_password_repeated(new_password, confirm_password)
         with db.session() as s:
             user = _current_user(request, s)
             accounts.change_password(

@@ -69,8 +69,7 @@ def signup(
     next = _safe_next(next)
     form = {"username": username, "email": email, "full_name": full_name}
     try:
-        if password != confirm_password:
-            raise HalricError("confirm_password: the two passwords differ", field="confirm_password")
+        accounts.check_password_repeated(password, confirm_password)
         data = SignUp(username=username, email=email, full_name=full_name, password=password)
         with request.app.state.db.session() as s:
             result = accounts.sign_up(
@@ -197,8 +196,7 @@ def reset(
 ) -> Response:
     st = request.app.state.settings
     try:
-        if password != confirm_password:
-            raise HalricError("confirm_password: the two passwords differ", field="confirm_password")
+        accounts.check_password_repeated(password, confirm_password)
         with request.app.state.db.session() as s:
             user = accounts.reset_password(
                 s, token, password, min_length=st.password_min_length, ip=client_ip(request)
