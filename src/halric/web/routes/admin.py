@@ -24,6 +24,11 @@ pages = APIRouter(prefix="/admin", include_in_schema=False)
 api = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
+def _group_names(text: str) -> list[str]:
+    """The groups field of the account forms: names separated by spaces or commas."""
+    return text.replace(",", " ").split()
+
+
 @pages.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, actor: Actor = Depends(ADMIN), s: Session = DB) -> Response:
     return render(request, "admin_users.html", {"users": accounts.list_users(s), "roles": ROLES})
@@ -57,7 +62,7 @@ def users_create(
             password=password,
             roles=role,
             full_name=full_name,
-            groups=[g for g in groups.replace(",", " ").split() if g],
+            groups=_group_names(groups),
             organisation_id=organisation_id or None,
         )
         with request.app.state.db.session() as s:
@@ -120,7 +125,7 @@ def user_edit(
             email=email,
             full_name=full_name,
             roles=role,
-            groups=[g for g in groups.replace(",", " ").split() if g],
+            groups=_group_names(groups),
             organisation_id=organisation_id or None,
         )
         with request.app.state.db.session() as s:
