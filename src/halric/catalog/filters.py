@@ -3,13 +3,21 @@
 Datasets are filtered in SQL (the table can hold millions of rows); the small collections (samples,
 proposals, instruments, published data) are filtered in Python over their SciCat-shaped dictionaries
 with the same operators: ``and, or, inq, nin, like, nlike, ilike, nilike, neq, gt, gte, lt, lte, between``.
-``like`` follows SciCat's MongoDB backend: a regular-expression-like pattern (``^``, ``$``, ``.*`` and
-``.`` are understood); a plain string matches anywhere in the value.
+``like`` follows SciCat's MongoDB backend for the part of regular expressions people use: ``^``, ``$``,
+``.*`` and ``.`` are understood, ``\\`` escapes, every other character is literal; a plain string matches
+anywhere in the value. It is compiled to SQL LIKE/GLOB, or matched in Python by :class:`LikePattern` in
+time linear in the value's length — user input never becomes a backtracking regular expression.
+
+Every filter is checked once where it enters (:func:`load_json`, :func:`parse_filter`): JSON nested at most
+:data:`MAX_DEPTH` deep, no NUL characters, no NaN/Infinity, ``limit``/``skip`` whole numbers up to
+:data:`MAX_ROWS`, operands of the right shape (a value, a list for ``inq``/``nin``, two for ``between``) and,
+for datasets, of the field's type; anything else answers 400 with a message saying what to send.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,13 +57,58 @@ class Filter:
     include: list[str] = field(default_factory=list)
 
 
+MAX_DEPTH = 24  # JSON nesting of a filter
+MAX_ROWS = 2**31 - 1  # largest limit or skip
+MAX_PATTERN = 1000  # characters of a like pattern
+MAX_INT = 2**63 - 1
+
+
+def _no_constant(name: str) -> Any:
+    def reject(word: str) -> Any:
+        raise InvalidInput(f"{name}: {word} is not a number here; send a finite number", field=name)
+
+    return reject
+
+
+def check_tree(data: Any, name: str) -> None:
+    """Raise InvalidInput unless the decoded JSON is at most MAX_DEPTH deep, has no NUL characters and
+    only finite numbers (iterative: a deep document cannot exhaust the stack here)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidInput(
+                f"{name}: nested more than {MAX_DEPTH} levels deep; simplify the filter", field=name
+            )
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if "\x00" in k:
+                    raise InvalidInput(f"{name}: text must not contain NUL characters", field=name)
+                stack.append((v, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str):
+            if "\x00" in node:
+                raise InvalidInput(f"{name}: text must not contain NUL characters", field=name)
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise InvalidInput(f"{name}: numbers must be finite", field=name)
+
+
 def load_json(raw: str | None, name: str) -> Any:
     if raw is None or raw == "":
         return None
+    if "\x00" in raw:
+        raise InvalidInput(f"{name}: text must not contain NUL characters", field=name)
     try:
-        return json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constant(name))
+    except RecursionError:
+        raise InvalidInput(
+            f"{name}: nested more than {MAX_DEPTH} levels deep; simplify the filter", field=name
+        ) from None
     except ValueError:
         raise InvalidInput(f"{name}: not valid JSON", field=name) from None
+    check_tree(data, name)
+    return data
 
 
 def parse_order(order: Any, name: str = "order") -> list[tuple[str, bool]]:
@@ -75,15 +128,23 @@ def parse_order(order: Any, name: str = "order") -> list[tuple[str, bool]]:
     return out
 
 
-def whole_number(value: Any, name: str, *, default: int | None) -> int | None:
+def whole_number(value: Any, name: str, *, default: int | None, maximum: int = MAX_ROWS) -> int | None:
+    """A limit or skip: a whole number from 0 to ``maximum`` (also given as text or as 10.0)."""
     if value is None:
         return default
-    try:
+    n: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         n = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name}: must be a whole number", field=name) from None
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value.strip()) <= 20:
+        n = int(value.strip())
+    if n is None:
+        raise InvalidInput(f"{name}: must be a whole number, e.g. 10", field=name)
     if n < 0:
         raise InvalidInput(f"{name}: must not be negative", field=name)
+    if n > maximum:
+        raise InvalidInput(f"{name}: must be at most {maximum}", field=name)
     return n
 
 
@@ -106,14 +167,19 @@ def parse_filter(raw: str | dict[str, Any] | None, name: str = "filter") -> Filt
         return Filter()
     if not isinstance(data, dict):
         raise InvalidInput(f'{name}: must be a JSON object such as {{"where": {{...}}}}', field=name)
+    if not isinstance(raw, str):
+        check_tree(data, name)
     where = data.get("where") or {}
     if not isinstance(where, dict):
         raise InvalidInput(f"{name}.where: must be a JSON object", field=name)
+    check_where(where, f"{name}.where")
     limits = data.get("limits") or {}
+    if not isinstance(limits, dict):
+        raise InvalidInput(f'{name}.limits: must be a JSON object such as {{"limit": 10}}', field=name)
     fields = data.get("fields")
     if isinstance(fields, dict):
         fields = [k for k, v in fields.items() if v]
-    elif fields is not None and not isinstance(fields, list):
+    elif fields is not None and not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
         raise InvalidInput(f"{name}.fields: list the fields to return", field=name)
     return Filter(
         where=where,
@@ -185,11 +251,68 @@ def _case_like_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     return f"({compiler.process(expr, **kw)} GLOB {compiler.process(glob, **kw)})"
 
 
-def like_regex(value: str, *, ignore_case: bool) -> re.Pattern[str]:
-    try:
-        return re.compile(value, re.IGNORECASE if ignore_case else 0)
-    except re.error:
-        return re.compile(re.escape(value), re.IGNORECASE if ignore_case else 0)
+class LikePattern:
+    """A SciCat ``like`` pattern matched without backtracking: the pattern is split at ``.*`` into
+    segments (literal characters and ``.``), each found leftmost after the previous one, so a match costs
+    at most O(len(value) x len(pattern)) whatever the pattern."""
+
+    def __init__(self, value: str, *, ignore_case: bool) -> None:
+        if len(value) > MAX_PATTERN:
+            raise InvalidInput(f"like: patterns are at most {MAX_PATTERN} characters", field="filter")
+        start, tokens, end = _like_tokens(value.lower() if ignore_case else value)
+        self.ignore_case = ignore_case
+        self.start, self.end = start, end
+        self.segments: list[list[str | None]] = [[]]
+        for kind, c in tokens:
+            if kind == "any":
+                self.segments.append([])
+            else:
+                self.segments[-1].append(None if kind == "one" else c)
+
+    @staticmethod
+    def _at(seg: list[str | None], text: str, i: int) -> bool:
+        if i < 0 or i + len(seg) > len(text):
+            return False
+        return all(c is None or text[i + k] == c for k, c in enumerate(seg))
+
+    @classmethod
+    def _find(cls, seg: list[str | None], text: str, i: int) -> int:
+        for j in range(i, len(text) - len(seg) + 1):
+            if cls._at(seg, text, j):
+                return j
+        return -1
+
+    def search(self, text: str) -> bool:
+        if self.ignore_case:
+            text = text.lower()
+        segs = self.segments
+        if len(segs) == 1:
+            seg = segs[0]
+            if self.start and self.end:
+                return len(text) == len(seg) and self._at(seg, text, 0)
+            if self.start:
+                return self._at(seg, text, 0)
+            if self.end:
+                return self._at(seg, text, len(text) - len(seg))
+            return self._find(seg, text, 0) >= 0
+        first, middle, last = segs[0], segs[1:-1], segs[-1]
+        if self.start:
+            if not self._at(first, text, 0):
+                return False
+            pos = len(first)
+        else:
+            j = self._find(first, text, 0)
+            if j < 0:
+                return False
+            pos = j + len(first)
+        for seg in middle:
+            j = self._find(seg, text, pos)
+            if j < 0:
+                return False
+            pos = j + len(seg)
+        if self.end:
+            return len(text) - len(last) >= pos and self._at(last, text, len(text) - len(last))
+        return self._find(last, text, pos) >= 0
 
 
 def parse_datetime(value: Any, name: str) -> datetime:
@@ -258,6 +381,27 @@ def _cmp(expr: Any, op: str, val: Any, name: str) -> ColumnElement[bool]:
     )
 
 
+def _scalar(val: Any) -> bool:
+    return val is None or isinstance(val, str | int | float | bool | datetime)
+
+
+def _operand(op: str, val: Any, name: str) -> None:
+    """The shape each operator takes: a value; a list for inq/nin; [low, high] for between; text for like."""
+    if op in ("inq", "nin"):
+        if not isinstance(val, list) or not all(_scalar(v) for v in val):
+            raise InvalidInput(f'{name}.{op}: give a list of values, e.g. ["a", "b"]', field=name)
+    elif op == "between":
+        if not isinstance(val, list) or len(val) != 2 or not all(_scalar(v) for v in val):
+            raise InvalidInput(f"{name}.between: give two values [low, high]", field=name)
+    elif op in ("like", "nlike", "ilike", "nilike"):
+        if not isinstance(val, str | int | float) or isinstance(val, bool):
+            raise InvalidInput(f'{name}.{op}: give a text pattern, e.g. "^abc"', field=name)
+        if len(str(val)) > MAX_PATTERN:
+            raise InvalidInput(f"{name}.{op}: patterns are at most {MAX_PATTERN} characters", field=name)
+    elif not _scalar(val):
+        raise InvalidInput(f"{name}.{op}: give a single value (text, number, true/false or null)", field=name)
+
+
 def _ops(value: Any, name: str) -> list[tuple[str, Any]]:
     """A condition's (operator, operand) pairs: ``{"gt": 1, "lt": 5}``, or a plain value (equality)."""
     if isinstance(value, dict):
@@ -267,18 +411,85 @@ def _ops(value: Any, name: str) -> list[tuple[str, Any]]:
                 f"{name}: unknown operator {(unknown or ['{}'])[0]!r}; use one of {', '.join(sorted(OPERATORS))}",
                 field=name,
             )
-        return [(k, v) for k, v in value.items() if k != "options"]
-    if isinstance(value, list):
-        return [("inq", value)]
-    return [("eq", value)]
+        pairs = [(k, v) for k, v in value.items() if k != "options"]
+    elif isinstance(value, list):
+        pairs = [("inq", value)]
+    else:
+        pairs = [("eq", value)]
+    for op, val in pairs:
+        _operand(op, val, name)
+    return pairs
 
 
-def _coerce(name: str, val: Any) -> Any:
-    if name in DATETIME_FIELDS and val is not None:
-        if isinstance(val, list):
-            return [parse_datetime(v, name) for v in val]
+def check_where(where: Any, name: str = "where") -> None:
+    """The shape of a ``where``: objects of field conditions, ``and``/``or`` lists of such objects, known
+    operators with operands of the right shape (field names and types are checked by each collection)."""
+    if not isinstance(where, dict):
+        raise InvalidInput(f"{name}: must be a JSON object", field=name)
+    for key, value in where.items():
+        sub = f"{name}.{key}"
+        if key in ("and", "or"):
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise InvalidInput(
+                    f'{sub}: give a list of conditions, e.g. [{{"a": 1}}, {{"b": 2}}]', field=sub
+                )
+            for v in value:
+                check_where(v, sub)
+        else:
+            _ops(value, sub)
+
+
+def _number(val: Any, name: str) -> int | float:
+    if isinstance(val, bool):
+        raise InvalidInput(f"{name}: must be a number, not {json.dumps(val)}", field=name)
+    if isinstance(val, int):
+        return val if abs(val) <= MAX_INT else float(val)
+    if isinstance(val, float):
+        return val
+    try:
+        n = float(str(val))
+    except ValueError:
+        raise InvalidInput(f"{name}: must be a number, got {str(val)[:40]!r}", field=name) from None
+    if not math.isfinite(n):
+        raise InvalidInput(f"{name}: numbers must be finite", field=name)
+    return int(n) if n.is_integer() and abs(n) <= MAX_INT else n
+
+
+def _python_type(col: Any) -> type:
+    """The Python type of a column's values (through type decorators such as the UTC datetime)."""
+    for typ in (col.type, getattr(col.type, "impl_instance", None), getattr(col.type, "impl", None)):
+        try:
+            return typ.python_type  # type: ignore[union-attr]
+        except (AttributeError, NotImplementedError):
+            continue
+    return str
+
+
+def _typed(py: type, op: str, val: Any, name: str) -> Any:
+    """An operand as the column's Python type (so the database never compares text with numbers)."""
+    if isinstance(val, list):
+        return [_typed(py, op, v, name) for v in val]
+    if val is None:
+        return None
+    if op in ("like", "nlike", "ilike", "nilike"):
+        if py is not str:
+            raise InvalidInput(
+                f"{name}.{op}: patterns work on text fields only; use gt/lt/between", field=name
+            )
+        return str(val)
+    if py is datetime:
         return parse_datetime(val, name)
-    return val
+    if py is bool:
+        if isinstance(val, bool):
+            return val
+        if str(val).lower() in ("true", "false"):
+            return str(val).lower() == "true"
+        raise InvalidInput(f"{name}: must be true or false, got {str(val)[:40]!r}", field=name)
+    if py in (int, float):
+        return _number(val, name)
+    if isinstance(val, bool):
+        return "true" if val else "false"
+    return str(val)
 
 
 def dataset_condition(where: dict[str, Any], *, prefix: str = "where") -> ColumnElement[bool]:
@@ -295,8 +506,9 @@ def dataset_condition(where: dict[str, Any], *, prefix: str = "where") -> Column
             continue
         if key in DATASET_SCALARS:
             col = getattr(Dataset, DATASET_SCALARS[key])
+            py = _python_type(col)
             for op, val in _ops(value, name):
-                conds.append(_cmp(col, op, _coerce(key, val), name))
+                conds.append(_cmp(col, op, _typed(py, op, val, name), name))
             continue
         if key in DATASET_TERMS:
             kind = DATASET_TERMS[key]
@@ -316,6 +528,8 @@ def dataset_condition(where: dict[str, Any], *, prefix: str = "where") -> Column
             for op, val in _ops(value, name):
                 if op == "eq" and isinstance(val, list):
                     op = "inq"
+                if op in ("gt", "gte", "lt", "lte", "between") or val not in ("", None):
+                    val = _typed(str, op, val, name)
                 if op == "eq" and val in ("", None):
                     conds.append(not_(has(true())))
                 elif op in ("eq", "inq", "like", "ilike", "gt", "gte", "lt", "lte", "between"):
@@ -336,8 +550,9 @@ def dataset_condition(where: dict[str, Any], *, prefix: str = "where") -> Column
             for op, val in _ops(value, name):
                 probe = val[0] if isinstance(val, list) and val else val
                 numeric = isinstance(probe, int | float) and not isinstance(probe, bool)
+                numeric = numeric and op not in ("like", "nlike", "ilike", "nilike")
                 expr = element.as_float() if numeric else element.as_string()
-                conds.append(_cmp(expr, op, val, name))
+                conds.append(_cmp(expr, op, _typed(float if numeric else str, op, val, name), name))
             continue
         raise InvalidInput(f"{name}: datasets cannot be filtered by {key!r}", field=name)
     return and_(*conds) if conds else true()
@@ -385,7 +600,18 @@ def fullquery_where(fields: dict[str, Any]) -> tuple[dict[str, Any], str | None]
         if ct.get("end"):
             clauses.append({"creationTime": {"lte": ct["end"]}})
     relations = {"EQUAL_TO_STRING": "eq", "EQUAL_TO_NUMERIC": "eq", "GREATER_THAN": "gt", "LESS_THAN": "lt"}
-    for cond in fields.get("scientific") or []:
+    scientific = fields.get("scientific") or []
+    if not isinstance(scientific, list):
+        raise InvalidInput(
+            'fields.scientific: give a list of conditions, e.g. [{"lhs": "energy", "relation": '
+            '"GREATER_THAN", "rhs": 5}]',
+            field="fields",
+        )
+    if ct is not None and not isinstance(ct, dict):
+        raise InvalidInput(
+            'fields.creationTime: give {"begin": "2024-01-01", "end": "2024-12-31"}', field="fields"
+        )
+    for cond in scientific:
         if not isinstance(cond, dict) or "lhs" not in cond:
             raise InvalidInput("fields.scientific: give [{lhs, relation, rhs}]", field="fields")
         op = relations.get(str(cond.get("relation", "EQUAL_TO_STRING")))
@@ -404,6 +630,9 @@ def fullquery_where(fields: dict[str, Any]) -> tuple[dict[str, Any], str | None]
     if clauses:
         where = {"and": clauses}
     text = fields.get("text")
+    if text is not None and not isinstance(text, str | int | float):
+        raise InvalidInput("fields.text: give the words to search for as text", field="fields")
+    check_where(where, "fields")
     return where, str(text) if text else None
 
 
@@ -442,7 +671,7 @@ def _py_cmp(values: list[Any], op: str, val: Any, name: str) -> bool:
         hit = any(v in val for v in present)
         return hit if op == "inq" else not hit
     if op in ("like", "ilike", "nlike", "nilike"):
-        rx = like_regex(str(val), ignore_case=op in ("ilike", "nilike"))
+        rx = LikePattern(str(val), ignore_case=op in ("ilike", "nilike"))
         hit = any(isinstance(v, str) and rx.search(v) for v in present)
         return hit if op in ("like", "ilike") else not hit
     if op in ("gt", "gte", "lt", "lte", "between"):

@@ -14,7 +14,6 @@ Every read goes through the catalog's services as the anonymous caller, so nothi
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 from halric.catalog import collections as coll
 from halric.catalog import published
 from halric.catalog import service as catalog
-from halric.catalog.filters import Filter, matches
+from halric.catalog.filters import Filter, LikePattern, load_json, matches, whole_number
 from halric.core.actor import ANONYMOUS
 from halric.core.errors import InvalidInput, NotFound
 from halric.federation import scoring, units
@@ -55,8 +54,10 @@ def load(raw: str | None, name: str) -> dict[str, Any]:
     if raw in (None, ""):
         return {}
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = load_json(raw, name)
+    except InvalidInput as e:
+        if "not valid JSON" not in e.detail:
+            raise
         raise InvalidInput(
             f'{name}: not valid JSON; send e.g. {{"where": {{"title": "x"}}}}', field=name
         ) from None
@@ -68,13 +69,7 @@ def load(raw: str | None, name: str) -> dict[str, Any]:
 def _number(value: Any, name: str) -> int:
     if value in (None, ""):
         return 0
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name}: must be a whole number", field=name) from None
-    if n < 0:
-        raise InvalidInput(f"{name}: must not be negative", field=name)
-    return n
+    return whole_number(value, name, default=0) or 0
 
 
 def page_of(flt: dict[str, Any]) -> tuple[int, int]:
@@ -229,8 +224,8 @@ def _cmp(have: Any, op: str, want: Any) -> bool:
         if op in ("gt", "gte", "lt", "lte"):
             return {"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[op]
         if op in ("like", "ilike"):
-            return bool(re.search(str(want), str(have), re.IGNORECASE if op == "ilike" else 0))
-    except (TypeError, re.error):
+            return LikePattern(str(want), ignore_case=op == "ilike").search(str(have))
+    except TypeError:
         return False
     raise InvalidInput(f"parameters: unknown operator {op!r}", field="filter.include")
 

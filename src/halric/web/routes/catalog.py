@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from halric.catalog import published, rules, service
+from halric.catalog.filters import MAX_ROWS
 from halric.catalog.jsonld import dataset_jsonld
 from halric.catalog.search import SearchQuery, search
 from halric.core.actor import Actor
@@ -274,7 +275,7 @@ def _dois(s: Session, actor: Actor, pid: str) -> list[str]:
 def search_api(
     params: SearchParams = Depends(),
     limit: int = Query(25, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ROWS),
     actor: Actor = Depends(PUBLIC),
     s: Session = DB,
 ) -> dict[str, Any]:
