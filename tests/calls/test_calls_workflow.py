@@ -97,15 +97,16 @@ def test_full_journey_draft_to_closed(client, people, open_call, db):
     ).json()
     aid = app["id"]
     client.put(f"/api/applications/{aid}", json=complete_draft(app["version"]), headers=ha)
-    # ambassador invited by e-mail, accepts, comments
+    # ambassador invited by e-mail (the address of their account: only that account may accept), accepts, comments
+    amb_email = f"{people['ambassador']['name']}@example.org"
     inv = client.post(
         f"/api/applications/{aid}/invitations",
-        json={"email": "amb@example.org", "kind": "ambassador"},
+        json={"email": amb_email, "kind": "ambassador"},
         headers=ha,
     )
     assert inv.status_code == 201
     with db.session() as s:
-        mail = s.scalars(select(OutboxMessage).where(OutboxMessage.to == "amb@example.org")).all()[-1]
+        mail = s.scalars(select(OutboxMessage).where(OutboxMessage.to == amb_email)).all()[-1]
         token = mail.body.split("/calls/invitations/")[1].split()[0]
     assert (
         client.post(f"/api/invitations/{token}/accept", headers=people["ambassador"]["h"]).status_code == 200

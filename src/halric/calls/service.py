@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from halric.accounts.models import User
 from halric.accounts.security import new_token, token_digest
-from halric.calls import mail, rules, workflow
+from halric.calls import conflicts, mail, rules, workflow
+from halric.calls.conflicts import team_organisations
 from halric.calls.models import (
     Application,
     BudgetLine,
@@ -32,7 +33,7 @@ from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput
 from halric.core import audit
 from halric.core.actor import Actor, system_actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from halric.core.timeutil import utcnow
+from halric.core.timeutil import as_utc, utcnow
 from halric.registry import service as registry
 
 # --- calls ----------------------------------------------------------------------------------------
@@ -111,15 +112,6 @@ def is_applicant(s: Session, app: Application, actor: Actor) -> bool:
     )
 
 
-def team_organisations(app: Application) -> set[str]:
-    return {m.organisation_id for m in app.team}
-
-
-def has_conflict(app: Application, actor: Actor) -> bool:
-    """A committee member from one of the team's organisations is in conflict, automatically."""
-    return actor.organisation is not None and actor.organisation in team_organisations(app)
-
-
 def requested_infrastructures(s: Session, app: Application) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for iid in app.instruments:
@@ -144,29 +136,36 @@ def roles_on(s: Session, app: Application, actor: Actor) -> set[str]:
         orgs = {i.organisation_id for i in requested_infrastructures(s, app).values()}
         if actor.organisation in orgs:
             hats.add("facility")
-    if (
-        ("committee" in actor.roles or actor.is_admin)
-        and app.state
-        in (
-            "committee",
-            *workflow.DECIDED,
-            *workflow.FUNDED,
-        )
-        and not has_conflict(app, actor)
-        and "applicant" not in hats
-    ):
+    if _reviews(app, actor, hats) and conflicts.conflict_of(s, app, actor) is None:
         hats.add("committee")
     if actor.is_admin:
         hats.add("coordinator")
     return hats
 
 
+REVIEW_STATES = ("committee", *workflow.DECIDED, *workflow.FUNDED)
+
+
+def _reviews(app: Application, actor: Actor, hats: set[str]) -> bool:
+    """A committee member who would review this application, conflicts aside."""
+    return (
+        ("committee" in actor.roles or actor.is_admin)
+        and app.state in REVIEW_STATES
+        and "applicant" not in hats
+    )
+
+
 def get_application(s: Session, actor: Actor, app_id: int) -> tuple[Application, set[str]]:
+    """The application and the actor's hats on it. A committee member in conflict with it is told so
+    (403); anyone else without a hat gets 404, so the application's existence is not revealed."""
     app = s.get(Application, app_id)
     if app is None:
         raise NotFound(f"No application with id {app_id}.")
     hats = roles_on(s, app, actor)
     if not hats:
+        kind = conflicts.conflict_of(s, app, actor) if _reviews(app, actor, hats) else None
+        if kind is not None:
+            raise PermissionDenied(conflicts.excluded_message(kind))
         raise NotFound(f"No application with id {app_id}.")  # do not reveal that it exists
     return app, hats
 
@@ -285,7 +284,21 @@ def copy_application(s: Session, actor: Actor, app_id: int, call_id: int | None 
 # --- collaborators ------------------------------------------------------------------------------------
 
 
+INVITATION_DAYS = 14
+
+
+def _invitation_expires(c: Collaborator) -> datetime:
+    return as_utc(c.invited_at) + timedelta(days=INVITATION_DAYS)
+
+
+def _mask(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
 def invite(s: Session, actor: Actor, app_id: int, email: str, kind: str, base_url: str) -> Collaborator:
+    """Invite someone by e-mail. The link works once, for ``INVITATION_DAYS`` days, and only for the
+    signed-in account with that (confirmed) address. An expired, unused invitation can be sent again."""
     app, hats = get_application(s, actor, app_id)
     if kind not in ("co-applicant", "ambassador"):
         raise InvalidInput("kind: invite a co-applicant or an ambassador", field="kind")
@@ -296,31 +309,55 @@ def invite(s: Session, actor: Actor, app_id: int, email: str, kind: str, base_ur
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise InvalidInput("email: give a valid e-mail address", field="email")
-    existing = s.scalar(select(Collaborator).where(Collaborator.application_id == app.id, Collaborator.email == email,
-                                                  Collaborator.kind == kind))  # fmt: skip
-    if existing is not None:
+    c = s.scalar(select(Collaborator).where(Collaborator.application_id == app.id, Collaborator.email == email,
+                                           Collaborator.kind == kind))  # fmt: skip
+    if c is not None and (c.accepted_at is not None or _invitation_expires(c) > utcnow()):
         raise Conflict(f"email: {email} is already invited as {kind}", field="email")
     token = new_token()
-    c = Collaborator(application_id=app.id, kind=kind, email=email, token_hash=token_digest(token))
-    s.add(c)
+    if c is None:
+        c = Collaborator(application_id=app.id, kind=kind, email=email)
+        s.add(c)
+    c.token_hash, c.invited_at = token_digest(token), utcnow()
     s.flush()
     mail.queue(
         s, email, f"HALRIC pilot application: you are invited as {kind}",
         f"{actor.username} invites you to the HALRIC pilot-project application “{app.title or 'untitled'}”.\n\n"
-        f"Sign in to the hub and open this link to accept:\n{base_url.rstrip('/')}/calls/invitations/{token}\n",
+        f"Sign in to the hub with the account that uses this e-mail address ({email}) and open this link "
+        f"within {INVITATION_DAYS} days to accept:\n{base_url.rstrip('/')}/calls/invitations/{token}\n\n"
+        "The link works once, and only for that account. No account yet? Create one with this address first.\n",
     )  # fmt: skip
     audit.record(s, actor, "invite", "application", app.id, {"email": email, "kind": kind})
     return c
 
 
-def accept_invitation(s: Session, actor: Actor, token: str) -> Application:
+def check_invitation(s: Session, actor: Actor, token: str) -> Collaborator:
+    """The invitation behind a link, if ``actor`` may accept it; otherwise an error saying why. Changes
+    nothing: a refused attempt leaves the invitation usable by the person it was sent to."""
     if actor.user_id is None:
         raise PermissionDenied("Sign in to accept the invitation.")
     c = s.scalar(select(Collaborator).where(Collaborator.token_hash == token_digest(token)))
     if c is None or c.accepted_at is not None:
         raise NotFound("This invitation link is not valid (it may have been used already).")
+    if _invitation_expires(c) <= utcnow():
+        raise Conflict(
+            f"This invitation expired on {_invitation_expires(c):%Y-%m-%d}. Ask the applicant to invite you again."
+        )
+    user = s.get(User, actor.user_id)
+    if user is None or user.email.lower() != c.email:
+        raise PermissionDenied(
+            f"This invitation was sent to {_mask(c.email)}, and you are signed in as {actor.username}"
+            f"{f' ({user.email})' if user else ''}. Sign in with the account that uses the invited address, "
+            "or ask the applicant to invite your address."
+        )
+    if user.email_verified_at is None:
+        raise PermissionDenied("Confirm your e-mail address first: open the link we sent to it.")
     if c.kind == "ambassador" and not actor.has_role("ambassador"):
         raise PermissionDenied("This invitation is for an ambassador; your account lacks that role.")
+    return c
+
+
+def accept_invitation(s: Session, actor: Actor, token: str) -> Application:
+    c = check_invitation(s, actor, token)
     c.user_id = actor.user_id
     c.accepted_at = utcnow()
     c.token_hash = None
@@ -546,14 +583,18 @@ def feasibility(
 
 
 def committee_review(s: Session, actor: Actor, app_id: int, data: ReviewInput) -> CommitteeReview:
+    """Score an application, or declare a conflict of interest. A member in conflict (declared, or from a
+    team organisation) cannot score; scoring never clears a declared conflict (a coordinator lifts it)."""
     app = s.get(Application, app_id)
     if app is None or not ("committee" in actor.roles or actor.is_admin):
         raise NotFound(f"No application with id {app_id}.")
+    kind = conflicts.conflict_of(s, app, actor)
+    if kind is None and "committee" not in roles_on(s, app, actor):
+        raise NotFound(f"No application with id {app_id}.")
     if app.state != "committee":
         raise Conflict("Scores are given while the application is in committee review.")
-    if has_conflict(app, actor):
-        raise Conflict("You have a conflict of interest with this application (a member of a team organisation) "
-                       "and cannot score it.")  # fmt: skip
+    if kind == "automatic" or (kind == "declared" and not data.conflict):
+        raise Conflict(conflicts.excluded_message(kind))
     row = s.scalar(select(CommitteeReview).where(CommitteeReview.application_id == app.id,
                                                  CommitteeReview.member_id == actor.user_id))  # fmt: skip
     if row is None:
@@ -579,7 +620,7 @@ def committee_review(s: Session, actor: Actor, app_id: int, data: ReviewInput) -
         raise InvalidInput(
             f"scores: give a score 1–5 for each criterion: {', '.join(sorted(keys))}", field="scores"
         )
-    row.conflict, row.scores, row.comments, row.submitted_at = False, data.scores, data.comments, utcnow()
+    row.scores, row.comments, row.submitted_at = data.scores, data.comments, utcnow()
     s.flush()
     audit.record(s, actor, "review", "application", app.id)
     return row
@@ -593,12 +634,16 @@ def weighted(scores: dict[str, int], criteria: list[dict[str, Any]]) -> Decimal:
 
 @dataclass
 class Ranked:
+    """One row of a call's ranking. ``excluded`` rows (the viewer is in conflict with the application)
+    carry no scores and must be shown without the application's title or state."""
+
     application: Application
     mean: Decimal | None
     spread: Decimal | None
     reviews: int
     missing: int
     conflicts: int
+    excluded: bool = False
 
 
 def ranking(s: Session, actor: Actor, call_id: int, cutoff: date | None = None) -> list[Ranked]:
@@ -613,10 +658,14 @@ def ranking(s: Session, actor: Actor, call_id: int, cutoff: date | None = None) 
         u for u in s.scalars(select(User).where(User.is_active.is_(True))) if "committee" in u.role_names
     ]
     out = []
+    coordinator = actor.has_role("coordinator")
     for app in s.scalars(q):
+        if not coordinator and conflicts.conflict_of(s, app, actor) is not None:
+            out.append(Ranked(app, None, None, 0, 0, 0, excluded=True))
+            continue
         rows = list(s.scalars(select(CommitteeReview).where(CommitteeReview.application_id == app.id)))
         scored = [weighted(r.scores, call.criteria) for r in rows if not r.conflict and r.scores]
-        conflicts = sum(1 for r in rows if r.conflict)
+        n_conflicts = sum(1 for r in rows if r.conflict)
         eligible_members = [m for m in members if m.organisation_id not in team_organisations(app)]
         missing = max(0, len(eligible_members) - len(scored) - sum(1 for r in rows if r.conflict and
                                                                     s.get(User, r.member_id) in eligible_members))  # fmt: skip
@@ -624,8 +673,11 @@ def ranking(s: Session, actor: Actor, call_id: int, cutoff: date | None = None) 
         spread = (
             Decimal(str(statistics.pstdev(scored))).quantize(Decimal("0.01")) if len(scored) > 1 else None
         )
-        out.append(Ranked(app, mean, spread, len(scored), missing, conflicts))
-    return sorted(out, key=lambda r: (r.mean is None, -(r.mean or 0)))
+        out.append(Ranked(app, mean, spread, len(scored), missing, n_conflicts))
+    # excluded rows go last, in id order: their place must not hint at their scores
+    return sorted(
+        out, key=lambda r: (r.excluded, r.mean is None, -(r.mean or 0), r.application.id if r.excluded else 0)
+    )
 
 
 def decide(s: Session, actor: Actor, app_id: int, outcome: str, letter: str) -> Decision:

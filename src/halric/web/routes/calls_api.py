@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from halric.calls import document, kpi, service, workflow
+from halric.calls import conflicts, document, kpi, service, workflow
 from halric.calls.models import Application, Call
 from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput
 from halric.core.actor import Actor
@@ -87,12 +87,16 @@ def ranking(
     actor: Actor = Depends(require("coordinator", "committee")),
     s: Session = DB,
 ) -> list[dict[str, Any]]:
-    return [
-        {"application_id": r.application.id, "title": r.application.title, "state": r.application.state,
-         "mean": str(r.mean) if r.mean is not None else None, "spread": str(r.spread) if r.spread is not None else None,
-         "reviews": r.reviews, "missing": r.missing, "conflicts": r.conflicts}
-        for r in service.ranking(s, actor, call_id, cutoff)
-    ]  # fmt: skip
+    return [_ranked(r) for r in service.ranking(s, actor, call_id, cutoff)]
+
+
+def _ranked(r: service.Ranked) -> dict[str, Any]:
+    if r.excluded:  # the caller is in conflict with it: nothing about the application but its id
+        return {"application_id": r.application.id, "title": None, "state": None, "mean": None, "spread": None,
+                "reviews": None, "missing": None, "conflicts": None, "excluded": conflicts.RANKING_EXCLUDED}  # fmt: skip
+    return {"application_id": r.application.id, "title": r.application.title, "state": r.application.state,
+            "mean": str(r.mean) if r.mean is not None else None, "spread": str(r.spread) if r.spread is not None else None,
+            "reviews": r.reviews, "missing": r.missing, "conflicts": r.conflicts, "excluded": None}  # fmt: skip
 
 
 @api.get("/applications", summary="Applications you may see (yours, or to review)")
@@ -208,6 +212,21 @@ def review(
 ) -> dict[str, Any]:
     r = service.committee_review(s, actor, app_id, body)
     return {"conflict": r.conflict, "scores": r.scores}
+
+
+class LiftConflict(BaseModel):
+    reason: str = Field(max_length=2000)
+
+
+@api.post(
+    "/applications/{app_id}/conflicts/{member_id}/lift",
+    summary="Lift a committee member's declared conflict of interest (coordinators; audited)",
+)
+def lift_conflict(
+    app_id: int, member_id: int, body: LiftConflict, actor: Actor = Depends(COORDINATOR), s: Session = DB
+) -> dict[str, Any]:
+    conflicts.lift(s, actor, app_id, member_id, body.reason)
+    return {"application_id": app_id, "member_id": member_id, "conflict": False}
 
 
 class DecisionBody(BaseModel):

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from halric.calls import document, kpi, rules, service, workflow
+from halric.calls import conflicts, document, kpi, rules, service, workflow
 from halric.calls.schemas import COST_TYPES, SECTORS, ApplicationInput, CallInput, ReviewInput
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, HalricError, InvalidInput
@@ -101,14 +101,22 @@ async def apply(
 
 
 @pages.get("/calls/invitations/{token}", response_class=HTMLResponse)
-def invitation(request: Request, token: str, actor: Actor = Depends(SIGNED_IN)) -> Response:
+def invitation(request: Request, token: str, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+    try:
+        service.check_invitation(s, actor, token)
+    except HalricError as exc:  # said before the button, not after it
+        return render(request, "calls/invitation.html", {"token": token, "error": exc.detail}, exc.status)
     return render(request, "calls/invitation.html", {"token": token})
 
 
 @pages.post("/calls/invitations/{token}")
-def invitation_accept(token: str, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
-    app = service.accept_invitation(s, actor, token)
-    return RedirectResponse(f"/applications/{app.id}", status_code=303)
+def invitation_accept(request: Request, token: str, actor: Actor = Depends(SIGNED_IN)) -> Response:
+    try:
+        with request.app.state.db.session() as s:
+            app_id = service.accept_invitation(s, actor, token).id
+    except HalricError as exc:
+        return render(request, "calls/invitation.html", {"token": token, "error": exc.detail}, exc.status)
+    return RedirectResponse(f"/applications/{app_id}", status_code=303)
 
 
 # --- applications --------------------------------------------------------------------------------------
@@ -234,6 +242,7 @@ async def save(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN))
 def view(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     from sqlalchemy import select
 
+    from halric.accounts.models import User
     from halric.calls.models import Comment, CommitteeReview, Decision, FeasibilityReview, Project, Transition
 
     app, hats = service.get_application(s, actor, app_id)
@@ -245,15 +254,18 @@ def view(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Se
     }
     reviews = list(s.scalars(select(CommitteeReview).where(CommitteeReview.application_id == app.id)))
     my_review = next((r for r in reviews if r.member_id == actor.user_id), None)
+    team_orgs = conflicts.team_organisations(app)
+    liftable = {r.member_id for r in reviews if r.conflict and (m := s.get(User, r.member_id)) is not None
+                and m.organisation_id not in team_orgs}  # fmt: skip
     ctx = {
         "app": app, "hats": hats, "has": lambda *names: bool(hats.intersection(names)), "v": view_data, "labels": workflow.LABELS, "infras": infras, "feas": feas,
         "next": [t for t in workflow.next_states(app.state, hats) if t not in ("running",)],
         "comments": list(s.scalars(select(Comment).where(Comment.application_id == app.id).order_by(Comment.id))),
         "transitions": list(s.scalars(select(Transition).where(Transition.application_id == app.id).order_by(Transition.id))),
-        "reviews": reviews if hats & {"coordinator"} else [], "my_review": my_review,
+        "reviews": reviews if hats & {"coordinator"} else [], "my_review": my_review, "liftable": liftable,
         "decisions": list(s.scalars(select(Decision).where(Decision.application_id == app.id))),
         "project": s.scalar(select(Project).where(Project.application_id == app.id)),
-        "conflict": service.has_conflict(app, actor), "criteria": app.call.criteria,
+        "conflict": conflicts.has_conflict(app, actor), "criteria": app.call.criteria,
         "can_facility": [i for i in infras.values() if actor.is_admin or ("facility" in hats and i.organisation_id == actor.organisation)],
         "report_fields": service.REPORT_FIELDS, "satisfaction": service.SATISFACTION,
     }  # fmt: skip
@@ -286,6 +298,11 @@ async def action(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN
             data = ReviewInput(scores=scores, comments=str(form.get("comments", "")),
                                conflict=form.get("conflict") == "true", conflict_reason=str(form.get("conflict_reason", "")))  # fmt: skip
             service.committee_review(s, actor, app_id, data)
+        elif what == "lift-conflict":
+            member = str(form.get("member_id", ""))
+            if not member.isdigit():
+                raise InvalidInput("member_id: choose a review with a declared conflict", field="member_id")
+            conflicts.lift(s, actor, app_id, int(member), str(form.get("reason", "")))
         elif what == "decide":
             service.decide(s, actor, app_id, str(form.get("outcome", "")), str(form.get("letter", "")))
         elif what == "start":
