@@ -67,9 +67,7 @@ def test_declared_conflict_excludes_until_a_coordinator_lifts_it(
     for path in (f"/api/applications/{aid}", f"/api/applications/{aid}/pdf", f"/applications/{aid}/pdf"):
         r = client.get(path, headers=h)
         assert r.status_code == 403, path
-        assert (
-            "excluded from this application because of a declared conflict of interest" in r.text
-        )
+        assert "excluded from this application because of a declared conflict of interest" in r.text
     page = client.get(f"/applications/{aid}", headers=h)
     assert page.status_code == 403 and "declared conflict of interest" in page.text and title not in page.text
     assert aid not in [a["id"] for a in client.get("/api/applications", headers=h).json()]
