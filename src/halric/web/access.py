@@ -81,14 +81,21 @@ def ensure_csrf_cookie(request: Request) -> str:
     return token
 
 
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+
+
+def media_type(content_type: str) -> str:
+    """``Application/X-WWW-Form-URLencoded; charset=UTF-8`` → ``application/x-www-form-urlencoded``:
+    media types are case-insensitive and may carry parameters (RFC 9110 §8.3.1)."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 async def check_csrf(request: Request, caller: Caller) -> None:
     if request.method not in UNSAFE:
         return
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return  # not cookie-based: CSRF does not apply
-    is_form = request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
-    )
+    is_form = media_type(request.headers.get("content-type", "")) in FORM_TYPES
     if not is_form and not caller.via_cookie:
         return  # a JSON request without a session cookie carries no ambient authority to forge
     expected = csrf_expected(request, caller)
