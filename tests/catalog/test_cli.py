@@ -36,12 +36,25 @@ def test_release_embargoed_is_idempotent_and_audited(db, settings):
         "contactEmail": "o@x.org",
         "sourceFolder": "/c",
     }
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from halric.catalog.models import Dataset
+    from halric.core.timeutil import utcnow
+
     with db.session() as s:
         due = service.create_dataset(s, OWNER, {**base, "creationTime": "2015-01-01T00:00:00Z"})["pid"]
         later = service.create_dataset(s, OWNER, {**base, "creationTime": "2099-01-01T00:00:00Z"})["pid"]
+        # back-dated (measured 2015) and registered today: its embargo runs from today, the job leaves it
+        backdated = service.create_dataset(s, OWNER, {**base, "creationTime": "2015-01-01T00:00:00Z"})["pid"]
+        # ``due`` was registered four years ago; its three-year embargo ended yesterday
+        s.execute(update(Dataset).where(Dataset.pid == due).values(
+            created_at=utcnow() - timedelta(days=4 * 365), embargo_until=utcnow() - timedelta(days=1)))  # fmt: skip
     dry = run(["catalog", "release-embargoed", "--dry-run", "--json"], settings)
     assert dry.returncode == 0, dry.stderr
     assert due in json.loads(dry.stdout)["due"] and later not in json.loads(dry.stdout)["due"]
+    assert backdated not in json.loads(dry.stdout)["due"]
     first = run(["catalog", "release-embargoed", "--json"], settings)
     assert first.returncode == 0, first.stderr
     assert due in json.loads(first.stdout)["released"]
@@ -50,6 +63,7 @@ def test_release_embargoed_is_idempotent_and_audited(db, settings):
     with db.session() as s:
         assert service.get_dataset(s, OWNER, due)["isPublished"] is True
         assert service.get_dataset(s, OWNER, later)["isPublished"] is False
+        assert service.get_dataset(s, OWNER, backdated)["isPublished"] is False
         events = s.scalars(
             select(AuditEvent).where(AuditEvent.entity_id == due, AuditEvent.action == "publish")
         ).all()

@@ -193,15 +193,22 @@ def test_embargo_defaults_policies_and_release(db):
         recent = service.create_dataset(
             s, ALICE, dto(proposalId=None, creationTime=datetime.now(UTC).isoformat())
         )
-        assert default["embargoUntil"] == "2022-02-28T12:00:00.000Z"
-        assert short["embargoUntil"] == "2026-06-01T00:00:00.000Z"
+        # back-dated datasets: the embargo counts from registration at the hub, never already over
+        registered = datetime.fromisoformat(default["createdAt"].replace("Z", "+00:00"))
+        assert default["embargoUntil"] == dto_iso(embargo.add_years(registered, 3))
+        assert short["embargoUntil"] == dto_iso(embargo.add_years(
+            datetime.fromisoformat(short["createdAt"].replace("Z", "+00:00")), 1))  # fmt: skip
         assert "embargoUntil" not in never and never["neverRelease"] is True
         with pytest.raises(PermissionDenied):
             embargo.release_embargoed(s, ALICE)
-        released = embargo.release_embargoed(s, system_actor("cron"), now=datetime(2026, 7, 1, tzinfo=UTC))
-        assert default["pid"] in released and short["pid"] in released
-        assert never["pid"] not in released and recent["pid"] not in released
-        assert embargo.release_embargoed(s, system_actor("cron"), now=datetime(2026, 7, 1, tzinfo=UTC)) == []
+        assert embargo.release_embargoed(s, system_actor("cron")) == []  # nothing is due today
+        in_13_months = registered + timedelta(days=400)
+        released = embargo.release_embargoed(s, system_actor("cron"), now=in_13_months)
+        assert short["pid"] in released and default["pid"] not in released
+        in_4_years = registered + timedelta(days=4 * 366)
+        released = embargo.release_embargoed(s, system_actor("cron"), now=in_4_years)
+        assert default["pid"] in released and recent["pid"] in released and never["pid"] not in released
+        assert embargo.release_embargoed(s, system_actor("cron"), now=in_4_years) == []
         assert service.get_dataset(s, ANONYMOUS, default["pid"])["isPublished"] is True
         with pytest.raises(NotFound):
             service.get_dataset(s, ANONYMOUS, never["pid"])
@@ -209,10 +216,43 @@ def test_embargo_defaults_policies_and_release(db):
             select(AuditEvent).where(AuditEvent.entity_id == default["pid"], AuditEvent.action == "publish")
         ).all()
         assert len(ev) == 1 and ev[0].actor_name == "cron" and "embargo ended" in ev[0].details["reason"]
-        # changing the policy recomputes the embargo of the proposal's unpublished datasets
+        # changing the policy recomputes the embargo of the proposal's unpublished datasets, from registration
         n = embargo.set_proposal_policy(s, STEWARD, "P-industry", years=2, never_release=False)
         assert n >= 1
-        assert service.get_dataset(s, ALICE, never["pid"])["embargoUntil"] == "2021-02-28T12:00:00.000Z"
+        again = service.get_dataset(s, ALICE, never["pid"])
+        assert again["embargoUntil"] == dto_iso(
+            embargo.add_years(datetime.fromisoformat(again["createdAt"].replace("Z", "+00:00")), 2)
+        )
+
+
+def dto_iso(when: datetime) -> str:
+    from halric.catalog import dto as catalog_dto
+
+    return catalog_dto.iso(when)
+
+
+def test_backdated_dataset_is_not_released_without_a_decision(db):
+    """A dataset measured in 2018 and catalogued today stays private: the nightly release does not
+    publish it, whether its embargo was computed or set by hand to a date before registration."""
+    with db.session() as s:
+        computed = service.create_dataset(s, ALICE, dto(proposalId=None, creationTime="2018-03-01T10:00:00Z"))
+        explicit = service.create_dataset(
+            s,
+            ALICE,
+            dto(proposalId=None, creationTime="2018-03-01T10:00:00Z", embargoUntil="2020-01-01T00:00:00Z"),
+        )
+        now = datetime.now(UTC)
+        assert datetime.fromisoformat(computed["embargoUntil"].replace("Z", "+00:00")) > now + timedelta(
+            days=3 * 365 - 2
+        )
+        assert explicit["embargoUntil"].startswith("2020-01-01")  # kept as given ...
+        assert computed["pid"] not in embargo.due(s) and explicit["pid"] not in embargo.due(s)
+        assert embargo.release_embargoed(s, system_actor("cron"), now=now + timedelta(days=30)) == []
+        # ... but the job never publishes it; a steward decides
+        far = now + timedelta(days=20 * 365)
+        assert explicit["pid"] not in embargo.release_embargoed(s, system_actor("cron"), now=far)
+        with pytest.raises(NotFound):
+            service.get_dataset(s, ANONYMOUS, explicit["pid"])
 
 
 def test_loopback_where_operators(db):

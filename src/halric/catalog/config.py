@@ -17,7 +17,10 @@ class CatalogSettings(BaseSettings):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
     )
     catalog_embargo_years: int = Field(
-        default=3, ge=0, le=100, description="Default embargo: years after a dataset's creation time."
+        default=3,
+        ge=0,
+        le=100,
+        description="Default embargo: years after a dataset's creation time, or after its registration at the hub when that is later.",
     )
     catalog_token_hours: int = Field(
         default=12, ge=1, le=24 * 30, description="Lifetime of the JWT answered by the SciCat login."

@@ -1,9 +1,13 @@
 """Embargo: when a dataset becomes public by itself, and the release of what is due.
 
-A dataset's ``embargo_until`` defaults to its creation time plus the site's embargo period (three years
-unless ``HALRIC_CATALOG_EMBARGO_YEARS`` says otherwise), or its proposal's own period. Datasets of a
-proposal marked ``neverRelease`` (proprietary industrial work) have no embargo end and are never
-released automatically.
+A dataset's ``embargo_until`` defaults to the site's embargo period (three years unless
+``HALRIC_CATALOG_EMBARGO_YEARS`` says otherwise), or its proposal's own period, counted from the later
+of its creation time and the time the hub registered it. So a back-dated dataset (measured in 2018,
+catalogued today) gets a full embargo from today, never one already over: nothing becomes public
+without a full embargo period on the hub or somebody's decision. Datasets of a proposal marked
+``neverRelease`` (proprietary industrial work) have no embargo end and are never released
+automatically. The release job publishes only datasets whose embargo ended after they were registered:
+an embargo end set to a date before registration is a steward's to act on, not the job's.
 """
 
 from __future__ import annotations
@@ -24,12 +28,18 @@ def add_years(when: datetime, years: int) -> datetime:
         return when.replace(year=when.year + years, day=28)
 
 
-def embargo_for(creation_time: datetime, years: int | None, never_release: bool) -> datetime | None:
+def embargo_for(
+    creation_time: datetime, years: int | None, never_release: bool, registered_at: datetime | None = None
+) -> datetime | None:
+    """The default embargo end: ``years`` (the site's period when None) after the later of the
+    dataset's creation time and its registration at the hub (now, when not given)."""
     from halric.catalog.config import get
+    from halric.core.timeutil import as_utc
 
     if never_release:
         return None
-    return add_years(creation_time, get().catalog_embargo_years if years is None else years)
+    start = max(as_utc(creation_time), as_utc(registered_at or utcnow()))
+    return add_years(start, get().catalog_embargo_years if years is None else years)
 
 
 def due(s: Session, now: datetime | None = None, limit: int | None = None) -> list[str]:
@@ -43,6 +53,7 @@ def due(s: Session, now: datetime | None = None, limit: int | None = None) -> li
             Dataset.never_release.is_(False),
             Dataset.embargo_until.is_not(None),
             Dataset.embargo_until <= (now or utcnow()),
+            Dataset.embargo_until > Dataset.created_at,  # an end before registration: nobody scheduled it
         )
         .order_by(Dataset.embargo_until, Dataset.pid)
     )
@@ -93,7 +104,7 @@ def set_proposal_policy(
     n = 0
     for ds in s.scalars(select(Dataset).where(Dataset.pid.in_(pids), Dataset.is_published.is_(False))):
         ds.never_release = never_release
-        ds.embargo_until = embargo_for(ds.creation_time, years, never_release)
+        ds.embargo_until = embargo_for(ds.creation_time, years, never_release, ds.created_at)
         n += 1
     audit.record(
         s, actor, "embargo-policy", "proposal", proposal_id,

@@ -352,10 +352,11 @@ def create_dataset_model(s: Session, actor: Actor, dto_in: dict[str, Any]) -> Da
     _check_links(s, actor, ds)
     years, never = _policy(s, ds)
     ds.never_release = never
-    ds.embargo_until = data.embargoUntil or embargo_for(ds.creation_time, years, never)
+    existing = s.get(Dataset, pid)
+    registered = existing.created_at if existing is not None else now  # a retry compares like with like
+    ds.embargo_until = data.embargoUntil or embargo_for(ds.creation_time, years, never, registered)
     if ds.is_published:
         ds.published_at = now
-    existing = s.get(Dataset, pid)
     if existing is not None:
         visible = rules.can_read(actor, existing.owner_group, existing.access_groups, existing.is_published)
         if visible and dto.same_record(dataset_dict(existing), dataset_dict(ds)):
