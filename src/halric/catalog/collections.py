@@ -1,5 +1,5 @@
 """Samples, proposals (a pilot project is one) and instruments (the registry's, plus any created through
-the SciCat API). Small collections: filtered in Python after the access rule."""
+the SciCat API). Filters compile to SQL (``halric.catalog.query``) over each collection's field map."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from halric.catalog import dto, rules
-from halric.catalog.filters import Filter, apply
+from halric.catalog.filters import Filter, project
 from halric.catalog.models import CatalogInstrument, Proposal, Sample
+from halric.catalog.query import Col, FieldMap, JsonDoc, JsonList, Related, dialect_of, filtered
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -135,12 +136,19 @@ def load_for_change(s: Session, actor: Actor, kind: str, key: str) -> Any:
     return rec
 
 
-def _visible(s: Session, actor: Actor, model: Any) -> list[Any]:
-    q = select(model)
-    pre = rules.ownable_visibility(actor, model)
-    if pre is not None:
-        q = q.where(pre)
-    return [r for r in s.scalars(q) if _readable(actor, r)]
+def _ownable_fields(model: Any) -> FieldMap:
+    return {
+        "ownerGroup": Col(model.owner_group), "accessGroups": JsonList(model.access_groups),
+        "instrumentGroup": Col(model.instrument_group), "isPublished": Col(model.is_published),
+        "createdBy": Col(model.created_by), "createdAt": Col(model.created_at),
+        "updatedBy": Col(model.updated_by), "updatedAt": Col(model.updated_at),
+    }  # fmt: skip
+
+
+def _find(s: Session, actor: Actor, model: Any, fields: FieldMap, flt: Filter, key: Any) -> list[Any]:
+    dialect = dialect_of(s)
+    q = select(model).where(rules.ownable_visibility(actor, model, dialect))
+    return list(s.scalars(filtered(q, flt, fields, dialect, default_order=[model.created_at, key])))
 
 
 # --- samples --------------------------------------------------------------------------------------------
@@ -200,8 +208,17 @@ def update_sample(s: Session, actor: Actor, sample_id: str, dto_in: dict[str, An
     return sample_dict(smp)
 
 
+SAMPLE_QUERY: FieldMap = {
+    "sampleId": Col(Sample.sample_id), "sampleName": Col(Sample.sample_name), "owner": Col(Sample.owner),
+    "description": Col(Sample.description), "sampleCharacteristics": JsonDoc(Sample.sample_characteristics),
+    "proposalId": Col(Sample.proposal_id), "parentSampleId": Col(Sample.parent_sample_id),
+    "type": Col(Sample.type), **_ownable_fields(Sample),
+}  # fmt: skip
+
+
 def find_samples(s: Session, actor: Actor, flt: Filter) -> list[dict[str, Any]]:
-    return apply([sample_dict(x) for x in _visible(s, actor, Sample)], flt)
+    rows = _find(s, actor, Sample, SAMPLE_QUERY, flt, Sample.sample_id)
+    return [project(sample_dict(x), flt.fields) for x in rows]
 
 
 def visible_samples(s: Session, actor: Actor, ids: list[str]) -> list[dict[str, Any]]:
@@ -280,8 +297,23 @@ def update_proposal(s: Session, actor: Actor, proposal_id: str, dto_in: dict[str
     return proposal_dict(p)
 
 
+PROPOSAL_QUERY: FieldMap = {
+    "proposalId": Col(Proposal.proposal_id), "title": Col(Proposal.title), "abstract": Col(Proposal.abstract),
+    "email": Col(Proposal.email), "firstname": Col(Proposal.firstname), "lastname": Col(Proposal.lastname),
+    "pi_email": Col(Proposal.pi_email), "pi_firstname": Col(Proposal.pi_firstname),
+    "pi_lastname": Col(Proposal.pi_lastname), "startTime": Col(Proposal.start_time),
+    "endTime": Col(Proposal.end_time), "type": Col(Proposal.type),
+    "parentProposalId": Col(Proposal.parent_proposal_id), "metadata": JsonDoc(Proposal.proposal_metadata),
+    "MeasurementPeriodList": JsonList(Proposal.measurement_periods),
+    "measurementPeriodList": JsonList(Proposal.measurement_periods),
+    "pilotProjectId": Col(Proposal.pilot_project_id), "embargoYears": Col(Proposal.embargo_years),
+    "neverRelease": Col(Proposal.never_release), **_ownable_fields(Proposal),
+}  # fmt: skip
+
+
 def find_proposals(s: Session, actor: Actor, flt: Filter) -> list[dict[str, Any]]:
-    return apply([proposal_dict(x) for x in _visible(s, actor, Proposal)], flt)
+    rows = _find(s, actor, Proposal, PROPOSAL_QUERY, flt, Proposal.proposal_id)
+    return [project(proposal_dict(x), flt.fields) for x in rows]
 
 
 def visible_proposals(s: Session, actor: Actor, ids: list[str]) -> list[dict[str, Any]]:
@@ -304,8 +336,57 @@ def all_instruments(s: Session) -> list[dict[str, Any]]:
     return own + reg
 
 
+OWN_INSTRUMENT_QUERY: FieldMap = {
+    "pid": Col(CatalogInstrument.pid), "uniqueName": Col(CatalogInstrument.unique_name),
+    "name": Col(CatalogInstrument.name), "customMetadata": JsonDoc(CatalogInstrument.custom_metadata),
+}  # fmt: skip
+
+
+def _registry_instrument_query() -> FieldMap:
+    from sqlalchemy import literal
+
+    from halric.registry.models import Instrument, InstrumentTechnique
+
+    return {
+        "pid": Col(Instrument.id), "uniqueName": Col(Instrument.id), "name": Col(Instrument.name),
+        "customMetadata.source": Col(literal("halric-registry")),
+        "customMetadata.infrastructure": Col(Instrument.infrastructure_id),
+        "customMetadata.organisation": Col(Instrument.organisation_id),
+        "customMetadata.country": Col(Instrument.country), "customMetadata.city": Col(Instrument.city),
+        "customMetadata.status": Col(Instrument.status), "customMetadata.url": Col(Instrument.url),
+        "customMetadata.techniques": Related(
+            InstrumentTechnique.technique_id, InstrumentTechnique.instrument_id == Instrument.id
+        ),
+    }  # fmt: skip
+
+
 def find_instruments(s: Session, flt: Filter) -> list[dict[str, Any]]:
-    return apply(all_instruments(s), flt)
+    """The instruments created here, then the registry's, each filtered in SQL. With an ``order`` the two
+    (at most skip + limit of each) are merged in that order."""
+    from halric.registry.models import Instrument
+
+    dialect = dialect_of(s)
+    window = Filter(where=flt.where, order=flt.order, skip=0, limit=None)
+    if flt.limit is not None:
+        window.limit = flt.skip + flt.limit
+    own_q = filtered(
+        select(CatalogInstrument),
+        window,
+        OWN_INSTRUMENT_QUERY,
+        dialect,
+        default_order=[CatalogInstrument.pid],
+    )
+    reg_q = filtered(
+        select(Instrument), window, _registry_instrument_query(), dialect, default_order=[Instrument.id]
+    )
+    docs = [instrument_dict(i) for i in s.scalars(own_q)]
+    docs += [registry_instrument_dict(i) for i in s.scalars(reg_q)]
+    for name, desc in reversed(flt.order):
+        docs.sort(key=lambda d, n=name: (d.get(n) is None, str(d.get(n))), reverse=desc)
+    docs = docs[flt.skip :]
+    if flt.limit is not None:
+        docs = docs[: flt.limit]
+    return [project(d, flt.fields) for d in docs]
 
 
 def get_instrument(s: Session, pid: str) -> dict[str, Any]:

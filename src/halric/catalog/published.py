@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from halric.catalog import datacite, dto, rules
 from halric.catalog.config import get as catalog_settings
-from halric.catalog.filters import Filter, apply
+from halric.catalog.filters import Filter, project
 from halric.catalog.models import Dataset, PublishedData
+from halric.catalog.query import Col, FieldMap, JsonDoc, JsonList, dialect_of, filtered
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unprocessable
@@ -126,11 +127,38 @@ def get(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
     return published_dict(_load(s, actor, doi))
 
 
+QUERY: FieldMap = {
+    "doi": Col(PublishedData.doi), "title": Col(PublishedData.title), "abstract": Col(PublishedData.abstract),
+    "dataDescription": Col(PublishedData.data_description), "resourceType": Col(PublishedData.resource_type),
+    "creator": JsonList(PublishedData.creator), "publisher": Col(PublishedData.publisher),
+    "publicationYear": Col(PublishedData.publication_year), "affiliation": Col(PublishedData.affiliation),
+    "authors": JsonList(PublishedData.authors), "pidArray": JsonList(PublishedData.pid_array),
+    "url": Col(PublishedData.url), "numberOfFiles": Col(PublishedData.number_of_files),
+    "sizeOfArchive": Col(PublishedData.size_of_archive), "status": Col(PublishedData.status),
+    "registeredTime": Col(PublishedData.registered_time), "metadata": JsonDoc(PublishedData.datacite),
+    "thumbnail": Col(PublishedData.thumbnail), "createdBy": Col(PublishedData.created_by),
+    "createdAt": Col(PublishedData.created_at), "updatedBy": Col(PublishedData.updated_by),
+    "updatedAt": Col(PublishedData.updated_at),
+}  # fmt: skip
+
+
+def _visibility(actor: Actor) -> Any:
+    """``_may_see`` in SQL."""
+    from sqlalchemy import or_, true
+
+    if rules.is_curator(actor):
+        return true()
+    public = PublishedData.status.in_(PUBLIC_STATES)
+    if actor.is_anonymous:
+        return public
+    return or_(public, PublishedData.created_by == actor.username)
+
+
 def find(s: Session, actor: Actor, flt: Filter) -> list[dict[str, Any]]:
-    rows = [
-        p for p in s.scalars(select(PublishedData).order_by(PublishedData.created_at)) if _may_see(actor, p)
-    ]
-    return apply([published_dict(p) for p in rows], flt)
+    q = select(PublishedData).where(_visibility(actor))
+    order = [PublishedData.created_at, PublishedData.doi]
+    rows = s.scalars(filtered(q, flt, QUERY, dialect_of(s), default_order=order))
+    return [project(published_dict(p), flt.fields) for p in rows]
 
 
 def update(s: Session, actor: Actor, doi: str, dto_in: dict[str, Any]) -> dict[str, Any]:

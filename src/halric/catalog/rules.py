@@ -83,10 +83,17 @@ def dataset_visibility(actor: Actor) -> ColumnElement[bool]:
     return or_(published, Dataset.owner_group.in_(groups), shared)
 
 
-def ownable_visibility(actor: Actor, model: Any) -> ColumnElement[bool] | None:
-    """Prefilter for small ownable tables (samples, proposals): groups are checked again in Python."""
-    if is_curator(actor):
-        return None
-    if actor.is_anonymous:
-        return model.is_published.is_(True)
-    return None
+def ownable_visibility(actor: Actor, model: Any, dialect: str) -> ColumnElement[bool]:
+    """SQL condition on a small ownable table (samples, proposals) selecting what the actor may read:
+    the same rule as ``can_read``, with ``accessGroups`` a JSON list."""
+    from halric.catalog.query import JsonList, condition
+
+    scope = read_scope(actor)
+    if scope[0] == "all":
+        return true()
+    published = model.is_published.is_(True)
+    if scope[0] == "published":
+        return published
+    groups = list(scope[1:])
+    shared = condition({"g": {"inq": groups}}, {"g": JsonList(model.access_groups)}, dialect)
+    return or_(published, model.owner_group.in_(groups), shared)

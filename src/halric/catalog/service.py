@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from halric.catalog import dto, fulltext, rules
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.embargo import embargo_for
-from halric.catalog.filters import Filter, dataset_condition, dataset_order
+from halric.catalog.filters import Filter, dataset_condition, dataset_order, project
 from halric.catalog.models import Attachment, Dataset, DatasetTerm, OrigDatablock, Proposal, Sample
+from halric.catalog.query import Col, FieldMap, JsonList, dialect_of, filtered
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -657,19 +658,25 @@ def get_origdatablock(s: Session, actor: Actor, block_id: str) -> dict[str, Any]
     return origdatablock_dict(b, ds.is_published)
 
 
-def find_origdatablocks(s: Session, actor: Actor, flt: Filter) -> list[dict[str, Any]]:
-    """Blocks of the datasets the actor may read, filtered in Python (``datasetId`` narrows in SQL)."""
-    from halric.catalog.filters import apply
+BLOCK_QUERY: FieldMap = {
+    "_id": Col(OrigDatablock.id), "id": Col(OrigDatablock.id), "datasetId": Col(OrigDatablock.dataset_pid),
+    "size": Col(OrigDatablock.size), "chkAlg": Col(OrigDatablock.chk_alg),
+    "dataFileList": JsonList(OrigDatablock.data_file_list), "ownerGroup": Col(OrigDatablock.owner_group),
+    "accessGroups": JsonList(OrigDatablock.access_groups), "instrumentGroup": Col(OrigDatablock.instrument_group),
+    "isPublished": Col(Dataset.is_published), "createdBy": Col(OrigDatablock.created_by),
+    "createdAt": Col(OrigDatablock.created_at), "updatedBy": Col(OrigDatablock.updated_by),
+    "updatedAt": Col(OrigDatablock.updated_at),
+}  # fmt: skip
+MAX_BLOCKS = 10000
 
+
+def find_origdatablocks(s: Session, actor: Actor, flt: Filter) -> list[dict[str, Any]]:
+    """Blocks of the datasets the actor may read, filtered in SQL (at most MAX_BLOCKS per answer)."""
     q = select(OrigDatablock, Dataset.is_published).join(Dataset, Dataset.pid == OrigDatablock.dataset_pid)
     q = q.where(rules.dataset_visibility(actor))
-    ds_id = flt.where.get("datasetId")
-    if isinstance(ds_id, str):
-        q = q.where(OrigDatablock.dataset_pid == ds_id)
-    docs = []
-    for b, published in s.execute(q.order_by(OrigDatablock.created_at).limit(10000)):
-        docs.append(origdatablock_dict(b, published))
-    return apply(docs, flt)
+    order = [OrigDatablock.created_at, OrigDatablock.id]
+    q = filtered(q, flt, BLOCK_QUERY, dialect_of(s), default_order=order, max_limit=MAX_BLOCKS)
+    return [project(origdatablock_dict(b, published), flt.fields) for b, published in s.execute(q)]
 
 
 # --- attachments ------------------------------------------------------------------------------------------
