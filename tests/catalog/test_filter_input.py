@@ -78,9 +78,9 @@ def test_a_backtracking_pattern_answers_fast_whatever_the_repeat(client, world, 
     client.get(path, params={"filter": json.dumps({"where": {field: {op: "warm-up"}}})})
     for n in (19, 25, 40):
         flt = json.dumps({"where": {field: {op: redos(n)}}})
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU of this process (server thread included), not the shared machine's
         r = client.get(path, params={"filter": flt})
-        took = time.perf_counter() - t0
+        took = time.process_time() - t0
         assert r.status_code == 200, r.text
         assert r.json() == []
         assert took < 0.5, f"{path} {op} {redos(n)} took {took:.2f} s"
@@ -90,11 +90,11 @@ def test_panosc_parameter_patterns_answer_fast(client, world):
     client.get("/panosc-api/Datasets")
     for n in (19, 25, 40):
         flt = {"include": [{"relation": "parameters", "scope": {"where": {"name": {"like": redos(n)}}}}]}
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         r = client.get("/panosc-api/Datasets", params={"filter": json.dumps(flt)})
         assert r.status_code == 200, r.text
         assert r.json() == []
-        assert time.perf_counter() - t0 < 0.5
+        assert time.process_time() - t0 < 0.5
     # the matcher still finds what the pattern says
     flt = {"include": [{"relation": "parameters", "scope": {"where": {"name": {"like": "^abc.*hij$"}}}}]}
     r = client.get("/panosc-api/Datasets", params={"filter": json.dumps(flt)})
@@ -133,10 +133,10 @@ def test_the_matcher_follows_the_sql_glob_semantics(pattern, text, hit):
 
 def test_the_matcher_is_linear_on_hostile_input():
     text = "a" * 5000
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     assert not LikePattern("^" + "a.*" * 50 + "b$", ignore_case=False).search(text)
     assert not LikePattern(".*a.*a.*a.*a.*a.*a.*b", ignore_case=True).search(text)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.process_time() - t0 < 0.5
     assert re.compile(".*a.*a.*a.*a.*a.*a.*b")  # (the regex engine would take minutes on this text)
 
 
