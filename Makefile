@@ -18,10 +18,18 @@ $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e '.[embeddings,test]'
 	touch $@
 
-## Run the hub on its embedded default (SQLite in ./var, seeded registry) at http://127.0.0.1:8000
+## Run the hub on its embedded default (SQLite in ./var, seeded registry) at http://127.0.0.1:8000.
+## With HALRIC_BROKER_URL set, a `halric worker` runs beside the server (stopped with it); without it the
+## server runs the background jobs itself (in-process fallback).
 run: $(VENV)/.installed
 	$(BIN)/halric init
-	$(BIN)/halric serve --host 127.0.0.1 --port 8000
+	@if [ -n "$$HALRIC_BROKER_URL" ]; then \
+	  $(BIN)/halric worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(BIN)/halric serve --host 127.0.0.1 --port 8000; \
+	else \
+	  $(BIN)/halric serve --host 127.0.0.1 --port 8000; \
+	fi
 
 ## Run the whole test suite (SQLite + PostgreSQL + browser tests), scitacean's own backend tests, and the linters
 test: $(VENV)/.test-installed

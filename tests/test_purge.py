@@ -14,6 +14,7 @@ from halric.accounts.models import AccountToken, LoginFailure, User, UserRole, W
 from halric.calls.models import OutboxMessage
 from halric.core.audit import AuditEvent
 from halric.core.timeutil import utcnow
+from halric.jobs.models import Job
 
 
 def test_purge_deletes_only_what_expired(db, settings, make_user):
@@ -32,6 +33,9 @@ def test_purge_deletes_only_what_expired(db, settings, make_user):
             OutboxMessage(to="c@x.org", subject="unsent", body="", created_at=now - timedelta(days=400)),
             AccountToken(user_id=uid, purpose="reset-password", token_hash="c" * 64, expires_at=now - timedelta(days=2)),
             AccountToken(user_id=uid, purpose="reset-password", token_hash="d" * 64, expires_at=now - timedelta(hours=2)),
+            Job(kind="db.purge", state="done", requested_by="t", max_attempts=1, finished_at=now - timedelta(days=30)),
+            Job(kind="db.purge", state="done", requested_by="t", max_attempts=1, finished_at=now - timedelta(days=1)),
+            Job(kind="mail.send", state="dead", requested_by="t", max_attempts=1, finished_at=now - timedelta(days=90)),
         ])  # fmt: skip
         # sign-ups: one never confirmed for 8 days, one unconfirmed since yesterday, one confirmed long ago
         for uname, age, confirmed in (
@@ -48,6 +52,7 @@ def test_purge_deletes_only_what_expired(db, settings, make_user):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {
         "sessions": 1, "login_failures": 1, "email_links": 1, "unconfirmed_accounts": 1, "delivered_mail": 1,
+        "finished_jobs": 1,
     }  # fmt: skip
     with db.session() as s:
         assert [w.token_hash[0] for w in s.scalars(select(WebSession))] == ["b"]
@@ -58,6 +63,10 @@ def test_purge_deletes_only_what_expired(db, settings, make_user):
         ] == ["d"]
         left = set(s.scalars(select(User.username).where(User.username.like(f"%-{name}"))))
         assert left == {"fresh-" + name, "old-" + name}
+        # finished jobs go after HALRIC_JOB_KEEP_DAYS (14); the dead-letter list stays until handled
+        assert sorted((j.state, (now - j.finished_at).days) for j in s.scalars(select(Job))) == [
+            ("dead", 90), ("done", 1)
+        ]  # fmt: skip
         events = s.scalars(select(AuditEvent).where(AuditEvent.action == "purge")).all()
         assert len(events) == 1 and events[0].details["sessions"] == 1
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)

@@ -6,6 +6,7 @@ from halric.catalog import models as catalog_models  # noqa: F401
 from halric.core import audit  # noqa: F401
 from halric.core.db import Base
 from halric.federation import models as federation_models  # noqa: F401
+from halric.jobs import models as jobs_models  # noqa: F401
 from halric.match import models as match_models  # noqa: F401
 from halric.registry import models as registry_models  # noqa: F401
 

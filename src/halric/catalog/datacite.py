@@ -86,6 +86,10 @@ def build(pd: Any, *, landing_url: str, dataset_urls: list[str], publisher: str)
     return doc
 
 
+class DataCiteUnavailable(Unprocessable):
+    """DataCite could not be reached or answered with a server error: worth trying again later."""
+
+
 def register(
     doc: dict[str, Any], *, url: str | None, user: str | None, password: str | None, timeout: float = 20
 ) -> dict[str, Any]:
@@ -108,7 +112,9 @@ def register(
             body["data"]["id"] = doc["doi"]
             r = httpx.put(f"{base}/dois/{doc['doi']}", json=body, headers=headers, auth=auth, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise Unprocessable(f"DataCite could not be reached at {base}: {exc}") from None
+        raise DataCiteUnavailable(f"DataCite could not be reached at {base}: {exc}") from None
+    if r.status_code == 429 or r.status_code >= 500:
+        raise DataCiteUnavailable(f"DataCite answered {r.status_code}: {r.text[:300]}")
     if r.status_code in (401, 403):
         raise Unprocessable("DataCite refused the credentials (HALRIC_DATACITE_USER / _PASSWORD).")
     if r.status_code == 409:

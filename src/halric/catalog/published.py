@@ -238,3 +238,38 @@ def register(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
     p.updated_by, p.updated_at = actor.username, utcnow()
     audit.record(s, actor, "register-doi", "published-data", doi, {"datasets": p.pid_array})
     return published_dict(p)
+
+
+QUEUED = "registration_queued"
+
+
+def queue_registration(s: Session, actor: Actor, doi: str, reason: str) -> dict[str, Any]:
+    """DataCite could not take the registration now: a record not yet public is marked
+    ``registration_queued`` (still not public) and the worker's DOI job registers it later (stewards only)."""
+    if not rules.is_curator(actor):
+        raise PermissionDenied("Only data stewards and administrators register DOIs.")
+    p = _load(s, actor, doi)
+    if p.status != "registered":
+        if p.status == "pending_registration":
+            p.status = QUEUED
+        p.updated_by, p.updated_at = actor.username, utcnow()
+        audit.record(s, actor, "queue-doi-registration", "published-data", doi, {"reason": reason[:500]})
+    return published_dict(p)
+
+
+def register_queued(db: Any, actor: Actor, dois: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """Register the given records, or every record whose registration is queued, each in its own
+    transaction. Returns (registered DOIs, {doi: problem}) — a record that fails stays queued."""
+    if dois is None:
+        with db.session() as s:
+            dois = list(s.scalars(select(PublishedData.doi).where(PublishedData.status == QUEUED)))
+    done: list[str] = []
+    problems: dict[str, str] = {}
+    for doi in dois:
+        try:
+            with db.session() as s:
+                register(s, actor, doi)
+            done.append(doi)
+        except (Unprocessable, Conflict, NotFound) as exc:
+            problems[doi] = str(exc)
+    return done, problems

@@ -76,22 +76,18 @@ def purge(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Delete expired sessions, stale sign-in counters, expired e-mail links, unconfirmed sign-ups and old mail (safe from cron)."""
+    """Delete expired sessions, stale sign-in counters, expired e-mail links, unconfirmed sign-ups, old mail
+    and finished jobs (safe from cron; the worker also runs it daily)."""
     import json
-    from datetime import timedelta
 
-    from halric.accounts.service import purge_expired
-    from halric.calls.mail import purge_sent
-    from halric.core import audit
     from halric.core.actor import system_actor
+    from halric.jobs.tasks import purge as run_purge
 
+    st = settings()
     db = database()
     try:
         with db.session() as s:
-            counts = purge_expired(s)
-            counts["delivered_mail"] = purge_sent(s, older_than=timedelta(days=keep_mail_days))
-            if any(counts.values()):
-                audit.record(s, system_actor("purge"), "purge", "maintenance", None, counts)
+            counts = run_purge(s, st, system_actor("purge"), keep_mail_days=keep_mail_days)
     finally:
         db.dispose()
     if json_out:
@@ -101,5 +97,6 @@ def purge(
             f"Deleted {counts['sessions']} expired session(s), {counts['login_failures']} stale sign-in "
             f"failure counter(s), {counts['email_links']} expired e-mail link(s), "
             f"{counts['unconfirmed_accounts']} sign-up(s) never confirmed within 7 days and "
-            f"{counts['delivered_mail']} delivered mail(s) older than {keep_mail_days} days."
+            f"{counts['delivered_mail']} delivered mail(s) older than {keep_mail_days} days and "
+            f"{counts['finished_jobs']} finished job(s)."
         )

@@ -18,7 +18,19 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from halric.cli import catalog, db, download, federation, ingest, mail, match, registry, serve, users
+    from halric.cli import (
+        catalog,
+        db,
+        download,
+        federation,
+        ingest,
+        mail,
+        match,
+        registry,
+        serve,
+        users,
+        worker,
+    )
 
     app.add_typer(db.app, name="db")
     app.add_typer(users.app, name="user")
@@ -29,6 +41,8 @@ def _register() -> None:
     app.add_typer(federation.sites_app, name="sites")
     app.command("search")(federation.search)
     app.command("serve")(serve.serve)
+    app.command("worker")(worker.worker)
+    app.add_typer(worker.jobs_app, name="jobs")
     app.command("init")(serve.init)
     app.command("match")(match.match)
     app.command("plan")(ingest.plan)

@@ -71,6 +71,59 @@ class Settings(BaseSettings):
     signup_confirm_hours: int = Field(default=48, ge=1, le=24 * 30, description="Life of a sign-up link.")
     password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60, description="Life of a reset link.")
 
+    broker_url: str | None = Field(
+        default=None,
+        description="Task-queue broker: redis://HOST:6379/0 or amqp://USER:PASS@HOST:5672/VHOST. Unset: jobs "
+        "run inside the web process (in-process fallback, one machine).",
+    )
+    broker_namespace: str = Field(
+        default="halric",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,60}$",
+        description="Prefix of the broker's queue (and of its Redis keys); one per hub sharing a broker.",
+    )
+    worker_threads: int = Field(default=4, ge=1, le=64, description="Jobs one `halric worker` runs at once.")
+    worker_inprocess: bool = Field(
+        default=True,
+        description="With no broker: `halric serve` runs the jobs and the schedules in its own process.",
+    )
+    job_max_retries: int = Field(
+        default=5, ge=0, le=50, description="Retries of a failing job before it goes to the dead-letter list."
+    )
+    job_min_backoff_seconds: float = Field(
+        default=15.0, gt=0, description="Wait before the first retry; doubles at every retry."
+    )
+    job_max_backoff_seconds: float = Field(default=3600.0, gt=0, description="Longest wait between retries.")
+    job_time_limit_seconds: int = Field(
+        default=1800, ge=1, description="A job running longer is stopped and retried."
+    )
+    job_keep_days: int = Field(
+        default=14, ge=1, description="Finished jobs are kept this long (`halric db purge`); dead ones stay."
+    )
+    schedule_mail_seconds: int = Field(
+        default=60, ge=0, description="Deliver the mail outbox this often (0: never; use cron)."
+    )
+    schedule_embargo_seconds: int = Field(
+        default=3600, ge=0, description="Release datasets whose embargo ended this often (0: never)."
+    )
+    schedule_doi_seconds: int = Field(
+        default=900,
+        ge=0,
+        description="Retry DOI registrations DataCite could not take this often (0: never).",
+    )
+    schedule_purge_seconds: int = Field(
+        default=86400,
+        ge=0,
+        description="Run `db purge` (expired sessions, old mail and jobs) this often (0: never).",
+    )
+    harvest_interval_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="Harvest each site in harvest mode this often, unless the site sets its own (0: never).",
+    )
+    scheduler_tick_seconds: float = Field(
+        default=15.0, gt=0, description="How often the scheduler looks for periodic jobs that are due."
+    )
+
     @field_validator("cookie_secure")
     @classmethod
     def _cookie_mode(cls, v: str) -> str:

@@ -47,6 +47,8 @@ class Site(Base):
     harvest_lease_until: Mapped[datetime | None] = mapped_column()
     harvest_lease_owner: Mapped[str | None] = mapped_column(String(64))
     harvest_stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # minutes between scheduled harvests (None: HALRIC_HARVEST_INTERVAL_MINUTES; 0: only when asked)
+    harvest_interval_minutes: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(150))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(150))

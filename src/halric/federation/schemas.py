@@ -29,6 +29,12 @@ class SiteIn(BaseModel):
     group_map: dict[str, list[str]] = Field(
         default_factory=dict, description="The site's access groups -> hub groups whose members see them"
     )
+    harvest_interval_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=525_600,
+        description="Minutes between scheduled harvests (harvest mode); empty: the hub's default, 0: never",
+    )
 
     @field_validator("name")
     @classmethod

@@ -63,6 +63,7 @@ def site_dict(site: Site, *, records: int | None = None) -> dict[str, Any]:
         "landing_template": site.landing_template,
         "has_service_token": bool(site.service_token),
         "group_map": dict(site.group_map or {}),
+        "harvest_interval_minutes": site.harvest_interval_minutes,
         "status": site.status,
         "last_contact": iso(site.last_contact_at),
         "last_checked": iso(site.last_checked_at),
@@ -108,6 +109,7 @@ def add_site(s: Session, actor: Actor, box: TokenBox, data: SiteIn, *, token: st
         name=data.name, url=data.url, kind=data.kind, mode=data.mode, timeout=data.timeout,
         enabled=data.enabled, description=data.description, landing_template=data.landing_template,
         group_map=data.group_map, service_token=box.seal(token) if token else None, status="unknown",
+        harvest_interval_minutes=data.harvest_interval_minutes,
         harvest_cursor_seen=[],
         harvest_stats={}, created_by=actor.username, created_at=now, updated_by=actor.username, updated_at=now,
     )  # fmt: skip
@@ -147,6 +149,7 @@ def update_site(
         "description",
         "landing_template",
         "group_map",
+        "harvest_interval_minutes",
     ):
         new = getattr(data, attr)
         if getattr(site, attr) != new:

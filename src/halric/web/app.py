@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         health,
         home,
         ingest,
+        jobs,
         match,
         registry_api,
         registry_pages,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         scicat,
         ingest,
         federation,
+        jobs,
     ):
         module.register(app)
     return app

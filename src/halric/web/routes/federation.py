@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from halric.core.actor import Actor
 from halric.core.errors import HalricError
-from halric.federation import harvest as harvesting
 from halric.federation import panosc, service
 from halric.federation import search as federated
 from halric.federation.crypto import TokenBox
@@ -71,17 +70,27 @@ async def search_api(
 
 def _form_data(
     name: str, url: str, kind: str, mode: str, timeout: str, description: str, landing_template: str,
-    group_map: str, enabled: bool,
+    group_map: str, enabled: bool, harvest_interval: str = "",
 ) -> dict[str, Any]:  # fmt: skip
+    from halric.core.errors import InvalidInput
+
     try:
         seconds = float(timeout)
     except ValueError:
-        from halric.core.errors import InvalidInput
-
         raise InvalidInput("timeout: give a number of seconds, e.g. 5", field="timeout") from None
+    interval: int | None = None
+    if harvest_interval.strip():
+        try:
+            interval = int(harvest_interval)
+        except ValueError:
+            raise InvalidInput(
+                "harvest_interval_minutes: give whole minutes, 0 for never, or leave it empty",
+                field="harvest_interval_minutes",
+            ) from None
     return {
         "name": name, "url": url, "kind": kind, "mode": mode, "timeout": seconds, "description": description,
         "landing_template": landing_template or None, "group_map": parse_group_map(group_map), "enabled": enabled,
+        "harvest_interval_minutes": interval,
     }  # fmt: skip
 
 
@@ -115,13 +124,26 @@ def sites_add(
     description: Annotated[str, Form(max_length=2000)] = "",
     landing_template: Annotated[str, Form(max_length=500)] = "",
     group_map: Annotated[str, Form(max_length=20000)] = "",
+    harvest_interval_minutes: Annotated[str, Form(max_length=10)] = "",
     actor: Actor = Depends(COORDINATORS),
 ) -> Response:
     form = {"name": name, "url": url, "kind": kind, "mode": mode, "timeout": timeout, "description": description,
-            "landing_template": landing_template, "group_map": group_map}  # fmt: skip
+            "landing_template": landing_template, "group_map": group_map,
+            "harvest_interval_minutes": harvest_interval_minutes}  # fmt: skip
     try:
         data = service.validate(
-            _form_data(name, url, kind, mode, timeout, description, landing_template, group_map, True)
+            _form_data(
+                name,
+                url,
+                kind,
+                mode,
+                timeout,
+                description,
+                landing_template,
+                group_map,
+                True,
+                harvest_interval_minutes,
+            )
         )
         with request.app.state.db.session() as s:
             service.add_site(s, actor, _box(request), data, token=token.strip() or None)
@@ -142,6 +164,9 @@ def site_page(name: str, request: Request, actor: Actor = Depends(COORDINATORS),
         **d,
         "group_map": format_group_map(d["group_map"]),
         "landing_template": d["landing_template"] or "",
+        "harvest_interval_minutes": ""
+        if d["harvest_interval_minutes"] is None
+        else d["harvest_interval_minutes"],
     }
     return render(
         request, "federation/site.html",
@@ -164,13 +189,26 @@ def site_update(
     description: Annotated[str, Form(max_length=2000)] = "",
     landing_template: Annotated[str, Form(max_length=500)] = "",
     group_map: Annotated[str, Form(max_length=20000)] = "",
+    harvest_interval_minutes: Annotated[str, Form(max_length=10)] = "",
     actor: Actor = Depends(COORDINATORS),
 ) -> Response:
     form = {"name": new_name, "url": url, "kind": kind, "mode": mode, "timeout": timeout, "enabled": enabled,
-            "description": description, "landing_template": landing_template, "group_map": group_map}  # fmt: skip
+            "description": description, "landing_template": landing_template, "group_map": group_map,
+            "harvest_interval_minutes": harvest_interval_minutes}  # fmt: skip
     try:
         data = service.validate(
-            _form_data(new_name, url, kind, mode, timeout, description, landing_template, group_map, enabled)
+            _form_data(
+                new_name,
+                url,
+                kind,
+                mode,
+                timeout,
+                description,
+                landing_template,
+                group_map,
+                enabled,
+                harvest_interval_minutes,
+            )
         )
         with request.app.state.db.session() as s:
             site = service.update_site(
@@ -202,10 +240,24 @@ def site_check(
     return RedirectResponse(f"/federation/sites/{name}?done=Health:+{res['status']}", status_code=303)
 
 
+def _queue_harvest(request: Request, s: Session, actor: Actor, name: str) -> Any:
+    """A harvest job for the site, run by the worker after this request commits (one at a time)."""
+    from halric.jobs import service as jobs
+
+    site = service.get_site(s, name)
+    service.ensure_manager(actor)
+    st = request.app.state.settings
+    return jobs.enqueue(
+        s, actor, "federation.harvest", {"site": site.name}, max_attempts=st.job_max_retries + 1, dedupe=True
+    )
+
+
 @pages.post("/sites/{name}/harvest")
-def site_harvest(name: str, request: Request, actor: Actor = Depends(COORDINATORS)) -> Response:
-    res = harvesting.harvest(request.app.state.db, actor, _box(request), name)
-    msg = f"Harvest {res['status']}: {res['added']} added, {res['updated']} updated, {res['removed']} removed"
+def site_harvest(
+    name: str, request: Request, actor: Actor = Depends(COORDINATORS), s: Session = DB
+) -> Response:
+    job = _queue_harvest(request, s, actor, name)
+    msg = f"Harvest queued as job {job.id}; the counts below change when it has run"
     return RedirectResponse(f"/federation/sites/{name}?done={msg.replace(' ', '+')}", status_code=303)
 
 
@@ -219,6 +271,9 @@ class SiteBody(BaseModel):
     description: str = ""
     landing_template: str | None = None
     group_map: dict[str, list[str]] = Field(default_factory=dict)
+    harvest_interval_minutes: int | None = Field(
+        default=None, description="minutes between scheduled harvests (empty: the hub's default; 0: never)"
+    )
     token: str | None = Field(default=None, description="service token (stored encrypted, never shown again)")
 
 
@@ -241,9 +296,17 @@ def api_site_delete(name: str, actor: Actor = Depends(COORDINATORS), s: Session 
     return Response(status_code=204)
 
 
-@api.post("/sites/{name}/harvest", summary="Harvest the site into the local index now")
-def api_site_harvest(name: str, request: Request, actor: Actor = Depends(COORDINATORS)) -> dict[str, Any]:
-    return harvesting.harvest(request.app.state.db, actor, _box(request), name)
+@api.post(
+    "/sites/{name}/harvest",
+    status_code=202,
+    summary="Queue a harvest of the site into the local index (runs in a worker; see the job)",
+)
+def api_site_harvest(
+    name: str, request: Request, actor: Actor = Depends(COORDINATORS), s: Session = DB
+) -> dict[str, Any]:
+    from halric.jobs.service import job_dict
+
+    return {"job": job_dict(_queue_harvest(request, s, actor, name))}
 
 
 # --- users' own tokens ---------------------------------------------------------------------------------

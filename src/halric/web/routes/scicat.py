@@ -353,9 +353,24 @@ def make_router(version: str) -> APIRouter:
     def published_publish(doi: str, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
         return published.publish(s, actor, doi)
 
-    @r.post("/publisheddata/{doi:path}/register", summary="Register the DOI at DataCite (stewards)")
-    def published_register(doi: str, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
-        return published.register(s, actor, doi)
+    @r.post(
+        "/publisheddata/{doi:path}/register",
+        summary="Register the DOI at DataCite (stewards); 202 when DataCite is down and it is retried later",
+        responses={202: {"description": "DataCite could not be reached: registration queued"}},
+    )
+    def published_register(doi: str, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Any:
+        from fastapi.responses import JSONResponse
+
+        from halric.catalog.datacite import DataCiteUnavailable
+        from halric.jobs import service as jobs
+
+        try:
+            return published.register(s, actor, doi)
+        except DataCiteUnavailable as exc:
+            rec = published.queue_registration(s, actor, doi, str(exc))
+            jobs.enqueue(s, actor, "catalog.register_dois", {"doi": rec["doi"]}, dedupe=True)
+            detail = f"{exc} The registration is queued and retried in the background."
+            return JSONResponse({**rec, "detail": detail}, status_code=202)
 
     @r.get("/publisheddata/{doi:path}/metadata", summary="The DataCite 4.x metadata of the record")
     def published_metadata(doi: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:

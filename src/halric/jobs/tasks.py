@@ -1,0 +1,120 @@
+"""What each kind of job does. Every handler is idempotent: running it twice changes nothing more than
+running it once (the work it calls is itself safe from cron), so a retried or redelivered job is harmless.
+
+A handler takes the job's context and its arguments and returns a small JSON-able summary, stored on the
+job and printed by the worker. It raises to fail the attempt (the queue retries it with backoff).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from halric.core.actor import Actor, system_actor
+from halric.core.db import Database
+from halric.core.settings import Settings
+
+
+@dataclass(frozen=True)
+class Context:
+    db: Database
+    settings: Settings
+    actor: Actor  # who asked (a scheduled job: the scheduler)
+    job_id: int
+
+    def progress(self, text: str) -> None:
+        from halric.jobs.service import set_progress
+
+        set_progress(self.db.engine, self.job_id, text)
+
+
+class JobFailed(Exception):
+    """The work reported a failure (the attempt is retried)."""
+
+
+def send_mail(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """Deliver the mail outbox over SMTP. Messages that fail keep their own backoff in the outbox;
+    the job fails (and is retried) only when the mail server could not be reached at all."""
+    from halric.calls.mail import send_pending
+
+    sent = failed = 0
+    while True:
+        with ctx.db.session() as s:
+            n_sent, n_failed = send_pending(s, ctx.settings)
+        sent, failed = sent + n_sent, failed + n_failed
+        if n_sent == 0:
+            break
+        ctx.progress(f"{sent} sent, {failed} failed")
+    if failed and not sent and args.get("strict"):
+        raise JobFailed(f"{failed} message(s) could not be delivered; they stay in the outbox")
+    return {"sent": sent, "failed": failed}
+
+
+def harvest_site(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """Harvest one site (resumable: a retry goes on from the last page stored)."""
+    from halric.federation.crypto import TokenBox
+    from halric.federation.harvest import harvest
+
+    res = harvest(
+        ctx.db, ctx.actor, TokenBox(ctx.settings.signing_key), str(args["site"]), full=bool(args.get("full"))
+    )
+    if res["status"] == "error":
+        raise JobFailed(f"harvest of {args['site']}: {res.get('message')}")
+    return res
+
+
+def release_embargoed(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    from halric.catalog import embargo
+
+    with ctx.db.session() as s:
+        pids = embargo.release_embargoed(s, system_actor("embargo", via="worker"))
+    return {"released": len(pids), "pids": pids[:50]}
+
+
+def register_dois(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """Register the DOIs whose registration was asked for while DataCite could not be reached."""
+    from halric.catalog import published
+
+    dois = [str(args["doi"])] if args.get("doi") else None
+    done, problems = published.register_queued(ctx.db, system_actor("doi", via="worker"), dois)
+    if problems:
+        raise JobFailed("; ".join(f"{doi}: {msg}" for doi, msg in problems.items())[:2000])
+    return {"registered": done}
+
+
+def purge(s: Session, settings: Settings, actor: Actor, *, keep_mail_days: int = 90) -> dict[str, int]:
+    """``halric db purge``: expired sessions, stale counters and links, old mail and finished jobs."""
+    from halric.accounts.service import purge_expired
+    from halric.calls.mail import purge_sent
+    from halric.core import audit
+    from halric.jobs.service import purge_finished
+
+    counts = purge_expired(s)
+    counts["delivered_mail"] = purge_sent(s, older_than=timedelta(days=keep_mail_days))
+    counts["finished_jobs"] = purge_finished(s, older_than=timedelta(days=settings.job_keep_days))
+    if any(counts.values()):
+        audit.record(s, actor, "purge", "maintenance", None, counts)
+    return counts
+
+
+def purge_job(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        return purge(
+            s,
+            ctx.settings,
+            system_actor("purge", via="worker"),
+            keep_mail_days=int(args.get("keep_mail_days", 90)),
+        )
+
+
+HANDLERS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any] | None]] = {
+    "mail.send": send_mail,
+    "federation.harvest": harvest_site,
+    "catalog.release_embargoed": release_embargoed,
+    "catalog.register_dois": register_dois,
+    "db.purge": purge_job,
+}
