@@ -173,3 +173,46 @@ def test_refusals_from_datacite_and_from_the_hub(client, db, make_user, stand_in
         headers=other,
     )
     assert r.status_code == 400 and r.json()["field"] == "pidArray"
+
+
+def test_datacite_down_queues_the_registration_and_the_job_registers_it(
+    client, db, settings, make_user, stand_in, monkeypatch
+):
+    import socket
+
+    from halric.core.actor import system_actor
+    from halric.jobs.models import Job
+    from halric.jobs.tasks import HANDLERS, Context
+
+    h_owner, h_steward, pid = _publishable(client, db, make_user)
+    doi = client.post(
+        "/api/v4/publisheddata",
+        json={"title": "Queued", "abstract": "A", "creator": ["Someone"], "pidArray": [pid]},
+        headers=h_owner,
+    ).json()["doi"]
+    q = quote(doi, safe="")
+    with socket.socket() as sock:  # a port where nothing listens: DataCite is down
+        sock.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("HALRIC_DATACITE_URL", down)
+    config.reset()
+    r = client.post(f"/api/v3/PublishedData/{q}/register", headers=h_steward)
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "registration_queued" and "retried in the background" in r.json()["detail"]
+    assert client.get(f"/api/v3/PublishedData/{q}").status_code == 404  # still not public
+    with db.session() as s:
+        (job,) = [
+            j for j in s.query(Job).filter(Job.kind == "catalog.register_dois") if j.args == {"doi": doi}
+        ]
+        assert job.state == "pending"  # no queue in this test app: it waits for a worker
+        job_id = job.id
+    # a worker runs the job while DataCite is still down: the attempt fails, the record stays queued
+    run = HANDLERS["catalog.register_dois"]
+    with pytest.raises(Exception, match="could not be reached"):
+        run(Context(db, settings, system_actor("test"), job_id), {"doi": doi})
+    # DataCite is back: the scheduled sweep (no arguments) registers every queued record
+    monkeypatch.setenv("HALRIC_DATACITE_URL", stand_in)
+    config.reset()
+    assert run(Context(db, settings, system_actor("test"), job_id), {}) == {"registered": [doi]}
+    assert client.get(f"/api/v3/PublishedData/{q}").json()["status"] == "registered"
+    assert len(StandIn.received) == 1
