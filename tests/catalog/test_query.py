@@ -83,7 +83,9 @@ def world(db):
             {"title": "Pub one", "abstract": "a", "creator": ["Ann", "Bob"], "pidArray": [ds["pid"]]},
         )
         coll.create_instrument(
-            s, STEWARD, {"name": "Own beamline", "uniqueName": "own-1", "customMetadata": {"energy": 12}}
+            s,
+            STEWARD,
+            {"pid": "own-1", "name": "Own beamline", "uniqueName": "own-1", "customMetadata": {"energy": 12}},
         )
     return ds["pid"]
 
@@ -215,3 +217,50 @@ def test_the_access_rule_in_sql_is_can_read(db, world, actor):
             r.sample_id for r in rows if rules.can_read(actor, r.owner_group, r.access_groups, r.is_published)
         )
         assert sorted(d["sampleId"] for d in coll.find_samples(s, actor, Filter())) == want
+
+
+def test_includes_are_loaded_in_batches_not_per_dataset(db, world):
+    """find_datasets with every relation included runs the same number of statements for 1 and for 11
+    datasets (one per relation), and gives what get_dataset gives for each."""
+    from sqlalchemy import event
+
+    from halric.catalog.filters import Filter as F
+
+    with db.session() as s:
+        for n in range(11):
+            ds = service.create_dataset(
+                s,
+                STEWARD,
+                {
+                    "datasetName": f"batch {n}", "type": "raw", "ownerGroup": "lab-a", "owner": "stew", "accessGroups": ["collab"],
+                    "contactEmail": "s@example.org", "sourceFolder": f"/data/b{n}", "creationTime": "2024-01-01T00:00:00Z",
+                    "sampleIds": ["S-0", "S-3"], "proposalIds": ["P-1"], "instrumentIds": ["own-1"],
+                },
+            )  # fmt: skip
+            service.add_origdatablock(
+                s, STEWARD, {"size": 1, "dataFileList": [{"path": "f", "size": 1}]}, dataset_pid=ds["pid"]
+            )
+    include = ["origdatablocks", "attachments", "samples", "proposals", "instruments"]
+    counts = []
+    for limit in (1, 11):
+        with db.session() as s:
+            statements: list[str] = []
+            engine = s.get_bind()
+
+            def listener(*a: object, sink: list = statements) -> None:
+                sink.append(str(a[2]))
+
+            event.listen(engine, "before_cursor_execute", listener)
+            try:
+                rows = service.find_datasets(s, CAROL, F(include=include, limit=limit))
+            finally:
+                event.remove(engine, "before_cursor_execute", listener)
+            counts.append(len(statements))
+            assert len(rows) == limit
+            for d in rows:
+                one = service.get_dataset(s, CAROL, d["pid"], include=include)
+                assert d == one
+                if d["datasetName"].startswith("batch"):
+                    assert [x["sampleId"] for x in d["samples"]] == ["S-0"]  # S-3 is lab-b's, unpublished
+                    assert len(d["origdatablocks"]) == 1 and d["instruments"][0]["uniqueName"] == "own-1"
+    assert counts[0] == counts[1], counts

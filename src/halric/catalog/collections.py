@@ -221,6 +221,41 @@ def find_samples(s: Session, actor: Actor, flt: Filter) -> list[dict[str, Any]]:
     return [project(sample_dict(x), flt.fields) for x in rows]
 
 
+def _by_id(s: Session, actor: Actor, model: Any, key: Any, as_dict: Any, ids: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    dialect = dialect_of(s)
+    for i in range(0, len(ids), 500):
+        q = select(model).where(key.in_(ids[i : i + 500]), rules.ownable_visibility(actor, model, dialect))
+        for rec in s.scalars(q):
+            d = as_dict(rec)
+            out[str(getattr(rec, key.key))] = d
+    return out
+
+
+def samples_by_id(s: Session, actor: Actor, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The samples with these ids the actor may read, by id (one query per 500 ids)."""
+    return _by_id(s, actor, Sample, Sample.sample_id, sample_dict, ids)
+
+
+def proposals_by_id(s: Session, actor: Actor, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The proposals with these ids the actor may read, by id."""
+    return _by_id(s, actor, Proposal, Proposal.proposal_id, proposal_dict, ids)
+
+
+def instrument_map(s: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The instruments with these pids (created here first, then the registry's), by pid."""
+    from halric.registry.models import Instrument
+
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for reg in s.scalars(select(Instrument).where(Instrument.id.in_(chunk))):
+            out[reg.id] = registry_instrument_dict(reg)
+        for own in s.scalars(select(CatalogInstrument).where(CatalogInstrument.pid.in_(chunk))):
+            out[own.pid] = instrument_dict(own)
+    return out
+
+
 def visible_samples(s: Session, actor: Actor, ids: list[str]) -> list[dict[str, Any]]:
     out = []
     for sid in ids:
