@@ -135,6 +135,7 @@ class World:
             instrument_group=f"{inst_id}-staff",
             shared_with=[],
             source_folder=f"/data/{created.year}/{prop_id}/run-{run:05d}",
+            canonical_folder=f"/data/{created.year}/{prop_id}/run-{run:05d}",
             source_folder_host=None,
             creation_location=f"{inst_name} {rng.choice(LOCATIONS)}",
             creation_time=created,

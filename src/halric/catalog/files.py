@@ -12,13 +12,15 @@ file is served only when all of these hold:
 
 1. its path is listed in one of the dataset's original data blocks (exact string), and the listed path is a
    plain relative path (no ``..``, not absolute);
-2. after resolving symbolic links it lies inside the dataset's (resolved) source folder;
+2. the dataset's canonical folder (``catalog/folders.py``: links followed, fixed when it was registered)
+   still resolves to itself, and the file, with symbolic links resolved, lies inside it;
 3. it lies inside one of the serving roots (``HALRIC_DOWNLOAD_ROOTS``) and outside the hub's own data
    directory (database, secret key, journals), unless the root itself was placed inside that directory;
-4. it does not lie inside the source folder of another dataset that the caller may not read and whose
-   source folder is the serving dataset's own or lies inside it (so a dataset that names someone else's
-   folder, or a folder above it, cannot be used to read their files; a dataset with a broader folder
-   does not block the narrower ones inside it);
+4. it does not lie inside the canonical folder of another dataset that the caller may not read: any such
+   dataset at or inside the serving dataset's folder, and another group's dataset anywhere above it (a
+   broader dataset of the same group does not block the narrower ones inside it). Registration already
+   refuses a folder claimed by another group (``folders.check_claim``); this check also covers records
+   made before that rule;
 5. it is a regular file whose size on disk equals the catalogued size (otherwise Conflict: the data
    changed after it was catalogued and is not served silently).
 """
@@ -37,7 +39,7 @@ from typing import Any
 from sqlalchemy import not_, select
 from sqlalchemy.orm import Session
 
-from halric.catalog import rules
+from halric.catalog import folders, rules
 from halric.catalog.config import CatalogSettings
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.models import Dataset, OrigDatablock
@@ -98,12 +100,10 @@ class Serving:
 
     @classmethod
     def from_settings(cls, hub: Settings, catalog: CatalogSettings | None = None) -> Serving:
-        cfg = catalog or catalog_settings()
-        raw = cfg.download_roots if cfg.download_roots is not None else (cfg.data_roots or "")
-        roots = tuple(Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip())
-        private = [hub.data_dir.expanduser().resolve()]
+        roots = tuple(Path(p) for p in folders.serving_roots(catalog or catalog_settings()))
+        private = [Path(folders.canonical(os.path.abspath(hub.data_dir.expanduser())) or "/")]
         if hub.cache_dir:
-            private.append(hub.cache_dir.expanduser().resolve())
+            private.append(Path(folders.canonical(os.path.abspath(hub.cache_dir.expanduser())) or "/"))
         return cls(roots, tuple(private))
 
     def allows(self, real: Path) -> bool:
@@ -172,8 +172,27 @@ def _require_roots(serving: Serving) -> None:
         )
 
 
-def _locate(ds: Dataset, entry: FileEntry, serving: Serving) -> tuple[Path, Path]:
-    """Checks 1-3 of the module doc; returns the resolved file (which may not exist) and source folder."""
+def _folder(ds: Dataset) -> str:
+    """The dataset's canonical folder as registered, checked to resolve the same way today."""
+    folder = ds.canonical_folder or folders.canonical(ds.source_folder)
+    if folder is None:
+        raise PermissionDenied(
+            f"sourceFolder: {ds.source_folder!r} is not an absolute folder; files of dataset {ds.pid!r} "
+            "are not served",
+            field="sourceFolder",
+        )
+    if folders.canonical(folder) != folder:
+        raise Conflict(
+            f"sourceFolder: the folder of dataset {ds.pid!r} ({folder}) resolves elsewhere since it was "
+            "catalogued (a symbolic link was added or changed); its files are not served. "
+            "Ask the owners or a data steward to catalogue it again.",
+            field="sourceFolder",
+        )
+    return folder
+
+
+def _locate(ds: Dataset, entry: FileEntry, serving: Serving) -> tuple[Path, str]:
+    """Checks 1-3 of the module doc; returns the resolved file (which may not exist) and canonical folder."""
     _require_roots(serving)
     rel = relative_path(entry.path)
     if rel is None:
@@ -182,56 +201,47 @@ def _locate(ds: Dataset, entry: FileEntry, serving: Serving) -> tuple[Path, Path
             "(absolute or with '..'); it is not served",
             field="path",
         )
-    source = Path(ds.source_folder)
-    if not source.is_absolute():
-        raise PermissionDenied(
-            f"sourceFolder: {ds.source_folder!r} is not an absolute folder; files of dataset {ds.pid!r} "
-            "are not served",
-            field="sourceFolder",
-        )
-    source_real = source.resolve()
-    real = (source / rel).resolve()
-    if not real.is_relative_to(source_real):
+    folder = _folder(ds)
+    real = folders.canonical(os.path.join(folder, str(rel)))
+    if real is None or real == folder or not folders.is_within(real, folder):
         raise PermissionDenied(
             f"path: {entry.path!r} leads outside the dataset's source folder (symbolic link); it is not served",
             field="path",
         )
-    if not serving.allows(real):
+    if not serving.allows(Path(real)):
         raise PermissionDenied(
             f"path: {entry.path!r} lies outside the folders this hub serves (HALRIC_DOWNLOAD_ROOTS); "
             "ask the administrator",
             field="path",
         )
-    return real, source_real
+    return Path(real), folder
 
 
-def _claims(real: Path, source_real: Path) -> list[Path]:
-    """The folders between the dataset's source folder and the file (both included)."""
-    return [p for p in real.parents if p == source_real or p.is_relative_to(source_real)]
-
-
-def _hidden_claims(s: Session, actor: Actor, located: list[tuple[Path, Path]]) -> set[str]:
-    """Source folders of datasets the actor may NOT read that lie at or inside the serving dataset's own
-    source folder and contain one of its files ((file, source folder) pairs, both resolved)."""
+def _hidden_claims(s: Session, actor: Actor, ds: Dataset, located: list[tuple[Path, str]]) -> set[str]:
+    """Canonical folders around the files ((file, dataset folder) pairs) claimed by datasets the actor may
+    NOT read: any such dataset at or inside the serving dataset's folder, and another group's anywhere
+    above it. A broader unreadable dataset of the serving dataset's own group does not block it."""
     if rules.is_curator(actor):
         return set()
     candidates: set[str] = set()
-    for real, source_real in located:
-        for folder in _claims(real, source_real):
-            candidates.update((str(folder), str(folder) + "/"))
+    for real, _ in located:
+        candidates.update(folders.ancestors(str(real), include_self=False))
     found: set[str] = set()
     ordered = sorted(candidates)
+    col = Dataset.canonical_folder
     for i in range(0, len(ordered), 500):
         chunk = ordered[i : i + 500]
-        q = select(Dataset.source_folder).where(
-            Dataset.source_folder.in_(chunk), not_(rules.dataset_visibility(actor))
+        q = select(col, Dataset.owner_group).where(
+            col.in_(chunk), not_(rules.dataset_visibility(actor)), Dataset.pid != ds.pid
         )
-        found.update(x.rstrip("/") or "/" for x in s.scalars(q))
+        for folder, group in s.execute(q):
+            if group != ds.owner_group or any(folders.is_within(folder, own) for _, own in located):
+                found.add(folder)
     return found
 
 
-def _check_claims(entry: FileEntry, real: Path, source_real: Path, hidden: set[str]) -> None:
-    if any(str(folder) in hidden for folder in _claims(real, source_real)):
+def _check_claims(entry: FileEntry, real: Path, hidden: set[str]) -> None:
+    if any(a in hidden for a in folders.ancestors(str(real), include_self=False)):
         raise PermissionDenied(
             f"path: {entry.path!r} lies inside the source folder of another dataset that you may not read; "
             "it is not served through this one",
@@ -274,8 +284,8 @@ def resolve(s: Session, actor: Actor, pid: str, path: str, serving: Serving) -> 
     entry = next((e for e in _entries(s, pid) if e.path == path), None)
     if entry is None:
         raise NotFound(f"path: dataset {pid!r} lists no file {path!r}", field="path")
-    real, source = _locate(ds, entry, serving)
-    _check_claims(entry, real, source, _hidden_claims(s, actor, [(real, source)]))
+    real, folder = _locate(ds, entry, serving)
+    _check_claims(entry, real, _hidden_claims(s, actor, ds, [(real, folder)]))
     return ServedFile(entry, real, _stat(ds, entry, real))
 
 
@@ -284,10 +294,10 @@ def resolve_all(s: Session, actor: Actor, pid: str, serving: Serving) -> list[Se
     ds = load_dataset(s, actor, pid)
     _require_roots(serving)
     located = [(e, *_locate(ds, e, serving)) for e in _entries(s, pid)]
-    hidden = _hidden_claims(s, actor, [(real, source) for _, real, source in located])
+    hidden = _hidden_claims(s, actor, ds, [(real, folder) for _, real, folder in located])
     out = []
-    for entry, real, source in located:
-        _check_claims(entry, real, source, hidden)
+    for entry, real, _ in located:
+        _check_claims(entry, real, hidden)
         out.append(ServedFile(entry, real, _stat(ds, entry, real)))
     return out
 

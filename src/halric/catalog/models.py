@@ -93,6 +93,10 @@ class Dataset(_Ownable, Base):
     shared_with: Mapped[list[Any]] = mapped_column(default=list)
     source_folder: Mapped[str] = mapped_column(String(1000))
     source_folder_host: Mapped[str | None] = mapped_column(String(300))
+    # the source folder as this machine resolves it (catalog/folders.py); bytewise order on both databases
+    canonical_folder: Mapped[str | None] = mapped_column(
+        String(1000).with_variant(String(1000, collation="C"), "postgresql"), index=True
+    )
     creation_location: Mapped[str | None] = mapped_column(String(300))
     creation_time: Mapped[datetime] = mapped_column(index=True)
     start_time: Mapped[datetime | None] = mapped_column()

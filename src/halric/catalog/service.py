@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import Session
 
-from halric.catalog import dto, fulltext, rules
+from halric.catalog import dto, folders, fulltext, rules
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.embargo import embargo_for
 from halric.catalog.filters import Filter, dataset_condition, dataset_order, project
 from halric.catalog.models import Attachment, Dataset, DatasetTerm, OrigDatablock, Proposal, Sample
 from halric.catalog.query import Col, FieldMap, JsonList, dialect_of, filtered
-from halric.core import audit
+from halric.core import audit, values
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from halric.core.timeutil import utcnow
@@ -83,7 +83,7 @@ def dataset_dict(ds: Dataset, *, legacy: bool = False) -> dict[str, Any]:
             "principalInvestigators": list(ds.principal_investigators or []),
             "keywords": list(ds.keywords or []),
             "techniques": [dict(t) for t in ds.techniques or []],
-            "scientificMetadata": ds.scientific_metadata or {},
+            "scientificMetadata": values.finite(ds.scientific_metadata or {}),
             "scientificMetadataSchema": ds.scientific_metadata_schema,
             "scientificMetadataValid": ds.scientific_metadata_valid,
             "proposalIds": list(ds.proposal_ids or []),
@@ -91,7 +91,7 @@ def dataset_dict(ds: Dataset, *, legacy: bool = False) -> dict[str, Any]:
             "instrumentIds": list(ds.instrument_ids or []),
             "inputDatasets": list(ds.input_datasets or []),
             "usedSoftware": list(ds.used_software or []),
-            "jobParameters": ds.job_parameters,
+            "jobParameters": values.finite(ds.job_parameters),
             "jobLogData": ds.job_log_data,
             "license": ds.license,
             "classification": ds.classification,
@@ -363,11 +363,26 @@ def create_dataset_model(s: Session, actor: Actor, dto_in: dict[str, Any]) -> Da
         if visible and dto.same_record(dataset_dict(existing), dataset_dict(ds)):
             return existing  # a retried upload of the same dataset
         raise Conflict(f"pid: a dataset with pid {pid!r} already exists", field="pid")
+    _claim_folder(s, actor, ds, new=True)
     s.add(ds)
     s.flush()
     _reindex(s, ds, new=True)
     audit.record(s, actor, "create", "dataset", pid, {"ownerGroup": ds.owner_group, "type": ds.type})
     return ds
+
+
+def _claim_folder(s: Session, actor: Actor, ds: Dataset, *, new: bool = False) -> None:
+    """Fix the dataset's canonical folder and check that no other group claims it (catalog/folders.py)."""
+    ds.canonical_folder = folders.canonical(ds.source_folder)
+    folders.check_claim(
+        s,
+        folder=ds.canonical_folder,
+        owner_group=ds.owner_group,
+        pid=None if new else ds.pid,
+        roots=folders.serving_roots(),
+        curator=rules.is_curator(actor),
+        readable=lambda group, access, published: rules.can_read(actor, group, access, published),
+    )
 
 
 def _policy(s: Session, ds: Dataset) -> tuple[int | None, bool]:
@@ -467,7 +482,11 @@ def update_dataset(
     if "ownerGroup" in data.model_fields_set and data.ownerGroup != ds.owner_group:
         rules.ensure_may_own(actor, data.ownerGroup or "", "give datasets to a group")
     was_published = ds.is_published
+    old_claim = (ds.source_folder, ds.owner_group)
     changed = _apply(ds, data)
+    if (ds.source_folder, ds.owner_group) != old_claim:
+        with s.no_autoflush:
+            _claim_folder(s, actor, ds)
     changed = [c for c in changed if c not in ("pid",)]
     _check_links(s, actor, ds)
     if "isPublished" in data.model_fields_set and data.isPublished is not None:
