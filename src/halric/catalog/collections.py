@@ -13,7 +13,7 @@ from halric.catalog import dto, rules
 from halric.catalog.filters import Filter, project
 from halric.catalog.models import CatalogInstrument, Proposal, Sample
 from halric.catalog.query import Col, FieldMap, JsonDoc, JsonList, Related, dialect_of, filtered
-from halric.core import audit
+from halric.core import audit, values
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from halric.core.timeutil import utcnow
@@ -35,7 +35,7 @@ def sample_dict(x: Sample) -> dict[str, Any]:
             "accessGroups": list(x.access_groups or []),
             "instrumentGroup": x.instrument_group,
             "description": x.description,
-            "sampleCharacteristics": x.sample_characteristics or {},
+            "sampleCharacteristics": values.finite(x.sample_characteristics or {}),
             "proposalId": x.proposal_id,
             "parentSampleId": x.parent_sample_id,
             "type": x.type,
@@ -68,7 +68,7 @@ def proposal_dict(p: Proposal) -> dict[str, Any]:
             "endTime": dto.iso(p.end_time),
             "type": p.type,
             "parentProposalId": p.parent_proposal_id,
-            "metadata": p.proposal_metadata,
+            "metadata": values.finite(p.proposal_metadata),
             "MeasurementPeriodList": periods,
             "measurementPeriodList": periods,
             "isPublished": bool(p.is_published),
@@ -88,7 +88,7 @@ def instrument_dict(i: CatalogInstrument) -> dict[str, Any]:
         "pid": i.pid,
         "uniqueName": i.unique_name,
         "name": i.name,
-        "customMetadata": i.custom_metadata or {},
+        "customMetadata": values.finite(i.custom_metadata or {}),
     }
 
 

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeInt,
     StrictBool,
-    StrictInt,
     StrictStr,
     ValidationError,
     field_validator,
 )
 
+from halric.core import values
 from halric.core.errors import InvalidInput
 
 EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
@@ -63,8 +62,37 @@ class RelationshipIn(_In):
     relationship: StrictStr = Field(min_length=1)
 
 
-Str = StrictStr
+Str = StrictStr  # NUL characters, non-finite numbers and deep nesting are refused in parse()
 Strs = list[StrictStr]
+NonNegativeInt = values.Count  # fits a BIGINT column
+StrictInt = Annotated[int, Field(strict=True, ge=-values.MAX_INT, le=values.MAX_INT)]
+Moment = values.Moment
+
+# Words the routes read after a pid (``/datasets/{pid}/origdatablocks``) or in place of one: a pid that
+# ends in or equals one of them could be stored but never addressed again.
+PID_SUFFIXES = ("origdatablocks", "attachments", "datablocks", "files", "download", "download.zip", "jsonld")
+PID_RESERVED = ("fullquery", "fullfacet", "count", "findone", "isvalid", "public")
+DOI_SUFFIXES = ("publish", "register", "metadata", "datacite")
+
+
+def check_pid(value: str | None, suffixes: tuple[str, ...] = PID_SUFFIXES) -> str | None:
+    """A pid every route can address: no control characters or surrounding spaces, no '/' at either end,
+    no '..' segment, not ending in a word the API adds after a pid, not a route's own word."""
+    if value is None:
+        return None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or value != value.strip():
+        raise ValueError("must not contain control characters or start or end with spaces")
+    segments = value.split("/")
+    if not value or value.startswith("/") or value.endswith("/") or any(s in (".", "..") for s in segments):
+        raise ValueError("must not start or end with '/' or contain '.' or '..' segments")
+    if segments[-1].lower() in suffixes:
+        raise ValueError(
+            f"must not end in /{segments[-1]}: the API reads that word after a pid "
+            f"({', '.join(suffixes)}), so the record could not be addressed"
+        )
+    if value.lower() in PID_RESERVED or (segments[0].lower() == "public" and len(segments) > 1):
+        raise ValueError(f"{value!r} is a word of the API's own addresses, not a usable pid")
+    return value
 
 
 class DatasetIn(_In):
@@ -83,9 +111,9 @@ class DatasetIn(_In):
     sourceFolder: Str | None = Field(default=None, min_length=1, max_length=1000)
     sourceFolderHost: Str | None = Field(default=None, max_length=300)
     creationLocation: Str | None = Field(default=None, max_length=300)
-    creationTime: datetime | None = None
-    startTime: datetime | None = None
-    endTime: datetime | None = None
+    creationTime: Moment | None = None
+    startTime: Moment | None = None
+    endTime: Moment | None = None
     dataFormat: Str | None = Field(default=None, max_length=200)
     size: NonNegativeInt | None = None
     packedSize: NonNegativeInt | None = None
@@ -117,12 +145,17 @@ class DatasetIn(_In):
     validationStatus: Str | None = Field(default=None, max_length=200)
     relationships: list[RelationshipIn] | None = None
     isPublished: StrictBool | None = None
-    embargoUntil: datetime | None = None
+    embargoUntil: Moment | None = None
 
     @field_validator("contactEmail", "ownerEmail")
     @classmethod
     def _check_emails(cls, v: str | None, info: Any) -> str | None:
         return _emails(v, info.field_name)
+
+    @field_validator("pid")
+    @classmethod
+    def _check_pid(cls, v: str | None) -> str | None:
+        return check_pid(v)
 
     @field_validator("scientificMetadata")
     @classmethod
@@ -144,7 +177,7 @@ DATASET_REQUIRED = ("type", "ownerGroup", "owner", "contactEmail", "sourceFolder
 class DataFileIn(_In):
     path: Str = Field(min_length=1, max_length=4096)
     size: NonNegativeInt
-    time: datetime | None = None
+    time: Moment | None = None
     chk: Str | None = None
     uid: Str | StrictInt | None = None
     gid: Str | StrictInt | None = None
@@ -208,8 +241,8 @@ class SampleIn(_In):
 
 class MeasurementPeriodIn(_In):
     id: Str | None = None
-    start: datetime
-    end: datetime
+    start: Moment
+    end: Moment
     instrument: Str
     comment: Str | None = None
 
@@ -227,8 +260,8 @@ class ProposalIn(_In):
     ownerGroup: Str | None = Field(default=None, min_length=1, max_length=150)
     accessGroups: Strs | None = None
     instrumentGroup: Str | None = None
-    startTime: datetime | None = None
-    endTime: datetime | None = None
+    startTime: Moment | None = None
+    endTime: Moment | None = None
     type: Str | None = None
     parentProposalId: Str | None = None
     metadata: dict[str, Any] | None = None
@@ -253,7 +286,7 @@ class InstrumentIn(_In):
 
 
 class PublishedDataIn(_In):
-    doi: Str | None = None
+    doi: Str | None = Field(default=None, max_length=255)
     title: Str | None = Field(default=None, min_length=1, max_length=500)
     abstract: Str | None = None
     dataDescription: Str | None = None
@@ -273,12 +306,18 @@ class PublishedDataIn(_In):
     status: Str | None = None
     metadata: dict[str, Any] | None = None
 
+    @field_validator("doi")
+    @classmethod
+    def _check_doi(cls, v: str | None) -> str | None:
+        return check_pid(v, DOI_SUFFIXES)
+
 
 def parse(model: type[BaseModel], dto: Any, *, what: str) -> BaseModel:
     """Validate a DTO; unknown fields and bad values become InvalidInput naming the field."""
     if not isinstance(dto, dict):
         raise InvalidInput(f"body: send a JSON object describing the {what}", field="body")
     data = {k: v for k, v in dto.items() if k not in READ_ONLY}
+    values.check_json(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

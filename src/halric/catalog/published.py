@@ -18,7 +18,7 @@ from halric.catalog.config import get as catalog_settings
 from halric.catalog.filters import Filter, project
 from halric.catalog.models import Dataset, PublishedData
 from halric.catalog.query import Col, FieldMap, JsonDoc, JsonList, dialect_of, filtered
-from halric.core import audit
+from halric.core import audit, values
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unprocessable
 from halric.core.timeutil import utcnow
@@ -52,7 +52,7 @@ def published_dict(p: PublishedData) -> dict[str, Any]:
             "sizeOfArchive": p.size_of_archive,
             "status": p.status,
             "registeredTime": dto.iso(p.registered_time),
-            "metadata": p.datacite or {},
+            "metadata": values.finite(p.datacite or {}),
             "thumbnail": p.thumbnail,
             "createdBy": p.created_by,
             "createdAt": dto.iso(p.created_at),
