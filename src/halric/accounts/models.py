@@ -117,7 +117,8 @@ class ApiToken(Base):
 
 
 class LoginFailure(Base):
-    """Failed sign-ins per key (user name or client address), for throttling."""
+    """Failed sign-ins per key: a (user name, client address) pair or a client address, for throttling
+    (see ``halric.accounts.throttle``); ``locked_until`` is when the next attempt may be made."""
 
     __tablename__ = "login_failures"
 

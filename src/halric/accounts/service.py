@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from halric.accounts import throttle
 from halric.accounts.models import (
     AccountToken,
     ApiToken,
@@ -243,24 +244,6 @@ def find_user(session: Session, username: str) -> User:
 # --- sign-in, throttling -------------------------------------------------------------------------
 
 
-def _throttle_keys(username: str, ip: str | None) -> list[str]:
-    keys = [f"user:{username.strip().lower()}"]
-    if ip:
-        keys.append(f"ip:{ip}")
-    return keys
-
-
-def _locked_for(session: Session, keys: list[str]) -> timedelta | None:
-    now = utcnow()
-    worst: timedelta | None = None
-    for k in keys:
-        row = session.get(LoginFailure, k)
-        if row and row.locked_until and as_utc(row.locked_until) > now:
-            left = as_utc(row.locked_until) - now
-            worst = left if worst is None or left > worst else worst
-    return worst
-
-
 def authenticate(
     session: Session,
     username: str,
@@ -270,39 +253,26 @@ def authenticate(
     max_failures: int = 5,
     lock_minutes: int = 15,
 ) -> User:
-    """Check a user name and password. Failures are counted per user name and per address.
+    """Check a user name and password, throttled per (user name, address) and per address with a
+    progressive delay (see :mod:`halric.accounts.throttle`); a waiting caller gets ``TooManyRequests``
+    with the seconds to wait, and no account is ever locked for everyone.
 
     The same message answers an unknown user and a wrong password, and an unknown user name is
-    throttled exactly like a known one, so neither the message nor the lock reveals who exists.
+    throttled exactly like a known one, so neither the message nor the delay reveals who exists.
     """
-    keys = _throttle_keys(username, ip)
-    left = _locked_for(session, keys)
-    if left is not None:
-        minutes = max(1, int(left.total_seconds() // 60) + 1)
-        raise NotAuthenticated(f"Too many failed sign-ins. Try again in {minutes} minute(s).")
+    left = throttle.wait_left(session, username, ip)
+    if left:
+        raise TooManyRequests(
+            f"Too many failed sign-ins from your address. Try again in {throttle.describe(left)}.",
+            retry_after=left,
+        )
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        now = utcnow()
-        for k in keys:
-            limit = max_failures if k.startswith("user:") else max_failures * 4
-            row = session.get(LoginFailure, k)
-            if row is None:
-                row = LoginFailure(key=k, count=0)
-                session.add(row)
-            elif as_utc(row.last_at) < now - timedelta(minutes=lock_minutes):
-                row.count = 0  # old failures are forgiven after a quiet lock period
-            row.count += 1
-            row.last_at = now
-            if row.count >= limit:
-                row.locked_until = now + timedelta(minutes=lock_minutes)
-                row.count = 0
+        throttle.record_failure(session, username, ip, free=max_failures, longest=lock_minutes * 60)
         session.commit()
         raise NotAuthenticated(GENERIC_LOGIN_ERROR)
-    for k in keys[:1]:
-        row = session.get(LoginFailure, k)
-        if row is not None:
-            session.delete(row)
+    throttle.record_success(session, username, ip)
     if user.email_verified_at is None:
         session.commit()
         raise NotAuthenticated(UNCONFIRMED_MESSAGE)
@@ -562,6 +532,8 @@ def sign_up(
     _check_link_rate(session, ip=ip, max_per_hour=max_links_per_hour)
     if session.scalar(select(User.id).where(func.lower(User.username) == data.username.lower())) is not None:
         raise Conflict("This user name is taken; choose another.", field="username")
+    # hashed on both paths: the time an answer takes must not tell whether the address is registered
+    password_hash = hash_password(data.password)
     email = data.email.lower()
     existing = session.scalar(select(User).where(func.lower(User.email) == email))
     if existing is not None:
@@ -575,7 +547,7 @@ def sign_up(
         username=data.username,
         email=email,
         full_name=data.full_name,
-        password_hash=hash_password(data.password),
+        password_hash=password_hash,
         password_changed_at=utcnow(),
     )
     user.roles = [UserRole(role=SIGNUP_ROLE)]

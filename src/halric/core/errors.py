@@ -39,7 +39,13 @@ class Unprocessable(HalricError):
 
 
 class TooManyRequests(HalricError):
+    """``retry_after``: seconds until trying again makes sense (sent as the Retry-After header)."""
+
     status = 429
+
+    def __init__(self, detail: str, *, field: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after
 
 
 class SchemaOutOfDate(HalricError):

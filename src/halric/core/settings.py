@@ -45,9 +45,14 @@ class Settings(BaseSettings):
         description="Secure flag of cookies: auto (set when the request came over HTTPS), always or never.",
     )
     login_max_failures: int = Field(
-        default=5, ge=1, description="Failed sign-ins for one user name before it is locked for a while."
+        default=5,
+        ge=1,
+        description="Failed sign-ins for one user name from one address before each further attempt "
+        "must wait (30 s, doubling); one address over all names may fail four times as often.",
     )
-    login_lock_minutes: int = Field(default=15, ge=1, description="How long a locked user name waits.")
+    login_lock_minutes: int = Field(
+        default=15, ge=1, description="The longest wait between sign-in attempts after repeated failures."
+    )
     admin_password: str | None = Field(
         default=None, description="Password of the first admin account created by `halric init`."
     )

@@ -35,6 +35,11 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[st
     return "; ".join(parts) or "The request is not valid.", errors
 
 
+def retry_after(exc: HalricError) -> dict[str, str] | None:
+    seconds = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(seconds)} if seconds else None
+
+
 def error_page(request: Request, status: int, detail: str) -> Response:
     from halric.web.templating import render
 
@@ -48,14 +53,16 @@ def install(app: FastAPI) -> None:
             body: dict[str, object] = {"detail": exc.detail}
             if exc.field:
                 body["field"] = exc.field
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else retry_after(exc)
             return JSONResponse(body, status_code=exc.status, headers=headers)
         if isinstance(exc, NotAuthenticated) and request.method == "GET":
             from urllib.parse import quote
 
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
-        return error_page(request, exc.status, exc.detail)
+        page = error_page(request, exc.status, exc.detail)
+        page.headers.update(retry_after(exc) or {})
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

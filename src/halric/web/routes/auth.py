@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from halric.accounts import service as accounts
 from halric.accounts.schemas import TokenOut, UserOut
 from halric.core.actor import Actor
-from halric.core.errors import HalricError, NotAuthenticated
+from halric.core.errors import HalricError, NotAuthenticated, TooManyRequests
 from halric.web.access import PUBLIC, SESSION_COOKIE, SIGNED_IN, client_ip, resolve_caller
 from halric.web.deps import DB
+from halric.web.errors import retry_after
 from halric.web.templating import cookie_secure, render
 
 pages = APIRouter(include_in_schema=False)
@@ -75,13 +76,15 @@ def signin(
                 ip=client_ip(request),
                 user_agent=request.headers.get("user-agent"),
             )
-    except NotAuthenticated as exc:
-        return render(
+    except (NotAuthenticated, TooManyRequests) as exc:
+        page = render(
             request,
             "signin.html",
             {"error": exc.detail, "username": username, "next": _safe_next(next)},
-            status_code=401,
+            status_code=exc.status,
         )
+        page.headers.update(retry_after(exc) or {})
+        return page
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_session_cookie(request, response, token)
     return response

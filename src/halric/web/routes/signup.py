@@ -31,6 +31,10 @@ def _link(request: Request, path: str, token: str, next: str | None = None) -> s
     return f"{base}{path}?{urlencode(params)}"
 
 
+def _link_base(request: Request) -> str:
+    return request.app.state.settings.base_url.rstrip("/")
+
+
 def _signup_open(request: Request) -> None:
     if not request.app.state.settings.signup:
         raise NotFound("This hub does not open accounts on request. Ask its administrators for one.")
@@ -97,8 +101,9 @@ def signup(
                     "You already have a HALRIC Hub account",
                     f"Hello {result.existing.full_name or result.existing.username},\n\nsomebody tried to open a "
                     f"new HALRIC Hub account with this e-mail address, which already belongs to the account "
-                    f"“{result.existing.username}”. If it was you and you forgot the password, open this link "
-                    f"within {st.password_reset_minutes} minutes to choose a new one:\n\n"
+                    f"“{result.existing.username}”. If it was you, sign in at {_link_base(request)}/signin; if "
+                    f"you forgot the password, open this link within {st.password_reset_minutes} minutes to "
+                    "choose a new one:\n\n"
                     f"{_link(request, '/password/reset', result.token)}\n\nIf it was not you, ignore this mail.\n",
                 )
     except (ValidationError, HalricError) as exc:

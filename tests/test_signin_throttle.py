@@ -1,0 +1,98 @@
+"""Sign-in throttling: per (user name, address) and per address, a progressive delay answered with 429
+and Retry-After; someone guessing from one address never keeps the owner out from another."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from conftest import PASSWORD, csrf_from
+
+
+@contextmanager
+def from_address(app, ip: str) -> Iterator[TestClient]:
+    with TestClient(app, client=(ip, 50000)) as c:
+        yield c
+
+
+def _signin(c: TestClient, name: str, password: str):
+    tok = csrf_from(c.get("/signin").text)
+    return c.post("/signin", data={"username": name, "password": password, "csrf_token": tok},
+                  follow_redirects=False)  # fmt: skip
+
+
+def test_guessing_from_one_address_does_not_lock_the_owner_out(app, make_user, settings, db):
+    from halric.accounts.models import LoginFailure
+
+    owner = make_user()
+    with from_address(app, "203.0.113.66") as attacker:
+        for _ in range(settings.login_max_failures):
+            assert _signin(attacker, owner, "wrong-guess-123").status_code == 401
+        # the next try from there waits, even with the right password: 429 with Retry-After, on the page …
+        r = _signin(attacker, owner, PASSWORD)
+        assert r.status_code == 429 and "Too many failed sign-ins" in r.text
+        assert 1 <= int(r.headers["retry-after"]) <= 30
+        # … and on the API
+        r = attacker.post("/api/auth/token", json={"username": owner, "password": PASSWORD})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert "Try again in" in r.json()["detail"]
+    # the owner, from their own address, signs in at once
+    with from_address(app, "198.51.100.7") as own:
+        assert _signin(own, owner, PASSWORD).status_code == 303
+        own.cookies.clear()  # a script, not the browser session
+        r = own.post("/api/auth/token", json={"username": owner, "password": PASSWORD})
+        assert r.status_code == 201
+    # once the wait is over, the right password works from the attacker's address too and clears its counter
+    with db.session() as s:
+        s.execute(update(LoginFailure).values(locked_until=None))
+    with from_address(app, "203.0.113.66") as attacker:
+        assert _signin(attacker, owner, PASSWORD).status_code == 303
+
+
+def test_the_delay_grows_with_each_further_failure(db, settings):
+    from halric.accounts import throttle
+
+    free, longest = settings.login_max_failures, settings.login_lock_minutes * 60
+    assert [throttle.delay_after(n, free, longest) for n in range(1, free + 6)] == [0] * (free - 1) + [
+        30, 60, 120, 240, 480, 900][: 6]  # fmt: skip
+    assert throttle.delay_after(free + 40, free, longest) == longest
+    with db.session() as s:
+        waits = [throttle.record_failure(s, "nobody-at-all", "192.0.2.9", free=free, longest=longest)
+                 for _ in range(free + 2)]  # fmt: skip
+        s.commit()
+        assert waits == [0] * (free - 1) + [30, 60, 120]
+        left = throttle.wait_left(s, "NOBODY-AT-ALL", "192.0.2.9")  # user names in any case
+        assert 110 <= left <= 121
+        assert throttle.wait_left(s, "nobody-at-all", "192.0.2.10") == 0  # another address: free
+
+
+def test_one_address_guessing_many_names_is_slowed(app, make_user, settings):
+    real = make_user()
+    limit = settings.login_max_failures * 4
+    with from_address(app, "203.0.113.99") as bot:
+        for n in range(limit):
+            # four failures per name: no (name, address) pair reaches its own limit
+            r = _signin(bot, f"ghost{n // 4}-{real}", "wrong-guess-123")
+            assert r.status_code == 401, n
+        r = _signin(bot, real, PASSWORD)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    with from_address(app, "198.51.100.8") as own:
+        assert _signin(own, real, PASSWORD).status_code == 303
+
+
+def test_unknown_names_wait_exactly_like_real_ones(app, make_user, settings):
+    real = make_user()
+    answers = {}
+    for name in (real, "ghost-" + real):
+        with from_address(app, "203.0.113.120") as c:
+            for _ in range(settings.login_max_failures):
+                _signin(c, name, "wrong-guess-123")
+            r = _signin(c, name, "wrong-guess-123")
+            message = r.text.split('id="signin-error">')[1].split("<")[0]
+            answers[name] = (r.status_code, re.sub(r"\d+", "N", message))
+    assert answers[real] == answers["ghost-" + real]
+    assert answers[real][0] == 429
