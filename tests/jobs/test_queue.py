@@ -63,6 +63,7 @@ def test_a_requested_harvest_runs_in_the_worker_after_commit(client, db, setting
     assert job["requested_by"] == people["coordinator"]
     done = wait_for(lambda: (j := job_state(db, job["id"])).state == "done" and j, what="the harvest job")
     assert done.attempts == 1 and done.result["added"] == 3
+    assert done.progress == "page 1: 3 added, 0 updated"  # the worker reported the pages as it went
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(HarvestedRecord)) == 3
     # the admin API shows it; the audit log names who asked, and the harvest ran as them

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from halric.calls.models import OutboxMessage
@@ -52,6 +52,8 @@ def send_pending(s: Session, settings: Any) -> tuple[int, int]:
         return 0, len(msgs)
     try:
         for m in msgs:
+            if not _claim(s, m):
+                continue  # another sender (cron beside the worker, a second worker) has it
             em = EmailMessage()
             em["From"] = settings.mail_from
             em["To"] = m.to
@@ -71,6 +73,23 @@ def send_pending(s: Session, settings: Any) -> tuple[int, int]:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             smtp.quit()
     return sent, failed
+
+
+def _claim(s: Session, m: OutboxMessage) -> bool:
+    """Take the message for this sender: a row lock (PostgreSQL) or the write lock (SQLite) makes a
+    concurrent sender wait, and then find it sent or leased, so no message goes out twice."""
+    now = utcnow()
+    res = s.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == m.id, OutboxMessage.sent_at.is_(None))
+        .where(or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+        .values(next_attempt_at=now + timedelta(minutes=10))
+        .execution_options(synchronize_session=False)
+    )
+    if res.rowcount != 1:
+        s.expire(m)
+        return False
+    return True
 
 
 def _failed(m: OutboxMessage, error: str) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -224,10 +225,12 @@ def harvest(
     full: bool = False,
     page_size: int = PAGE,
     max_pages: int | None = None,
+    on_page: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Harvest one site. Returns ``{site, status, added, updated, removed, pages, elapsed_ms, ...}``;
     status is ``done``, ``partial`` (stopped after ``max_pages``; the next run resumes), ``busy`` (another
-    run holds the lease) or ``error`` (the cursor is kept; the next run resumes)."""
+    run holds the lease) or ``error`` (the cursor is kept; the next run resumes). ``on_page`` is called
+    with the figures so far after every page stored (a worker shows them as the job's progress)."""
     if not 1 <= page_size <= 5000:
         raise InvalidInput("page_size: give 1–5000", field="page_size")
     with db.session() as s:
@@ -252,7 +255,7 @@ def harvest(
             url, timeout = site.url, site.timeout
         with _client(url, timeout, token) as c:
             status = (_harvest_scicat if kind in ("hub", "scicat") else _harvest_panosc)(
-                db, site_id, owner, c, stats, page_size, max_pages
+                db, site_id, owner, c, stats, page_size, max_pages, on_page
             )
         stats["status"] = status
     except HarvestError as exc:
@@ -297,6 +300,7 @@ def _harvest_scicat(
     stats: dict[str, Any],
     page_size: int,
     max_pages: int | None,
+    on_page: Callable[[dict[str, Any]], None] | None = None,
 ) -> str:
     """Pages of records modified at or after the cursor time, less those already taken at that time
     (asking for that many more, so every page brings ``page_size`` new records while there are any)."""
@@ -325,6 +329,8 @@ def _harvest_scicat(
                 seen.add(rec["pid"])
             site.harvest_cursor_time, site.harvest_cursor_seen = since, sorted(seen)
         stats["pages"] += 1
+        if on_page is not None:
+            on_page(stats)
         if len(page) < ask:
             break
     keep = scicat_pids(c)
@@ -344,6 +350,7 @@ def _harvest_panosc(
     stats: dict[str, Any],
     page_size: int,
     max_pages: int | None,
+    on_page: Callable[[dict[str, Any]], None] | None = None,
 ) -> str:
     while True:
         with db.session() as s:
@@ -364,6 +371,8 @@ def _harvest_panosc(
             stats["updated"] += updated
             site.harvest_stats = {**(site.harvest_stats or {}), "skip": skip + len(page)}
         stats["pages"] += 1
+        if on_page is not None:
+            on_page(stats)
         if len(page) < page_size:
             break
     with db.session() as s:

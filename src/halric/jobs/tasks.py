@@ -59,9 +59,12 @@ def harvest_site(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     from halric.federation.crypto import TokenBox
     from halric.federation.harvest import harvest
 
-    res = harvest(
-        ctx.db, ctx.actor, TokenBox(ctx.settings.signing_key), str(args["site"]), full=bool(args.get("full"))
-    )
+    def on_page(stats: dict[str, Any]) -> None:
+        ctx.progress(f"page {stats['pages']}: {stats['added']} added, {stats['updated']} updated")
+
+    site = str(args["site"])
+    box = TokenBox(ctx.settings.signing_key)
+    res = harvest(ctx.db, ctx.actor, box, site, full=bool(args.get("full")), on_page=on_page)
     if res["status"] == "error":
         raise JobFailed(f"harvest of {args['site']}: {res.get('message')}")
     return res

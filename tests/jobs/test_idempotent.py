@@ -1,0 +1,59 @@
+"""Jobs may run twice (a redelivered message, cron beside the scheduler): the work must not happen twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from halric.core.actor import system_actor
+
+
+def test_two_mail_senders_at_once_send_each_message_once(db, settings, mailbox):
+    from halric.calls.mail import queue, send_pending
+
+    st = settings.model_copy(update={"smtp_port": mailbox.port})
+    subject = "Only once " + str(time.monotonic_ns())
+    with db.session() as s:
+        queue(s, "once@example.org", subject, "One message, two senders.")
+    first_claimed = threading.Event()
+    results: dict[str, tuple[int, int]] = {}
+
+    def first() -> None:
+        with db.session() as s:
+            results["first"] = send_pending(s, st)
+            first_claimed.set()
+            time.sleep(0.5)  # still in its transaction when the second sender tries
+
+    def second() -> None:
+        first_claimed.wait(10)
+        with db.session() as s:
+            results["second"] = send_pending(s, st)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results["first"] == (1, 0) and results["second"] == (0, 0)
+    assert sum(subject in m for m in mailbox.received) == 1
+
+
+def test_a_job_claimed_once_however_often_its_message_comes(db, settings):
+    from datetime import timedelta
+
+    from halric.jobs import service
+
+    with db.session() as s:
+        job_id = service.enqueue(s, system_actor("test"), "db.purge", {}).id
+    stale = timedelta(minutes=30)
+    assert service.claim(db.engine, job_id, stale_after=stale) is True
+    assert service.claim(db.engine, job_id, stale_after=stale) is False  # running elsewhere
+    service.finish(db.engine, job_id, {"ok": 1})
+    assert service.claim(db.engine, job_id, stale_after=stale) is False  # done
+    # a worker that vanished mid-job: after the time limit the job may be taken again
+    assert service.claim(db.engine, job_id, stale_after=timedelta(0)) is False  # done stays done
+    with db.session() as s:
+        job2 = service.enqueue(s, system_actor("test"), "db.purge", {}).id
+    assert service.claim(db.engine, job2, stale_after=stale) is True
+    time.sleep(0.05)
+    assert service.claim(db.engine, job2, stale_after=timedelta(0)) is True
