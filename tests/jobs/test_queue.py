@@ -125,18 +125,29 @@ def test_a_failing_job_retries_with_backoff_then_an_admin_retries_it(client, db,
 
 
 def test_a_rolled_back_transaction_enqueues_nothing(client, db, settings, worker):
+    """The unit of work a request gets (db.session()) with the app's queue attached, as in a request."""
+    import uuid
+
     from halric.jobs import service
     from halric.jobs.models import Job
 
-    with db.session() as s:
-        before = s.scalar(select(func.max(Job.id))) or 0
-    queue_key = f"{settings.broker_namespace}:{settings.broker_namespace}_jobs"
+    handed: list[int] = []
+    real = service._senders[db.engine]  # attached by the app while the client is open
+    service.attach(db.engine, lambda ids: (handed.extend(ids), real(ids)))
+    marker = uuid.uuid4().hex
     with pytest.raises(RuntimeError), db.session() as s:
-        service.enqueue(s, system_actor("test"), "db.purge", {})
+        service.enqueue(s, system_actor("test"), "db.purge", {"marker": marker})
         raise RuntimeError("the request failed after asking for a job")
     with db.session() as s:
-        assert (s.scalar(select(func.max(Job.id))) or 0) == before
-    assert _redis().llen(queue_key) == 0  # nothing handed to the broker either
+        rows = s.scalars(select(Job).where(Job.kind == "db.purge")).all()
+        assert not [j for j in rows if (j.args or {}).get("marker") == marker]
+    assert handed == []  # nothing went to the broker
+    # the same request committing: its job is handed over right after the commit and runs
+    with db.session() as s:
+        job_id = service.enqueue(s, system_actor("test"), "db.purge", {"marker": marker}).id
+        assert handed == []  # not before the commit
+    assert handed == [job_id]
+    assert wait_for(lambda: job_state(db, job_id).state == "done", what="the committed job")
 
 
 def test_a_committed_job_not_handed_over_is_sent_by_the_relay(db, settings, worker):
