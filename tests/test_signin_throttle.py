@@ -55,19 +55,56 @@ def test_guessing_from_one_address_does_not_lock_the_owner_out(app, make_user, s
 
 def test_the_delay_grows_with_each_further_failure(db, settings):
     from halric.accounts import throttle
+    from halric.accounts.models import LoginFailure
 
     free, longest = settings.login_max_failures, settings.login_lock_minutes * 60
     assert [throttle.delay_after(n, free, longest) for n in range(1, free + 6)] == [0] * (free - 1) + [
-        30, 60, 120, 240, 480, 900][: 6]  # fmt: skip
+        30, 60, 120, 240, 480, 900][:6]  # fmt: skip
     assert throttle.delay_after(free + 40, free, longest) == longest
-    with db.session() as s:
-        waits = [throttle.record_failure(s, "nobody-at-all", "192.0.2.9", free=free, longest=longest)
-                 for _ in range(free + 2)]  # fmt: skip
-        s.commit()
-        assert waits == [0] * (free - 1) + [30, 60, 120]
-        left = throttle.wait_left(s, "NOBODY-AT-ALL", "192.0.2.9")  # user names in any case
-        assert 110 <= left <= 121
-        assert throttle.wait_left(s, "nobody-at-all", "192.0.2.10") == 0  # another address: free
+    name, ip = "nobody-at-all", "192.0.2.9"
+
+    def attempt() -> int:
+        with db.session() as s:
+            return throttle.attempt(s, name, ip, free=free, longest=longest)
+
+    def wait_left(user: str = name, address: str = ip) -> int:
+        with db.session() as s:
+            return throttle.wait_left(s, user, address)
+
+    assert [attempt() for _ in range(free)] == [0] * free  # the free ones
+    waits = []
+    for _ in range(3):
+        waits.append(wait_left())
+        assert attempt() >= waits[-1] - 1  # refused while waiting, and not counted
+        with db.session() as s:  # the wait passes
+            s.execute(update(LoginFailure).where(LoginFailure.key == throttle.pair_key(name, ip))
+                      .values(locked_until=None))  # fmt: skip
+        assert attempt() == 0
+    waits.append(wait_left())
+    assert [round(w, -1) for w in waits] == [30, 60, 120, 240]
+    assert 230 <= wait_left("NOBODY-AT-ALL") <= 241  # user names in any case
+    assert wait_left(address="192.0.2.10") == 0  # another address: no wait
+
+
+def test_parallel_attempts_cannot_slip_through_together(db, settings):
+    """Eight workers try at once when one free attempt is left: exactly one goes ahead."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from halric.accounts import throttle
+
+    free, longest = settings.login_max_failures, settings.login_lock_minutes * 60
+    name, ip = "parallel-guess", "192.0.2.77"
+    for _ in range(free - 1):
+        with db.session() as s:
+            assert throttle.attempt(s, name, ip, free=free, longest=longest) == 0
+
+    def attempt(_: int) -> int:
+        with db.session() as s:
+            return throttle.attempt(s, name, ip, free=free, longest=longest)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(attempt, range(8)))
+    assert results.count(0) == 1 and all(r >= 1 for r in results if r), results
 
 
 def test_one_address_guessing_many_names_is_slowed(app, make_user, settings):

@@ -260,7 +260,8 @@ def authenticate(
     The same message answers an unknown user and a wrong password, and an unknown user name is
     throttled exactly like a known one, so neither the message nor the delay reveals who exists.
     """
-    left = throttle.wait_left(session, username, ip)
+    left = throttle.attempt(session, username, ip, free=max_failures, longest=lock_minutes * 60)
+    session.commit()  # counted before the slow password check: parallel attempts see it
     if left:
         raise TooManyRequests(
             f"Too many failed sign-ins from your address. Try again in {throttle.describe(left)}.",
@@ -269,10 +270,8 @@ def authenticate(
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        throttle.record_failure(session, username, ip, free=max_failures, longest=lock_minutes * 60)
-        session.commit()
-        raise NotAuthenticated(GENERIC_LOGIN_ERROR)
-    throttle.record_success(session, username, ip)
+        raise NotAuthenticated(GENERIC_LOGIN_ERROR)  # the attempt is counted already
+    throttle.succeeded(session, username, ip, free=max_failures)
     if user.email_verified_at is None:
         session.commit()
         raise NotAuthenticated(UNCONFIRMED_MESSAGE)

@@ -1,19 +1,25 @@
 """Sign-in throttling with a progressive delay, never a hard account lock.
 
-Failed sign-ins are counted per (user name, client address) and per client address. The first
-``free`` failures of a counter cost nothing; each further one makes that counter wait before the next
-attempt: 30 s, 1 min, 2 min, 4 min … up to ``longest`` seconds. A waiting counter answers 429 with
+Sign-in attempts are counted per (user name, client address) and per client address. The first
+``free`` failures of a counter cost nothing; from then on each attempt makes that counter wait before
+the next one: 30 s, 1 min, 2 min, 4 min … up to ``longest`` seconds. A waiting counter answers 429 with
 ``Retry-After`` (no worker sleeps). Because the account's counter is bound to the address, someone
 guessing from one address cannot keep the owner out from another. A successful sign-in clears its
-(user name, address) counter; a day without failures clears any counter. The counters live in the
-database, so every worker of the hub sees the same state.
+(user name, address) counter; a day without failures clears any counter.
+
+An attempt is counted *before* its password is checked, in one conditional ``UPDATE`` that both checks
+the wait and counts (so parallel attempts from several workers cannot slip through together), and the
+count is committed at once; a success then takes its count back. The counters live in the database, so
+every worker of the hub sees the same state.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import case, literal, null, or_, update
 from sqlalchemy.orm import Session
 
 from halric.accounts.models import LoginFailure
@@ -34,10 +40,9 @@ def address_key(ip: str) -> str:
 
 
 def _keys(username: str, ip: str | None, free: int) -> list[tuple[str, int]]:
-    keys = [(pair_key(username, ip), free)]
-    if ip:
-        keys.append((address_key(ip), free * PER_ADDRESS_FACTOR))
-    return keys
+    """The counters of an attempt with their free failures; the address first."""
+    keys = [(address_key(ip), free * PER_ADDRESS_FACTOR)] if ip else []
+    return [*keys, (pair_key(username, ip), free)]
 
 
 def delay_after(failures: int, free: int, longest: int) -> int:
@@ -48,56 +53,77 @@ def delay_after(failures: int, free: int, longest: int) -> int:
     return min(longest, FIRST_DELAY_SECONDS * 2 ** min(failures - free, 30))
 
 
+def _ensure_row(session: Session, key: str, now: datetime) -> None:
+    """Insert a counter unless it exists (also when another worker inserts it at the same moment)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(LoginFailure.__table__).values(key=key, count=0, last_at=now)
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _when(value: datetime | None) -> Any:
+    return null() if value is None else literal(value, LoginFailure.__table__.c.locked_until.type)
+
+
+def _count_one(session: Session, key: str, free: int, longest: int, now: datetime) -> int | None:
+    """Count an attempt on ``key`` unless it must wait: the new count, or None while waiting."""
+    col = LoginFailure.__table__.c
+    count = case((col.last_at < now - FORGET_AFTER, 1), else_=col.count + 1)
+    steps: list[tuple[Any, Any]] = [(count < free, _when(None))]
+    n = free
+    while delay_after(n, free, longest) < longest:
+        steps.append((count == n, _when(now + timedelta(seconds=delay_after(n, free, longest)))))
+        n += 1
+    locked_until = case(*steps, else_=_when(now + timedelta(seconds=longest)))
+    stmt = (
+        update(LoginFailure.__table__)
+        .where(col.key == key, or_(col.locked_until.is_(None), col.locked_until <= now))
+        .values(count=count, last_at=now, locked_until=locked_until)
+        .returning(col.count)
+    )
+    return session.execute(stmt).scalar()
+
+
+def attempt(session: Session, username: str, ip: str | None, *, free: int, longest: int) -> int:
+    """Count a sign-in attempt before its password is checked. Returns 0 when it may go ahead (and it
+    is counted, as if it will fail), or the whole seconds to wait (nothing is checked then)."""
+    now = utcnow()
+    for key, limit in _keys(username, ip, free):
+        _ensure_row(session, key, now)
+        if _count_one(session, key, limit, longest, now) is None:
+            row = session.get(LoginFailure, key, populate_existing=True)
+            left = (as_utc(row.locked_until) - now).total_seconds() if row and row.locked_until else 0
+            return max(1, int(left) + 1)
+    session.expire_all()
+    return 0
+
+
+def succeeded(session: Session, username: str, ip: str | None, *, free: int) -> None:
+    """The right password: the (user name, address) counter starts again, and the address takes back
+    the count of this attempt (its failures stay, so signing in to one's own account does not buy more
+    guesses at others)."""
+    col = LoginFailure.__table__.c
+    session.execute(update(LoginFailure.__table__).where(col.key == pair_key(username, ip)).values(
+        count=0, locked_until=None))  # fmt: skip
+    if ip:
+        limit = free * PER_ADDRESS_FACTOR
+        count = case((col.count > 0, col.count - 1), else_=0)
+        session.execute(update(LoginFailure.__table__).where(col.key == address_key(ip)).values(
+            count=count, locked_until=case((count < limit, _when(None)), else_=col.locked_until)))  # fmt: skip
+    session.expire_all()
+
+
 def wait_left(session: Session, username: str, ip: str | None, *, now: datetime | None = None) -> int:
     """Whole seconds before this user name may be tried again from this address (0: go ahead)."""
     now = now or utcnow()
     worst = 0.0
     for key, _free in _keys(username, ip, 1):
-        row = session.get(LoginFailure, key)
+        row = session.get(LoginFailure, key, populate_existing=True)
         if row is not None and row.locked_until is not None:
             worst = max(worst, (as_utc(row.locked_until) - now).total_seconds())
     return int(worst) + 1 if worst > 0 else 0
-
-
-def record_failure(
-    session: Session, username: str, ip: str | None, *, free: int, longest: int, now: datetime | None = None
-) -> int:
-    """Count a failed attempt; returns the wait it imposes on the (user name, address) pair."""
-    now = now or utcnow()
-    waits = []
-    for key, limit in _keys(username, ip, free):
-        row = session.get(LoginFailure, key) or _new_row(session, key, now)
-        if as_utc(row.last_at) < now - FORGET_AFTER:
-            row.count = 0
-        row.count += 1
-        row.last_at = now
-        wait = delay_after(row.count, limit, longest)
-        row.locked_until = now + timedelta(seconds=wait) if wait else None
-        waits.append(wait)
-    return waits[0]
-
-
-def _new_row(session: Session, key: str, now: datetime) -> LoginFailure:
-    """Insert a counter; when another worker inserted it first, use theirs."""
-    from sqlalchemy.exc import IntegrityError
-
-    try:
-        with session.begin_nested():
-            row = LoginFailure(key=key, count=0, last_at=now)
-            session.add(row)
-        return row
-    except IntegrityError:
-        found = session.get(LoginFailure, key, populate_existing=True)
-        assert found is not None
-        return found
-
-
-def record_success(session: Session, username: str, ip: str | None) -> None:
-    """The right password from this address: its (user name, address) counter starts again. The
-    address's own counter stays, so signing in to one's own account does not buy more guesses."""
-    row = session.get(LoginFailure, pair_key(username, ip))
-    if row is not None:
-        session.delete(row)
 
 
 def describe(seconds: int) -> str:
