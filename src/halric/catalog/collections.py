@@ -17,6 +17,8 @@ from halric.core import audit, values
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from halric.core.timeutil import utcnow
+from halric.privacy import guard as personal_data
+from halric.privacy.scan import scan_metadata
 
 POLICY_ROLES = ("steward", "coordinator")
 INSTRUMENT_ROLES = ("steward", "facility")
@@ -177,6 +179,7 @@ def create_sample(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[str,
     rules.ensure_signed_in(actor, "create samples")
     data = dto.parse(dto.SampleIn, dto_in, what="sample")
     assert isinstance(data, dto.SampleIn)
+    personal_data.check(scan_metadata(dto_in, prefix="sample"), "sample")
     dto.require(data, ("ownerGroup",), "sample")
     rules.ensure_may_own(actor, data.ownerGroup or "", "create samples")
     sid = data.sampleId or str(uuid.uuid4())
@@ -198,6 +201,7 @@ def update_sample(s: Session, actor: Actor, sample_id: str, dto_in: dict[str, An
     smp = load_for_change(s, actor, "sample", sample_id)
     data = dto.parse(dto.SampleIn, dto_in, what="sample")
     assert isinstance(data, dto.SampleIn)
+    personal_data.check(scan_metadata(dto_in, prefix="sample"), "sample")
     if data.sampleId not in (None, sample_id):
         raise InvalidInput("sampleId: the id of a sample cannot change", field="sampleId")
     if "ownerGroup" in data.model_fields_set and data.ownerGroup != smp.owner_group:

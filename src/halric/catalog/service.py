@@ -22,6 +22,7 @@ from halric.core import audit, values
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from halric.core.timeutil import utcnow
+from halric.privacy import guard as personal_data
 
 DEFAULT_CLASSIFICATION = "IN=medium,AV=low,CO=low"
 DATASET_INCLUDES = {"origdatablocks", "attachments", "samples", "proposals", "instruments", "datablocks"}
@@ -338,6 +339,7 @@ def create_dataset_model(s: Session, actor: Actor, dto_in: dict[str, Any]) -> Da
     assert isinstance(data, dto.DatasetIn)
     dto.require(data, dto.DATASET_REQUIRED, "dataset")
     rules.ensure_may_own(actor, data.ownerGroup or "", "create datasets")
+    personal_data.check(personal_data.dataset_findings(dto_in), "dataset")
     pid = data.pid or new_pid()
     now = utcnow()
     ds = Dataset(
@@ -476,6 +478,7 @@ def update_dataset(
     assert isinstance(data, dto.DatasetIn)
     if data.pid is not None and data.pid != pid:
         raise InvalidInput("pid: the pid of a dataset cannot change", field="pid")
+    personal_data.check(personal_data.dataset_findings(dto_in), "dataset")
     for name in ("type", "ownerGroup", "owner", "contactEmail", "sourceFolder", "creationTime"):
         if name in data.model_fields_set and getattr(data, name) in (None, ""):
             raise InvalidInput(f"{name}: cannot be emptied", field=name)
@@ -634,6 +637,7 @@ def add_origdatablock(
         raise InvalidInput(
             f"ownerGroup: must be the dataset's owner group {ds.owner_group!r}", field="ownerGroup"
         )
+    personal_data.check(personal_data.file_list_findings(f.path for f in data.dataFileList), "file list")
     files = []
     for f in data.dataFileList:
         files.append(

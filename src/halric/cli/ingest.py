@@ -293,11 +293,23 @@ def ingest(
         chunk_bytes=ist.chunk_bytes, pause_per_file_s=ist.ingest_pause_per_file_s,
     )  # fmt: skip
     req.algorithms()  # refuse an unknown --hash before starting a cluster
+    from halric.privacy.guard import PersonalDataFound
+
     with _client(workers, scheduler) as client:
-        summary = service.ingest(
-            req, writer, roots=roots, journal_dir=ist.journal_dir(settings()), client=client,
-            progress=_Progress("ingest"),
-        )  # fmt: skip
+        try:
+            summary = service.ingest(
+                req, writer, roots=roots, journal_dir=ist.journal_dir(settings()), client=client,
+                progress=_Progress("ingest"),
+            )  # fmt: skip
+        except PersonalDataFound as exc:  # the whole report on stdout, the one-line error on stderr
+            if as_json:
+                print(
+                    json.dumps({"error": exc.detail, "findings": exc.extra["findings"] if exc.extra else []})
+                )
+            else:
+                for f in exc.findings:
+                    console.print(f"[red]personal data[/] {f.describe()}", highlight=False)
+            raise
     if manifest:
         summary["manifests"] = [str(p) for p in service.write_manifests(Path(summary["journal"]), manifest)]
     if as_json:

@@ -26,6 +26,7 @@ def _register() -> None:
         ingest,
         mail,
         match,
+        privacy,
         registry,
         serve,
         users,
@@ -52,6 +53,8 @@ def _register() -> None:
     app.add_typer(ingest.codecs_app, name="codecs")
     app.command("demo-data")(ingest.demo_data)
     app.command("download")(download.download)
+    app.command("pseudonymise")(privacy.pseudonymise)
+    app.command("guard")(privacy.guard)
 
 
 _register()

@@ -7,6 +7,7 @@ class HalricError(Exception):
     """Base class; ``status`` is the HTTP status the web layer answers with."""
 
     status = 400
+    extra: dict[str, object] | None = None  # more JSON for the API answer (e.g. a list of findings)
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
         super().__init__(detail)

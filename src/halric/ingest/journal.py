@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS files (
     hashed_at TEXT,
     run INTEGER,                    -- the run that hashed it
     changed INTEGER DEFAULT 0,      -- 1: it changed since an earlier run hashed it
-    block INTEGER                   -- the datablock that catalogued it
+    block INTEGER,                  -- the datablock that catalogued it
+    findings TEXT                   -- JSON [{file, place, kind}] of the patient-data guard; NULL: not looked
 );
 CREATE INDEX IF NOT EXISTS ix_files_state ON files (state);
 CREATE INDEX IF NOT EXISTS ix_files_dataset ON files (dataset, block);
@@ -87,6 +88,9 @@ class Journal:
         # with FULL (see _durable), so a record the catalog may hold is never forgotten.
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(files)")}
+        if "findings" not in cols:  # journals written before the patient-data guard
+            self.db.execute("ALTER TABLE files ADD COLUMN findings TEXT")
         self.run_id: int | None = None
         self.previous_checksums: dict[str, dict[str, str]] = {}  # of files found changed by sync()
 
@@ -212,15 +216,35 @@ class Journal:
                     continue
                 self.db.execute(
                     "UPDATE files SET state = 'done', size = ?, mtime_ns = ?, checksums = ?, kind = ?, "
-                    "metadata = ?, error = NULL, hashed_at = ?, run = ? WHERE path = ?",
+                    "metadata = ?, error = NULL, hashed_at = ?, run = ?, findings = ? WHERE path = ?",
                     (
                         r["size"], r["mtime_ns"], json.dumps(r["checksums"]), r.get("kind"),
-                        json.dumps(r.get("metadata") or {}), now, self.run_id, r["path"],
+                        json.dumps(r.get("metadata") or {}), now, self.run_id,
+                        None if r.get("findings") is None else json.dumps(r["findings"]), r["path"],
                     ),
                 )  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT state, count(*) FROM files GROUP BY state").fetchall())
+
+    def findings(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """The guard's findings in done files (of one dataset, or all)."""
+        q = "SELECT findings FROM files WHERE state = 'done' AND findings IS NOT NULL AND findings != '[]'"
+        params: tuple[Any, ...] = ()
+        if dataset is not None:
+            q += " AND dataset = ?"
+            params = (dataset,)
+        return [f for (raw,) in self.db.execute(q + " ORDER BY path", params) for f in json.loads(raw)]
+
+    def unscanned(self) -> list[str]:
+        """Done files the guard has not looked at (hashed by a run before the guard existed)."""
+        return [
+            r[0] for r in self.db.execute("SELECT path FROM files WHERE state = 'done' AND findings IS NULL")
+        ]
+
+    def set_findings(self, path: str, findings: list[dict[str, Any]]) -> None:
+        with self.tx():
+            self.db.execute("UPDATE files SET findings = ? WHERE path = ?", (json.dumps(findings), path))
 
     # --- datasets and datablocks ------------------------------------------------------------------
     def dataset(self, key: str) -> dict[str, Any] | None:

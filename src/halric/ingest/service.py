@@ -196,6 +196,7 @@ def ingest(
                     }
                 )
 
+        _guard(j, root, req)
         progress.stage("writing to the catalog")
         datasets = _catalogue(j, writer, root, req, algs[0])
         summary_files = list(j.files("state = 'done'"))
@@ -219,6 +220,23 @@ def ingest(
             "elapsed_s": round(elapsed, 3),
             "rate_bytes_per_s": round(hashed["bytes"] / elapsed) if elapsed > 0 else 0,
         }
+
+
+def _guard(j: Journal, root: Path, req: IngestRequest) -> None:
+    """Refuse before anything reaches the catalog when a file or the given metadata holds a person's id."""
+    from halric.privacy import guard
+    from halric.privacy.scan import Finding, scan_file, scan_metadata
+
+    for p in j.unscanned():  # hashed by a run before the guard existed
+        j.set_findings(p, [f.as_dict() for f in scan_file(root / p, p)])
+    opts = req.dataset
+    given = {
+        "name": opts.name, "description": opts.description, "keywords": opts.keywords,
+        "sampleId": opts.sample_id, "principalInvestigator": opts.principal_investigator,
+        "owner": opts.owner,
+    }  # fmt: skip
+    findings = [Finding(**f) for f in j.findings()] + scan_metadata(given, prefix="option")
+    guard.check(findings, "folder")
 
 
 def _catalogue(

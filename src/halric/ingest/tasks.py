@@ -63,7 +63,10 @@ def process_file(
             return out
         if pause_s:
             time.sleep(pause_s)  # test knob HALRIC_INGEST_PAUSE_PER_FILE_S
-        out.update(kind=kind, metadata=metadata, checksums=checksums)
+        from halric.privacy.scan import scan_file
+
+        findings = [f.as_dict() for f in scan_file(full, path, kind)]
+        out.update(kind=kind, metadata=metadata, checksums=checksums, findings=findings)
     except PermissionError as exc:
         out["error"] = f"permission denied ({_one_line(exc)})"
     except FileNotFoundError:

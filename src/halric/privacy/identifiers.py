@@ -32,6 +32,8 @@ KINDS: dict[str, str] = {
     "se-personnummer": "Swedish personnummer",
     "se-samordningsnummer": "Swedish samordningsnummer",
     "dk-cpr": "Danish CPR number",
+    "se-personnummer|dk-cpr": "Swedish personnummer or Danish CPR number",
+    "se-samordningsnummer|dk-cpr": "Swedish samordningsnummer or Danish CPR number",
     "no-fodselsnummer": "Norwegian fødselsnummer",
     "no-d-nummer": "Norwegian D-nummer",
     "de-kvnr": "German health-insurance number (KVNR)",
@@ -54,9 +56,10 @@ _NOT_PERSON = re.compile(
 )
 
 # Candidates: digit runs not touching other digits (so a part of a longer number never matches).
-_TWELVE = re.compile(r"(?<!\d)(\d{8})([-+]?)(\d{4})(?!\d)")
-_TEN = re.compile(r"(?<!\d)(\d{6})([-+]?)(\d{4})(?!\d)")
-_ELEVEN = re.compile(r"(?<!\d)(\d{6})[ ]?(\d{5})(?!\d)")
+# A number glued to letters ("SN1804808244") is a serial or a code, not a person's number.
+_TWELVE = re.compile(r"(?<![A-Za-z0-9])(\d{8})([-+]?)(\d{4})(?!\d)")
+_TEN = re.compile(r"(?<![A-Za-z0-9])(\d{6})([-+]?)(\d{4})(?!\d)")
+_ELEVEN = re.compile(r"(?<![A-Za-z0-9])(\d{6})[ ]?(\d{5})(?!\d)")
 _KVNR = re.compile(r"(?<![A-Za-z0-9])([A-Z])(\d{9})(?![A-Za-z0-9])")
 
 
@@ -124,6 +127,13 @@ def _danish(number: str) -> bool:
     return cpr.is_valid(number)
 
 
+def _aged(number: str) -> bool:
+    """A CPR's birth date within the last hundred years (a dated code 240312-0017 reads as born 1912)."""
+    from stdnum.dk import cpr
+
+    return cpr.get_birth_date(number).year > _dt.date.today().year - 100
+
+
 def _danish_mod11(number: str) -> bool:
     weights = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
     return sum(int(d) * w for d, w in zip(number, weights, strict=True)) % 11 == 0
@@ -135,6 +145,15 @@ def _norwegian(number: str) -> str | None:
     if not fodselsnummer.is_valid(number):
         return None
     return "no-d-nummer" if int(number[0]) >= 4 else "no-fodselsnummer"
+
+
+def _both(swedish: str, context: str) -> str:
+    """A ten-digit number valid as a Swedish and as a Danish number: the words around it decide."""
+    if re.search(r"cpr|dansk|danish|dk\b", context, re.IGNORECASE):
+        return "dk-cpr"
+    if re.search(r"person|pnr|samordning|svensk|swedish|se\b", context, re.IGNORECASE):
+        return swedish
+    return f"{swedish}|dk-cpr"
 
 
 def kvnr_check_digit(letter: str, digits8: str) -> int:
@@ -189,16 +208,20 @@ def find(text: str, context: str = "") -> list[Match]:
     for m in _TEN.finditer(text):
         if not free(m):
             continue
-        kind = _swedish(None, m.group(1), m.group(2), m.group(3))
-        if kind and not timey(m):
-            add(kind, m)
-            continue
-        number = m.group(1) + m.group(3)
-        if m.group(2) == "+" or not _danish(number):
-            continue
+        # Ten digits starting with a date are also how labs write dated codes (YYMMDD-NNNN): in a field
+        # named for samples, batches, runs, frames or times they count only with a person's word nearby.
         h = hint(m)
-        if h is True or (h is None and (m.group(2) == "-" or _danish_mod11(number))):
-            add("dk-cpr", m)
+        if h is False:
+            continue
+        swedish = _swedish(None, m.group(1), m.group(2), m.group(3))
+        number = m.group(1) + m.group(3)
+        danish = m.group(2) != "+" and _danish(number)
+        if danish and h is not True and not (_danish_mod11(number) or (m.group(2) == "-" and _aged(number))):
+            danish = False
+        if swedish and danish:
+            add(_both(swedish, near(m) + " " + context), m)
+        elif swedish or danish:
+            add(swedish or "dk-cpr", m)
     for m in _KVNR.finditer(text):
         if free(m) and _kvnr(m.group(1), m.group(2)):
             add("de-kvnr", m)

@@ -53,6 +53,8 @@ def install(app: FastAPI) -> None:
             body: dict[str, object] = {"detail": exc.detail}
             if exc.field:
                 body["field"] = exc.field
+            if exc.extra:
+                body.update(exc.extra)
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else retry_after(exc)
             return JSONResponse(body, status_code=exc.status, headers=headers)
         if isinstance(exc, NotAuthenticated) and request.method == "GET":
