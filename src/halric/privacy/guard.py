@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from halric.core.errors import Unprocessable
-from halric.privacy.scan import Finding, scan_metadata, scan_text
+from halric.privacy.scan import Finding, scan_metadata, scan_name
 
 SHOWN = 5  # findings named in the one-line message; all of them are in ``findings``
 
@@ -42,7 +42,7 @@ def file_list_findings(paths: Iterable[str]) -> list[Finding]:
     """Findings in the names of files a client lists (SciCat origdatablocks)."""
     out: list[Finding] = []
     for p in paths:
-        out.extend(scan_text(p, "file name", "", p))
+        out.extend(scan_name(p))
     return out
 
 

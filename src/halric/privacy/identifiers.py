@@ -229,6 +229,16 @@ def find(text: str, context: str = "") -> list[Match]:
     return out
 
 
+def mask(text: str, context: str = "") -> str:
+    """``text`` with every identifier replaced by ``[kind]`` — for naming a file in a report."""
+    parts: list[str] = []
+    pos = 0
+    for m in find(text, context):
+        parts += [text[pos : m.start], f"[{m.kind}]"]
+        pos = m.end
+    return "".join(parts) + text[pos:]
+
+
 def kinds_in(text: str, context: str = "") -> list[str]:
     """The kinds of identifier found in ``text``, each once, in order of appearance."""
     return list(dict.fromkeys(m.kind for m in find(text, context)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from halric.privacy.identifiers import KINDS, find, iter_strings
+from halric.privacy.identifiers import KINDS, find, iter_strings, mask
 
 TEXT_HEAD = 64 * 1024  # bytes of a text/CSV file read for headers and the first rows
 MAX_STRING_ELEMENTS = 10_000  # of an HDF5 string dataset
@@ -53,7 +53,7 @@ def scan_metadata(metadata: Any, prefix: str = "metadata", file: str | None = No
 
 def scan_name(rel_path: str) -> list[Finding]:
     """Identifiers in a file's name or the folders above it (relative to the ingested folder)."""
-    return scan_text(rel_path, "file name", "", rel_path)
+    return scan_text(rel_path, "file name", "", mask(rel_path))
 
 
 def is_dicom(path: Path) -> bool:
@@ -68,6 +68,7 @@ def is_dicom(path: Path) -> bool:
 def scan_file(path: Path, rel: str, kind: str | None = None) -> list[Finding]:
     """Everything the guard looks at in one file; ``kind`` is the ingest's sniffed format if known."""
     found = scan_name(rel)
+    rel = mask(rel)  # a report names the file without the identifier its name may hold
     if kind is None:
         kind = _sniff(path)
     if kind in ("hdf5", "nexus"):
