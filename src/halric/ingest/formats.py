@@ -42,27 +42,34 @@ def sniff(path: str | Path) -> str:
     return "plain"
 
 
-def tiff_metadata(path: str | Path) -> dict[str, Any]:
-    """Pages, shape, dtype, compression and descriptive tags; pixel data is not read."""
+def tiff_metadata(path: str | Path | Any) -> dict[str, Any]:
+    """Pages, shape, dtype, compression and descriptive tags; pixel data is not read. ``path`` may be an
+    open ``tifffile.TiffFile`` another reader shares."""
     import tifffile
 
+    if isinstance(path, tifffile.TiffFile):
+        return _tiff(path)
     with tifffile.TiffFile(path) as tif:
-        first = tif.pages.first
-        pages = len(tif.pages)
-        out: dict[str, Any] = {
-            "format": "tiff",
-            "bigtiff": tif.is_bigtiff,
-            "pages": pages,
-            "frame_shape": list(first.shape),
-            "dtype": str(first.dtype),
-            "compression": first.compression.name.lower(),
-            "bits_per_sample": first.bitspersample,
-        }
-        for tag in ("ImageDescription", "Software", "DateTime", "Make", "Model", "Artist"):
-            t = first.tags.get(tag)
-            if t is not None and isinstance(t.value, str | bytes):
-                value = t.value.decode("latin-1") if isinstance(t.value, bytes) else t.value
-                out[tag[0].lower() + tag[1:]] = value[:2000]
+        return _tiff(tif)
+
+
+def _tiff(tif: Any) -> dict[str, Any]:
+    first = tif.pages.first
+    pages = len(tif.pages)
+    out: dict[str, Any] = {
+        "format": "tiff",
+        "bigtiff": tif.is_bigtiff,
+        "pages": pages,
+        "frame_shape": list(first.shape),
+        "dtype": str(first.dtype),
+        "compression": first.compression.name.lower(),
+        "bits_per_sample": first.bitspersample,
+    }
+    for tag in ("ImageDescription", "Software", "DateTime", "Make", "Model", "Artist"):
+        t = first.tags.get(tag)
+        if t is not None and isinstance(t.value, str | bytes):
+            value = t.value.decode("latin-1") if isinstance(t.value, bytes) else t.value
+            out[tag[0].lower() + tag[1:]] = value[:2000]
     return out
 
 
@@ -139,7 +146,7 @@ def mrc_metadata(path: str | Path) -> dict[str, Any]:
     return {"format": "mrc", "shape": [nz, ny, nx], "dtype": modes.get(mode, f"mode {mode}")}
 
 
-def light_metadata(kind: str, path: str | Path) -> dict[str, Any]:
+def light_metadata(kind: str, path: str | Path | Any) -> dict[str, Any]:
     if kind == "tiff":
         return tiff_metadata(path)
     if kind == "cbf":

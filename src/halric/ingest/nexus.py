@@ -227,37 +227,44 @@ def small_fields(group: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-def hdf5_metadata(path: str | Path) -> dict[str, Any]:
-    """Everything the catalog needs from one HDF5/NeXus file. Raises OSError when it is not readable HDF5."""
+def hdf5_metadata(path: str | Path | Any) -> dict[str, Any]:
+    """Everything the catalog needs from one HDF5/NeXus file (a path, or an open ``h5py.File`` another
+    reader shares). Raises OSError when it is not readable HDF5."""
     import h5py
 
+    if isinstance(path, h5py.File):
+        return _metadata(path)
     with h5py.File(path, "r") as f:
-        w = _Walker(f)
-        root_attrs = {k: _py(v) for k, v in list(f.attrs.items())[:40]}
-        w.walk(f, "")
-        entries = []
-        for gpath, nx, g in w.groups:
-            if nx != "NXentry":
-                continue
-            fields = small_fields(g)
-            definition = fields.get("definition", {}).get("value") or _attr(g, "definition")
-            entries.append(
-                {
-                    "path": gpath,
-                    "title": fields.get("title", {}).get("value"),
-                    "start_time": fields.get("start_time", {}).get("value"),
-                    "end_time": fields.get("end_time", {}).get("value"),
-                    "definition": definition,
-                    "fields": fields,
-                }
-            )
-        classes = []
-        for gpath, nx, g in w.groups:
-            if nx in SUMMARY_CLASSES:
-                item = {"path": gpath, "class": nx, "fields": small_fields(g)}
-                if nx == "NXdetector":
-                    item["data"] = _detector_data(g)
-                classes.append(item)
+        return _metadata(f)
+
+
+def _metadata(f: Any) -> dict[str, Any]:
+    w = _Walker(f)
+    root_attrs = {k: _py(v) for k, v in list(f.attrs.items())[:40]}
+    w.walk(f, "")
+    entries = []
+    for gpath, nx, g in w.groups:
+        if nx != "NXentry":
+            continue
+        fields = small_fields(g)
+        definition = fields.get("definition", {}).get("value") or _attr(g, "definition")
+        entries.append(
+            {
+                "path": gpath,
+                "title": fields.get("title", {}).get("value"),
+                "start_time": fields.get("start_time", {}).get("value"),
+                "end_time": fields.get("end_time", {}).get("value"),
+                "definition": definition,
+                "fields": fields,
+            }
+        )
+    classes = []
+    for gpath, nx, g in w.groups:
+        if nx in SUMMARY_CLASSES:
+            item = {"path": gpath, "class": nx, "fields": small_fields(g)}
+            if nx == "NXdetector":
+                item["data"] = _detector_data(g)
+            classes.append(item)
     meta: dict[str, Any] = {
         "format": "nexus" if entries else "hdf5",
         "file_attributes": root_attrs,

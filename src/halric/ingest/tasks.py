@@ -32,11 +32,18 @@ def process_file(
         out["size"], out["mtime_ns"] = st.st_size, st.st_mtime_ns
         kind = sniff(full)
         metadata: dict[str, Any] = {}
+        findings: list[dict[str, Any]] | None = None
         if kind == "hdf5":
+            import h5py
+
             from halric.ingest.nexus import hdf5_metadata
+            from halric.privacy.identifiers import mask
+            from halric.privacy.scan import scan_hdf5, scan_name
 
             try:
-                metadata = hdf5_metadata(full)
+                with h5py.File(full, "r") as f:  # one open for the metadata and the patient-data guard
+                    metadata = hdf5_metadata(f)
+                    findings = [x.as_dict() for x in scan_name(path) + scan_hdf5(f, mask(path))]
             except Exception as exc:  # truncated or damaged HDF5
                 out["kind"] = "hdf5"
                 out["error"] = f"damaged or truncated HDF5: {_one_line(exc)}"
@@ -48,6 +55,18 @@ def process_file(
                 f"named {full.suffix} but is not HDF5 (no HDF5 signature; truncated or another format)"
             )
             return out
+        elif kind == "tiff":
+            import tifffile
+
+            from halric.privacy.identifiers import mask
+            from halric.privacy.scan import scan_name, scan_tiff
+
+            try:
+                with tifffile.TiffFile(full) as tif:  # one open for the metadata and the guard
+                    metadata = light_metadata(kind, tif)
+                    findings = [x.as_dict() for x in scan_name(path) + scan_tiff(tif, mask(path))]
+            except Exception as exc:
+                metadata = {"format": kind, "problem": f"header not readable: {_one_line(exc)}"}
         elif kind != "plain":
             try:
                 metadata = light_metadata(kind, full)
@@ -63,9 +82,10 @@ def process_file(
             return out
         if pause_s:
             time.sleep(pause_s)  # test knob HALRIC_INGEST_PAUSE_PER_FILE_S
-        from halric.privacy.scan import scan_file
+        if findings is None:
+            from halric.privacy.scan import scan_file
 
-        findings = [f.as_dict() for f in scan_file(full, path, kind)]
+            findings = [x.as_dict() for x in scan_file(full, path, kind)]
         out.update(kind=kind, metadata=metadata, checksums=checksums, findings=findings)
     except PermissionError as exc:
         out["error"] = f"permission denied ({_one_line(exc)})"

@@ -57,10 +57,16 @@ _NOT_PERSON = re.compile(
 
 # Candidates: digit runs not touching other digits (so a part of a longer number never matches).
 # A number glued to letters ("SN1804808244") is a serial or a code, not a person's number.
-_TWELVE = re.compile(r"(?<![A-Za-z0-9])(\d{8})([-+]?)(\d{4})(?!\d)")
-_TEN = re.compile(r"(?<![A-Za-z0-9])(\d{6})([-+]?)(\d{4})(?!\d)")
-_ELEVEN = re.compile(r"(?<![A-Za-z0-9])(\d{6})[ ]?(\d{5})(?!\d)")
-_KVNR = re.compile(r"(?<![A-Za-z0-9])([A-Z])(\d{9})(?![A-Za-z0-9])")
+# File names write "_" where people write "-" or " ". Digits inside a decimal number (0.1234567890,
+# 1234567890.5) are a measurement, not a person (a comma may be a CSV separator, so only the point counts).
+_B = r"(?<![A-Za-z0-9])(?<!\d\.)"
+_E = r"(?!\d|\.\d)"
+_TWELVE = re.compile(_B + r"(\d{8})([-+_]?)(\d{4})" + _E)
+_TEN = re.compile(_B + r"(\d{6})([-+_]?)(\d{4})" + _E)
+_ELEVEN = re.compile(_B + r"(\d{6})[ _-]?(\d{5})" + _E)
+_KVNR = re.compile(r"(?<![A-Za-z0-9])([A-Z])(\d{9})(?![A-Za-z0-9]|\.\d)")
+# One cheap look for anything that could be a number above, before the exact patterns run.
+_CANDIDATE = re.compile(r"\d{6}[-+_ ]?\d{4}|[A-Z]\d{9}")
 
 
 @dataclass(frozen=True)
@@ -170,9 +176,14 @@ def _kvnr(letter: str, digits9: str) -> bool:
     return kvnr_check_digit(letter, digits9[:8]) == int(digits9[8])
 
 
+def may_hold(text: str) -> bool:
+    """False when ``text`` cannot hold any supported number (a cheap look before :func:`find`)."""
+    return len(text) >= 10 and _CANDIDATE.search(text) is not None
+
+
 def find(text: str, context: str = "") -> list[Match]:
     """Every valid identifier in ``text``; ``context`` is the key, header or attribute name it sits under."""
-    if not text or len(text) < 10:
+    if not may_hold(text):
         return []
     out: list[Match] = []
     taken: list[tuple[int, int]] = []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from halric.privacy.identifiers import KINDS, find, iter_strings, mask
+from halric.privacy.identifiers import KINDS, find, iter_strings, mask, may_hold
 
 TEXT_HEAD = 64 * 1024  # bytes of a text/CSV file read for headers and the first rows
 MAX_STRING_ELEMENTS = 10_000  # of an HDF5 string dataset
@@ -131,12 +131,23 @@ def _strings(value: Any) -> Iterator[str]:
 def _hdf5(path: Path, rel: str) -> list[Finding]:
     import h5py
 
+    try:
+        with h5py.File(path, "r") as f:
+            return scan_hdf5(f, rel)
+    except (OSError, RuntimeError, KeyError):
+        return []  # unreadable parts are reported by the ingest itself
+
+
+def scan_hdf5(f: Any, rel: str) -> list[Finding]:
+    """Findings in an open ``h5py.File`` (ingest shares the file it reads metadata from)."""
+    import h5py
+
     out: list[Finding] = []
 
     def attrs(obj: Any, where: str) -> None:
         for name, value in obj.attrs.items():
-            for s in _strings(value):
-                out.extend(scan_text(s, f"HDF5 attribute {where}@{name}", name, rel))
+            # the elements of one attribute share its name as context: one look at all of them
+            out.extend(scan_text("\n".join(_strings(value)), f"HDF5 attribute {where}@{name}", name, rel))
             out.extend(scan_text(name, f"HDF5 attribute name {where}@{name}", "", rel))
 
     def visit(name: str, obj: Any) -> None:
@@ -147,16 +158,14 @@ def _hdf5(path: Path, rel: str) -> list[Finding]:
             if obj.size > MAX_STRING_ELEMENTS or (obj.dtype.kind == "O" and obj.ndim > 1):
                 return
             label = name.rsplit("/", 1)[-1]
-            for s in _strings(obj[()]):
-                out.extend(scan_text(s, f"HDF5 dataset {where}", label, rel))
+            out.extend(scan_text("\n".join(_strings(obj[()])), f"HDF5 dataset {where}", label, rel))
         elif isinstance(obj, h5py.Dataset) and obj.dtype.kind in ("i", "u") and obj.size == 1:
             for s in _strings(obj[()]):
                 out.extend(scan_text(s, f"HDF5 dataset {where}", name.rsplit("/", 1)[-1], rel))
 
     try:
-        with h5py.File(path, "r") as f:
-            attrs(f, "/")
-            f.visititems(visit)
+        attrs(f, "/")
+        f.visititems(visit)
     except (OSError, RuntimeError, KeyError):
         pass  # unreadable parts are reported by the ingest itself
     return out
@@ -165,16 +174,20 @@ def _hdf5(path: Path, rel: str) -> list[Finding]:
 def _tiff(path: Path, rel: str) -> list[Finding]:
     import tifffile
 
-    out: list[Finding] = []
     try:
         with tifffile.TiffFile(path) as tif:
-            for page in tif.pages[:1]:
-                for tag in page.tags.values():
-                    s = _decode(tag.value)
-                    if s:
-                        out.extend(scan_text(s, f"TIFF tag {tag.name}", tag.name, rel))
+            return scan_tiff(tif, rel)
     except Exception:
-        pass
+        return []
+
+
+def scan_tiff(tif: Any, rel: str) -> list[Finding]:
+    """Findings in the text tags of an open ``tifffile.TiffFile``'s first page."""
+    out: list[Finding] = []
+    for tag in tif.pages.first.tags.values():
+        s = _decode(tag.value)
+        if s:
+            out.extend(scan_text(s, f"TIFF tag {tag.name}", tag.name, rel))
     return out
 
 
@@ -204,6 +217,8 @@ def _text(path: Path, rel: str) -> list[Finding]:
     if len(raw) == TEXT_HEAD and lines:
         lines = lines[:-1]  # the last line may be cut
     if not lines:
+        return []
+    if not may_hold(text):  # nothing that could be a number in the whole head: no need to look line by line
         return []
     out: list[Finding] = []
     dialect = _csv_dialect(lines[0])
