@@ -463,28 +463,32 @@ def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str
     from halric.catalog.search import SearchQuery
     from halric.core.actor import ANONYMOUS
 
+    estimated: dict[str, bool] = {}
+
     def timed(who: Any, q: Any) -> tuple[int, float]:
         t = time.perf_counter()
         with db.session() as s:
             res = search(s, who, q)
+        estimated[str((who.username, q.key()))] = bool(res.get("estimated"))
         return res["total"], (time.perf_counter() - t) * 1000
 
     def forget() -> None:
         if cache is not None:
             cache.clear()
 
-    broad: dict[str, tuple[int, float, float, bool, float]] = {}
+    broad: dict[str, tuple[Any, ...]] = {}
     for name, who, bq in (
         ("anonymous, no words or filters (first visit to /catalog)", ANONYMOUS, SearchQuery()),
         ("signed-in, no words or filters", actor, SearchQuery()),
         ("signed-in, one common word only", actor, SearchQuery(text="protein")),
         ("signed-in, one instrument only", actor, SearchQuery(instrument=[queries[0].instrument[0]])),
     ):
-        first, again, following = [], [], []
-        for _ in range(3):  # the first time: nothing cached
+        first, again, following, deep = [], [], [], []
+        for _ in range(5):  # the first time: nothing cached (as after any write)
             forget()
             total, ms = timed(who, bq)
             first.append(ms)
+        est = estimated[str((who.username, bq.key()))]
         hits_before = cache.stats()["hits"] if cache is not None else 0
         for _ in range(3):  # repeated: the answer of the run before comes from the cache
             again.append(timed(who, bq)[1])
@@ -493,9 +497,13 @@ def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str
             forget()
             timed(who, bq)
             following.append(timed(who, replace(bq, offset=bq.limit))[1])
+        for _ in range(3):  # a deep page (offset 10,000), the first time
+            forget()
+            deep.append(timed(who, replace(bq, offset=10_000))[1])
         forget()
         broad[name] = (
-            total, statistics.median(first), statistics.median(again), from_cache, statistics.median(following)
+            total, statistics.median(first), statistics.median(again), from_cache, statistics.median(following),
+            max(first), est, statistics.median(deep),
         )  # fmt: skip
     return {
         "broad": broad, "cached": cached, "min_matches": cache.min_matches if cache is not None else None,
@@ -612,18 +620,24 @@ def main() -> None:
             f"repeated pass {r['cached']['search again']} of {r['searches']}"
         )
     print()
-    print("Broad searches (all facets counted over every match; median of 3):")
+    print(
+        "Broad searches, all facets (first time: search cache emptied, median and max of 5; others median of 3;"
+    )
+    print("matches marked ~ are estimates from a sample, PostgreSQL only):")
     print()
-    print("| backend | search | matches | ms, first time | ms, repeated (cached) | ms, next page |")
-    print("|---|---|---|---|---|---|")
+    print("| backend | search | matches | ms, first time (median / max) | ms, repeated (cached) | ms, next page "
+          "| ms, page at offset 10,000 |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        for name, (total, first, again, from_cache, following) in r["broad"].items():
+        for name, (total, first, again, from_cache, following, worst, est, deep) in r["broad"].items():
             repeated = (
                 f"{again:,.1f}"
                 if from_cache
                 else f"{again:,.0f} (not cached: < {r['min_matches']:,} matches)"
             )
-            print(f"| {r['backend']} | {name} | {total:,} | {first:,.0f} | {repeated} | {following:,.0f} |")
+            shown = f"~{total:,}" if est else f"{total:,}"
+            print(f"| {r['backend']} | {name} | {shown} | {first:,.0f} / {worst:,.0f} | {repeated} "
+                  f"| {following:,.0f} | {deep:,.0f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

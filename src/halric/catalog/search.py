@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, literal, select, union_all
+from sqlalchemy import Select, String, cast, func, literal, select, tablesample, text, union_all
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from halric.catalog import fulltext, rules, searchcache
 from halric.catalog.filters import dataset_order, parse_order
@@ -95,20 +97,33 @@ PAGE = "~page"  # marks the page's rows among the facet rows of the one search s
 
 
 def search(
-    s: Session, actor: Actor, q: SearchQuery, *, facets: tuple[str, ...] = FACETS, legacy: bool = False
+    s: Session,
+    actor: Actor,
+    q: SearchQuery,
+    *,
+    facets: tuple[str, ...] = FACETS,
+    legacy: bool = False,
+    allow_estimate: bool = True,
 ) -> dict[str, Any]:
     """One page of the datasets the actor may read that match ``q``, the total and the facet counts.
 
     Broad searches are answered from the search cache (``halric.catalog.searchcache``) while the catalog
     has not changed since they were counted; the page's datasets and the registry's labels are always
-    read fresh.
+    read fresh. On PostgreSQL a broad search's total and facet counts are estimated from a sample
+    (``estimate``; the answer then says ``"estimated": true``) unless ``allow_estimate`` is False.
     """
     narrowed = any((q.instrument, q.technique, q.proposal, q.sample, q.keyword))
     base = dataset_select(actor, q.where(), q.text, narrowed=narrowed)
     order = [*(dataset_order(parse_order(q.sort)) or [Dataset.creation_time.desc()]), Dataset.pid]
     names = [f for f in facets if f in TERM_FACETS or f in COLUMN_FACETS]
     cache = searchcache.lookup(s)  # reads the generation before anything is counted
-    if cache is None:
+    estimated = estimate(s, cache, actor, q, base, names) if allow_estimate and names else None
+    if estimated is not None:
+        total, counts = estimated
+        page = list(
+            s.scalars(base.with_only_columns(Dataset.pid).order_by(*order).offset(q.offset).limit(q.limit))
+        )
+    elif cache is None:
         total, counts, page = facet_counts(s, base, names, page=(order, q.offset, q.limit))
     else:
         total, counts, page = _cached(s, cache, actor, q, base, order, names)
@@ -122,11 +137,102 @@ def search(
         item["label"] = "published" if item["value"] else "not yet published"
     return {
         "total": total,
+        "estimated": estimated is not None,
         "limit": q.limit,
         "offset": q.offset,
         "items": [dataset_dict(found[pid], legacy=legacy) for pid in page if pid in found],
         "facets": out,
     }
+
+
+# --- estimates for broad searches (PostgreSQL) ------------------------------------------------------------
+
+BROAD = 20_000  # the planner expects at least this many matches: count a sample instead of every match
+SAMPLE_ROWS = 10_000  # rows the sample aims at (a share of the table's blocks, TABLESAMPLE SYSTEM)
+MIN_SAMPLE_HITS = 400  # fewer matches in the sample than this: count exactly after all
+
+
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON)`` of a statement (PostgreSQL), with its parameters bound as usual."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: Any) -> None:
+        self.stmt = stmt
+
+
+@compiles(_Explain)
+def _explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.stmt, **kw)
+
+
+def about(n: float) -> int:
+    """An estimate to two significant figures (``123,456`` → ``120,000``), never below 1."""
+    n = max(1, round(n))
+    digits = len(str(n)) - 2
+    return int(round(n, -digits)) if digits > 0 else n
+
+
+def estimate(
+    s: Session,
+    cache: searchcache.Lookup | None,
+    actor: Actor,
+    q: SearchQuery,
+    base: Select[Any],
+    names: list[str],
+) -> tuple[int, dict[str, list[tuple[Any, int]]]] | None:
+    """The total and facet counts of a broad search estimated from a sample of the datasets table, or
+    None when the search is not broad (it is then counted exactly). PostgreSQL only.
+
+    Broad: the planner expects at least ``BROAD`` matches. The sample is ``TABLESAMPLE SYSTEM`` with a
+    fixed seed (the same blocks every time while the table does not change) sized for ``SAMPLE_ROWS``
+    rows; the matches in it are counted per facet with the same statement as an exact count, under the same
+    access rule, and scaled by table rows / sampled rows. With fewer than ``MIN_SAMPLE_HITS`` matches in the
+    sample the search is counted exactly after all. Counts are rounded to two significant figures and the
+    answer says ``estimated``, so no estimate is shown as an exact number. Cached like exact counts.
+    """
+    if s.get_bind().dialect.name != "postgresql":
+        return None
+    if cache is not None:
+        if cache.holds(_counted_key(actor, q, names)):
+            return None  # counted exactly already (a search that is not broad)
+        if cache.holds(("estimate", *_counted_key(actor, q, names))):
+            hit = cache.get(("estimate", *_counted_key(actor, q, names)))
+            if hit is not None:
+                return hit[0], _thawed(hit[1])
+    answer = _sampled(s, base, names)
+    if cache is not None and answer is not None:
+        cache.put(
+            ("estimate", *_counted_key(actor, q, names)), (answer[0], _frozen(answer[1])), matches=BROAD
+        )
+    return answer
+
+
+def _sampled(
+    s: Session, base: Select[Any], names: list[str]
+) -> tuple[int, dict[str, list[tuple[Any, int]]]] | None:
+    from sqlalchemy.sql.util import ClauseAdapter
+
+    plan = s.execute(_Explain(base.with_only_columns(Dataset.pid).order_by(None))).scalar()
+    if float(plan[0]["Plan"]["Plan Rows"]) < BROAD:
+        return None
+    rows = float(
+        s.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'catalog_datasets'::regclass")) or 0
+    )
+    if rows < BROAD:
+        return None
+    percent = min(100.0, 100.0 * SAMPLE_ROWS / rows)
+    sample = tablesample(Dataset.__table__, func.system(percent), name=Dataset.__tablename__, seed=literal(1))
+    adapter = ClauseAdapter(sample)
+    sampled_rows = s.scalar(select(func.count()).select_from(sample)) or 0
+    total, counts, _ = facet_counts(s, base, names, adapt=adapter.traverse)
+    if total < MIN_SAMPLE_HITS or not sampled_rows:
+        return None
+    scale = rows / sampled_rows
+    return (
+        about(total * scale),
+        {name: [(v, about(c * scale)) for v, c in values] for name, values in counts.items()},
+    )
 
 
 WINDOW = 250  # the pids of the matches are cached in windows of this many positions
@@ -151,7 +257,7 @@ def _cached(
     whole windows the page lies in.
     """
     scope, query = rules.read_scope(actor), q.key()
-    counted_key = ("search", scope, query, tuple(names), FACET_LIMIT)
+    counted_key = _counted_key(actor, q, names)
     first, last = q.offset // WINDOW, (q.offset + max(q.limit, 1) - 1) // WINDOW
     window_keys = [("pids", scope, query, tuple(parse_order(q.sort)), w) for w in range(first, last + 1)]
     if len(window_keys) > MAX_WINDOWS:
@@ -173,6 +279,10 @@ def _cached(
     return counted[0], _thawed(counted[1]), pids[q.offset - start : q.offset - start + q.limit]
 
 
+def _counted_key(actor: Actor, q: SearchQuery, names: list[str]) -> tuple[Any, ...]:
+    return ("search", rules.read_scope(actor), q.key(), tuple(names), FACET_LIMIT)
+
+
 def _frozen(counts: dict[str, list[tuple[Any, int]]]) -> tuple[tuple[str, tuple[tuple[Any, int], ...]], ...]:
     return tuple((name, tuple(values)) for name, values in counts.items())
 
@@ -188,25 +298,25 @@ def facet_counts(
     *,
     limit: int | None = FACET_LIMIT,
     page: tuple[list[Any], int, int] | None = None,
+    adapt: Any = None,
 ) -> tuple[int, dict[str, list[tuple[Any, int]]], list[str]]:
     """The number of datasets ``base`` selects, per facet its most frequent values with counts, and the
-    pids of one page of them (``page``: order, offset, limit).
+    pids of one page of them (``page``: order, offset, limit). ``adapt`` rewrites the statement that
+    selects the matches (``estimate`` reads them from a sample of the table).
 
     One statement: the matching pids are computed once (a materialised CTE) and the total, every facet
     and the page are read from them, so the access rule and the query are evaluated exactly once.
     """
     order = page[0] if page is not None else [Dataset.pid]
     # the hits carry what the column facets and the page need, so those never go back to the datasets
-    hits = (
-        base.with_only_columns(
-            Dataset.pid,
-            *(col.label(f"f_{name}") for name, col in COLUMN_FACETS.items() if name in facets),
-            func.row_number().over(order_by=order).label("pos"),
-        )
-        .order_by(None)
-        .cte("hits")
-        .prefix_with("MATERIALIZED")
-    )
+    hits_select = base.with_only_columns(
+        Dataset.pid,
+        *(col.label(f"f_{name}") for name, col in COLUMN_FACETS.items() if name in facets),
+        func.row_number().over(order_by=order).label("pos"),
+    ).order_by(None)
+    if adapt is not None:
+        hits_select = adapt(hits_select)
+    hits = hits_select.cte("hits").prefix_with("MATERIALIZED")
     branches: list[Any] = [select(literal("", String), literal(None, String), func.count()).select_from(hits)]
     for name in facets:
         if name in COLUMN_FACETS:

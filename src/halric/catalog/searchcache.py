@@ -131,6 +131,11 @@ class SearchCache:
             self.hits += 1
             return value
 
+    def holds(self, generation: tuple[int, int], key: tuple[Any, ...]) -> bool:
+        """Whether an answer is stored for ``key`` under this generation (not counted as a hit or miss)."""
+        with self._lock:
+            return generation == self._generation and key in self._entries
+
     def put(self, generation: tuple[int, int], key: tuple[Any, ...], value: Any) -> None:
         with self._lock:
             if generation != self._generation:  # another search has seen a newer generation meanwhile
@@ -163,6 +168,9 @@ class Lookup:
 
     def get(self, key: tuple[Any, ...]) -> Any:
         return self.cache.get(self.generation, key)
+
+    def holds(self, key: tuple[Any, ...]) -> bool:
+        return self.cache.holds(self.generation, key)
 
     def put(self, key: tuple[Any, ...], value: Any, *, matches: int) -> None:
         """Store an answer, if it counted enough datasets to have been expensive."""

@@ -60,6 +60,7 @@ def local_answer(s: Session, actor: Actor, text: str, limit: int, base_url: str)
         actor,
         SearchQuery(text=text or None, limit=limit),
         facets=("technique", "instrument", "keyword", "type"),
+        allow_estimate=False,  # merged with other sites' exact counts
     )
     items = []
     for d in res["items"]:

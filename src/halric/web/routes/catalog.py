@@ -185,7 +185,7 @@ def search_page(
         result = search(s, actor, params.query(PAGE_SIZE, (page - 1) * PAGE_SIZE))
     except InvalidInput as exc:
         error = exc.detail
-        result = {"total": 0, "items": [], "facets": {}, "limit": PAGE_SIZE, "offset": 0}
+        result = {"total": 0, "estimated": False, "items": [], "facets": {}, "limit": PAGE_SIZE, "offset": 0}
     active = params.query(1, 0).active() if error is None else {}
     pages_total = max(1, (result["total"] + PAGE_SIZE - 1) // PAGE_SIZE)
     return render(

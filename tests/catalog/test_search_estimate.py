@@ -1,0 +1,92 @@
+"""Broad searches on PostgreSQL estimate their total and facet counts from a sample of the table and say
+so; targeted searches and SQLite count exactly. (Thresholds lowered so a few hundred datasets are broad.)"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from halric.catalog import search as search_mod
+from halric.catalog import service
+from halric.catalog.search import SearchQuery, about, search
+from halric.core.actor import ANONYMOUS, Actor
+
+OWNER = Actor(user_id=1, username="own", groups=frozenset({"lab-a"}))
+N = 400
+
+
+@pytest.fixture(scope="module")
+def world(db):
+    with db.session() as s:
+        for i in range(N):
+            service.create_dataset(
+                s,
+                OWNER,
+                {
+                    "datasetName": f"scan {i}" + (" rare" if i % 100 == 0 else ""), "type": "raw" if i % 4 else "derived",
+                    "ownerGroup": "lab-a", "owner": "own", "contactEmail": "o@example.org", "sourceFolder": f"/d/{i}",
+                    "creationTime": f"2024-01-{1 + i % 28:02d}T00:00:00Z", "isPublished": i % 2 == 0,
+                    "keywords": ["common", f"k{i % 3}"],
+                },
+            )  # fmt: skip
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE catalog_datasets"))
+    return db
+
+
+@pytest.fixture()
+def small_thresholds(monkeypatch):
+    monkeypatch.setattr(search_mod, "BROAD", 100)
+    monkeypatch.setattr(search_mod, "SAMPLE_ROWS", 200)
+    monkeypatch.setattr(search_mod, "MIN_SAMPLE_HITS", 50)
+
+
+def test_about_keeps_two_significant_figures():
+    assert [about(x) for x in (0.2, 7, 99.4, 123, 987, 123_456, 1_949_999)] == [
+        1,
+        7,
+        99,
+        120,
+        990,
+        120_000,
+        1_900_000,
+    ]
+
+
+@pytest.mark.parametrize("actor", [ANONYMOUS, OWNER])
+def test_a_broad_search_is_estimated_on_postgresql_and_says_so(world, small_thresholds, actor):
+    db = world
+    with db.session() as s:
+        got = search(s, actor, SearchQuery())
+        exact = search(s, actor, SearchQuery(), allow_estimate=False)
+    assert exact["estimated"] is False
+    assert exact["total"] == (N if actor is OWNER else N // 2)
+    if db.engine.dialect.name != "postgresql":
+        assert got == exact  # SQLite always counts
+        return
+    assert got["estimated"] is True
+    assert 0.5 * exact["total"] <= got["total"] <= 2 * exact["total"]
+    assert got["total"] == about(got["total"])
+    types = dict((f["value"], f["count"]) for f in got["facets"]["type"])
+    assert set(types) == {"raw", "derived"} and types["raw"] > types["derived"]
+    # the page itself is exact: the newest datasets the caller may read
+    assert [d["pid"] for d in got["items"]] == [d["pid"] for d in exact["items"]]
+    # the page of results says the numbers are estimates
+    assert got["items"] and len(got["items"]) == 25
+
+
+def test_a_targeted_search_counts_exactly(world, small_thresholds):
+    with world.session() as s:
+        got = search(s, OWNER, SearchQuery(text="rare"))
+    assert got["estimated"] is False
+    assert got["total"] == N // 100
+
+
+def test_the_search_page_shows_an_estimate_as_one(world, small_thresholds, client):
+    r = client.get("/catalog")
+    assert r.status_code == 200
+    if world.engine.dialect.name == "postgresql":
+        assert "About <strong>" in r.text and "estimated from a sample" in r.text
+    else:
+        assert f"<strong>{N // 2}</strong> dataset(s)" in r.text
