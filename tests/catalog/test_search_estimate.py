@@ -90,3 +90,36 @@ def test_the_search_page_shows_an_estimate_as_one(world, small_thresholds, clien
         assert "About <strong>" in r.text and "estimated from a sample" in r.text
     else:
         assert f"<strong>{N // 2}</strong> dataset(s)" in r.text
+
+
+@pytest.mark.parametrize("sort", ["creationTime:desc", "creationTime:asc"])
+def test_paging_by_cursor_walks_the_same_pages_as_offsets(world, sort):
+    from dataclasses import replace
+
+    with world.session() as s:
+        q = SearchQuery(limit=30, sort=sort)
+        by_offset = []
+        for page in range(N // 30 + 1):
+            by_offset += [d["pid"] for d in search(s, OWNER, replace(q, offset=page * 30))["items"]]
+        by_cursor, after = [], None
+        for _ in range(N // 30 + 2):
+            res = search(s, OWNER, replace(q, after=after))
+            by_cursor += [d["pid"] for d in res["items"]]
+            after = res["next"]
+            if after is None:
+                break
+    assert len(by_offset) == N
+    assert by_cursor == by_offset
+
+
+def test_a_cursor_is_checked(client, world):
+    ok = client.get("/api/catalog/search", params={"limit": 5}).json()
+    assert ok["next"]
+    nxt = client.get("/api/catalog/search", params={"limit": 5, "after": ok["next"]})
+    assert nxt.status_code == 200 and nxt.json()["items"][0]["pid"] != ok["items"][0]["pid"]
+    for params in ({"after": "garbage!"}, {"after": ok["next"], "sort": "datasetName:asc"}):
+        r = client.get("/api/catalog/search", params=params)
+        assert r.status_code == 400, r.text
+        assert "after" in r.json()["detail"]
+    page = client.get("/catalog")
+    assert "after=" in page.text  # the Next link pages by cursor

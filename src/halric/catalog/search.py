@@ -3,11 +3,12 @@ and facet is computed from, so a facet can never count a dataset the caller may 
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, literal, select, tablesample, text, union_all
+from sqlalchemy import Select, String, and_, cast, func, literal, or_, select, tablesample, text, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement, Executable
@@ -17,6 +18,7 @@ from halric.catalog.filters import dataset_order, parse_order
 from halric.catalog.models import Dataset, DatasetTerm
 from halric.catalog.service import dataset_dict, dataset_select
 from halric.core.actor import Actor
+from halric.core.errors import InvalidInput
 
 TERM_FACETS = {
     "instrument": "instrument",
@@ -46,6 +48,7 @@ class SearchQuery:
     sort: str = "creationTime:desc"
     limit: int = 25
     offset: int = 0
+    after: str | None = None  # keyset cursor (``next`` of the page before): the page after it, no OFFSET
 
     def where(self) -> dict[str, Any]:
         clauses: list[dict[str, Any]] = []
@@ -118,7 +121,13 @@ def search(
     names = [f for f in facets if f in TERM_FACETS or f in COLUMN_FACETS]
     cache = searchcache.lookup(s)  # reads the generation before anything is counted
     estimated = estimate(s, cache, actor, q, base, names) if allow_estimate and names else None
-    if estimated is not None:
+    keyset = cursor_condition(q)
+    if keyset is not None:
+        total, counts = estimated or _counts(s, cache, actor, q, base, names)
+        page = list(
+            s.scalars(base.where(keyset).with_only_columns(Dataset.pid).order_by(*order).limit(q.limit))
+        )
+    elif estimated is not None:
         total, counts = estimated
         page = list(
             s.scalars(base.with_only_columns(Dataset.pid).order_by(*order).offset(q.offset).limit(q.limit))
@@ -135,14 +144,77 @@ def search(
     _label(s, out)
     for item in out.get("isPublished", []):
         item["label"] = "published" if item["value"] else "not yet published"
+    items = [found[pid] for pid in page if pid in found]
     return {
         "total": total,
         "estimated": estimated is not None,
         "limit": q.limit,
         "offset": q.offset,
-        "items": [dataset_dict(found[pid], legacy=legacy) for pid in page if pid in found],
+        "items": [dataset_dict(d, legacy=legacy) for d in items],
         "facets": out,
+        "next": cursor_after(q, page[-1], rows_by_pid={d.pid: d for d in items})
+        if len(page) == q.limit
+        else None,
     }
+
+
+# --- keyset paging ------------------------------------------------------------------------------------
+
+
+def _keyset_sort(q: SearchQuery) -> bool | None:
+    """Descending (True) or ascending (False) when the search is sorted by creationTime alone (the only
+    sort keyset paging serves: its column is never empty), else None."""
+    order = parse_order(q.sort)
+    if len(order) == 1 and order[0][0] == "creationTime":
+        return order[0][1]
+    return None
+
+
+def cursor_after(q: SearchQuery, last_pid: str, *, rows_by_pid: dict[str, Any]) -> str | None:
+    """The cursor of the page after the one ending with ``last_pid``: its creationTime and pid."""
+    ds = rows_by_pid.get(last_pid)
+    if ds is None or _keyset_sort(q) is None:
+        return None
+    raw = f"{ds.creation_time.isoformat()}|{ds.pid}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor_condition(q: SearchQuery) -> Any:
+    """The keyset condition for ``q.after`` (rows after the cursor in the page order), or None."""
+    if not q.after:
+        return None
+    desc = _keyset_sort(q)
+    if desc is None:
+        raise InvalidInput("after: paging by cursor works with sort creationTime:desc or :asc", field="after")
+    try:
+        text_ = base64.urlsafe_b64decode(q.after + "=" * (-len(q.after) % 4)).decode()
+        when, pid = text_.split("|", 1)
+        at = datetime.fromisoformat(when)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("after: not a cursor from a search answer's next", field="after") from None
+    col = Dataset.creation_time
+    if desc:
+        return or_(col < at, and_(col == at, Dataset.pid > pid))
+    return or_(col > at, and_(col == at, Dataset.pid > pid))
+
+
+def _counts(
+    s: Session,
+    cache: searchcache.Lookup | None,
+    actor: Actor,
+    q: SearchQuery,
+    base: Select[Any],
+    names: list[str],
+) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    """The exact total and facet counts (from the search cache when it has them)."""
+    key = _counted_key(actor, q, names)
+    hit = cache.get(key) if cache is not None and cache.holds(key) else None
+    if hit is not None:
+        return hit[0], _thawed(hit[1])
+    total, counts, _ = facet_counts(s, base, names)
+    if cache is not None:
+        cache.put(key, (total, _frozen(counts)), matches=total)
+    return total, counts
 
 
 # --- estimates for broad searches (PostgreSQL) ------------------------------------------------------------

@@ -143,8 +143,10 @@ class SearchParams:
             sort,
         )
 
-    def query(self, limit: int, offset: int) -> SearchQuery:
-        return _query(*self.args, limit, offset)
+    def query(self, limit: int, offset: int, after: str | None = None) -> SearchQuery:
+        q = _query(*self.args, limit, offset)
+        q.after = after or None
+        return q
 
     def url(self, **change: Any) -> str:
         params = {**self.raw, **change}
@@ -177,12 +179,13 @@ def search_page(
     request: Request,
     params: SearchParams = Depends(),
     page: int = Query(1, ge=1, le=100000),
+    after: str | None = Query(None, max_length=400, description="cursor of the page before (its next)"),
     actor: Actor = Depends(PUBLIC),
     s: Session = DB,
 ) -> Response:
     error = None
     try:
-        result = search(s, actor, params.query(PAGE_SIZE, (page - 1) * PAGE_SIZE))
+        result = search(s, actor, params.query(PAGE_SIZE, (page - 1) * PAGE_SIZE, after))
     except InvalidInput as exc:
         error = exc.detail
         result = {"total": 0, "estimated": False, "items": [], "facets": {}, "limit": PAGE_SIZE, "offset": 0}
@@ -276,10 +279,15 @@ def search_api(
     params: SearchParams = Depends(),
     limit: int = Query(25, ge=1, le=500),
     offset: int = Query(0, ge=0, le=MAX_ROWS),
+    after: str | None = Query(
+        None,
+        max_length=400,
+        description="the `next` of the page before: the page after it (keyset, any depth)",
+    ),
     actor: Actor = Depends(PUBLIC),
     s: Session = DB,
 ) -> dict[str, Any]:
-    return search(s, actor, params.query(limit, offset))
+    return search(s, actor, params.query(limit, offset, after))
 
 
 @api.get("/export", summary="Export the datasets matching a search as JSON or CSV")
