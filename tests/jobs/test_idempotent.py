@@ -57,3 +57,23 @@ def test_a_job_claimed_once_however_often_its_message_comes(db, settings):
     assert service.claim(db.engine, job2, stale_after=stale) is True
     time.sleep(0.05)
     assert service.claim(db.engine, job2, stale_after=timedelta(0)) is True
+
+
+def test_the_jobs_page_warns_when_no_worker_takes_jobs(client, db, make_user):
+    from datetime import timedelta
+
+    from conftest import signin
+    from halric.core.timeutil import utcnow
+    from halric.jobs.models import Job
+
+    admin = make_user(roles=["admin"])
+    signin(client, admin)
+    assert 'id="jobs-waiting"' not in client.get("/admin/jobs?state=done").text
+    with db.session() as s:
+        s.add(Job(kind="db.purge", state="pending", requested_by="t", max_attempts=1,
+                  created_at=utcnow() - timedelta(minutes=10)))  # fmt: skip
+    page = client.get("/admin/jobs?state=pending")
+    assert 'id="jobs-waiting"' in page.text and "Is a worker running?" in page.text
+    # bad input answers 4xx, never 500
+    assert client.get("/admin/jobs?state=nonsense").status_code == 400
+    assert client.get("/api/admin/jobs/397425804300448235520").status_code == 422

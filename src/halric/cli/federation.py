@@ -44,6 +44,13 @@ def add(
         help="SITE_GROUP=HUB_GROUP[,HUB_GROUP]: who at the hub sees the site's private records.",
     ),
     description: str = typer.Option("", "--description", help="What the site holds."),
+    harvest_every: int | None = typer.Option(
+        None,
+        "--harvest-every",
+        min=0,
+        max=525_600,
+        help="Minutes between scheduled harvests (harvest mode; default HALRIC_HARVEST_INTERVAL_MINUTES, 0: never).",
+    ),
 ) -> None:
     """Register a site."""
     from halric.core.actor import system_actor
@@ -51,7 +58,8 @@ def add(
 
     data = service.validate(
         {"name": name, "url": url, "kind": kind, "timeout": timeout, "mode": mode,
-         "group_map": _group_map(group_map), "description": description}
+         "group_map": _group_map(group_map), "description": description,
+         "harvest_interval_minutes": harvest_every}
     )  # fmt: skip
     db = database()
     try:

@@ -129,6 +129,17 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="How often the scheduler looks for periodic jobs that are due."
     )
 
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            return None  # HALRIC_BROKER_URL= (empty): no broker
+        if v is not None and not v.startswith(("redis://", "rediss://", "unix://", "amqp://", "amqps://")):
+            raise ValueError(
+                "give redis://HOST:PORT/DB or amqp://USER:PASSWORD@HOST:PORT/VHOST, or leave it unset"
+            )
+        return v
+
     @field_validator("cookie_secure")
     @classmethod
     def _cookie_mode(cls, v: str) -> str:

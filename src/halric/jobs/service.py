@@ -299,6 +299,14 @@ def retry(s: Session, actor: Actor, job_id: int, *, max_attempts: int | None = N
     return job
 
 
+def waiting_since(s: Session, *, longer_than: timedelta = timedelta(minutes=2)) -> datetime | None:
+    """When the oldest job still waiting for a worker was created, if it has waited ``longer_than``."""
+    oldest = s.scalar(select(func.min(Job.created_at)).where(Job.state.in_(("pending", "queued"))))
+    if oldest is not None and oldest < utcnow() - longer_than:
+        return oldest
+    return None
+
+
 def active_for_schedule(s: Session, schedule: str) -> bool:
     return bool(s.scalar(select(func.count()).where(Job.schedule == schedule, Job.state.in_(ACTIVE))))
 

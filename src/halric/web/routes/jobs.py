@@ -11,12 +11,13 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from halric.core.actor import Actor
+from halric.core.values import MAX_INT
 from halric.jobs import service as jobs
 from halric.jobs.models import STATES
 from halric.web.access import ADMIN
@@ -24,6 +25,7 @@ from halric.web.deps import DB
 from halric.web.templating import render
 
 log = logging.getLogger("halric.jobs")
+JOB_ID = Path(ge=1, le=MAX_INT, description="the job's number")
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
 api = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -54,13 +56,16 @@ def jobs_page(
             "page": page,
             "pages": max(1, -(-total // per_page)),
             "broker": _broker_label(st),
+            "waiting_since": jobs.waiting_since(s),
             "flash": request.query_params.get("done"),
         },
     )
 
 
 @pages.post("/jobs/{job_id}/retry")
-def jobs_retry(job_id: int, request: Request, actor: Actor = Depends(ADMIN), s: Session = DB) -> Response:
+def jobs_retry(
+    request: Request, job_id: int = JOB_ID, actor: Actor = Depends(ADMIN), s: Session = DB
+) -> Response:
     st = request.app.state.settings
     job = jobs.retry(s, actor, job_id, max_attempts=st.job_max_retries + 1)
     return RedirectResponse(f"/admin/jobs?done=Job+{job.id}+sent+again", status_code=303)
@@ -118,7 +123,7 @@ def api_jobs(
 
 
 @api.get("/jobs/{job_id}", response_model=JobOut, summary="One background job")
-def api_job(job_id: int, actor: Actor = Depends(ADMIN), s: Session = DB) -> JobOut:
+def api_job(job_id: int = JOB_ID, actor: Actor = Depends(ADMIN), s: Session = DB) -> JobOut:
     return JobOut(**jobs.job_dict(jobs.get(s, job_id)))
 
 
@@ -129,7 +134,9 @@ def api_job(job_id: int, actor: Actor = Depends(ADMIN), s: Session = DB) -> JobO
     summary="Send a job of the dead-letter list again; audited",
     responses={409: {"description": "the job is not in the dead-letter list"}},
 )
-def api_job_retry(job_id: int, request: Request, actor: Actor = Depends(ADMIN), s: Session = DB) -> JobOut:
+def api_job_retry(
+    request: Request, job_id: int = JOB_ID, actor: Actor = Depends(ADMIN), s: Session = DB
+) -> JobOut:
     st = request.app.state.settings
     return JobOut(**jobs.job_dict(jobs.retry(s, actor, job_id, max_attempts=st.job_max_retries + 1)))
 
