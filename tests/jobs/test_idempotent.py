@@ -42,6 +42,7 @@ def test_a_job_claimed_once_however_often_its_message_comes(db, settings):
     from datetime import timedelta
 
     from halric.jobs import service
+    from halric.jobs.models import Job
 
     with db.session() as s:
         job_id = service.enqueue(s, system_actor("test"), "db.purge", {}).id
@@ -57,6 +58,12 @@ def test_a_job_claimed_once_however_often_its_message_comes(db, settings):
     assert service.claim(db.engine, job2, stale_after=stale) is True
     time.sleep(0.05)
     assert service.claim(db.engine, job2, stale_after=timedelta(0)) is True
+    # a worker stopping mid-job puts it back for the relay, without counting the attempt
+    assert service.release(db.engine, [job2]) == 1
+    with db.session() as s:
+        j = s.get(Job, job2)
+        assert (j.state, j.attempts) == ("pending", 1)
+    assert service.release(db.engine, [job_id]) == 0  # done stays done
 
 
 def test_the_jobs_page_warns_when_no_worker_takes_jobs(client, db, make_user):

@@ -50,7 +50,7 @@ def worker(
         while not stop.wait(1.0):
             pass
     finally:
-        rt.stop()
+        rt.stop(timeout_ms=60_000)  # running jobs get a minute to finish
         db.dispose()
 
 

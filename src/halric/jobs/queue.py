@@ -74,6 +74,7 @@ class Queue:
         self.broker = make_broker(settings)
         self.queue_name = f"{settings.broker_namespace}_jobs"
         self.stale_after = timedelta(seconds=settings.job_time_limit_seconds + 300)
+        self.running: set[int] = set()  # jobs this process is running now
         self.actor = dramatiq.actor(
             self._run,
             actor_name=f"{settings.broker_namespace}_job",
@@ -129,6 +130,7 @@ class Queue:
             actor = service.actor_from(job.actor)
         log.info("job %s %s: attempt %s of %s started", job_id, kind, attempt, max_attempts)
         start = time.perf_counter()
+        self.running.add(job_id)
         try:
             handler = HANDLERS.get(kind)
             if handler is None:
@@ -147,6 +149,8 @@ class Queue:
                 wait.total_seconds(),
             )  # fmt: skip
             raise Retry(error, delay=int(wait.total_seconds() * 1000)) from None
+        finally:
+            self.running.discard(job_id)
         elapsed = time.perf_counter() - start
         service.finish(engine, job_id, result)
         log.info("job %s %s: done in %.2f s %s", job_id, kind, elapsed, result or "")

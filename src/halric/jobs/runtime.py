@@ -84,5 +84,8 @@ class Runtime:
             t.join(timeout=5)
         if self._worker is not None:
             self._worker.stop(timeout=timeout_ms)
+        unfinished = service.release(self.db.engine, set(self.queue.running))
+        if unfinished:
+            log.warning("worker stopped with %s job(s) unfinished; they will run again", unfinished)
         self.queue.close()
         log.info("worker stopped")

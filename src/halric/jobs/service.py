@@ -196,6 +196,20 @@ def claim(engine: Engine, job_id: int, *, stale_after: timedelta) -> bool:
         return res.rowcount == 1
 
 
+def release(engine: Engine, ids: Iterable[int]) -> int:
+    """Jobs a stopping worker could not finish go back to ``pending`` (the next relay sends them)."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    with engine.begin() as conn:
+        res = conn.execute(
+            update(Job)
+            .where(Job.id.in_(ids), Job.state == "running")
+            .values(state="pending", attempts=Job.attempts - 1, progress="worker stopped; sent again")
+        )
+        return int(res.rowcount or 0)
+
+
 def set_progress(engine: Engine, job_id: int, text: str) -> None:
     with engine.begin() as conn:
         conn.execute(update(Job).where(Job.id == job_id).values(progress=text[:500]))
