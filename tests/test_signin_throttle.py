@@ -133,3 +133,28 @@ def test_unknown_names_wait_exactly_like_real_ones(app, make_user, settings):
             answers[name] = (r.status_code, re.sub(r"\d+", "N", message))
     assert answers[real] == answers["ghost-" + real]
     assert answers[real][0] == 429
+
+
+def test_an_address_forgets_sooner_than_a_pair(db, settings):
+    """Many people may share an address: its counter is forgotten after the longest wait without
+    failures, while a (user name, address) pair remembers for a day."""
+    from datetime import timedelta
+
+    from halric.accounts import throttle
+    from halric.accounts.models import LoginFailure
+    from halric.core.timeutil import utcnow
+
+    free, longest = settings.login_max_failures, settings.login_lock_minutes * 60
+    ip = "192.0.2.200"
+    with db.session() as s:
+        for n in range(3):
+            assert throttle.attempt(s, f"typo{n}", ip, free=free, longest=longest) == 0
+    quiet = utcnow() - timedelta(seconds=longest + 5)
+    with db.session() as s:
+        s.execute(update(LoginFailure).values(last_at=quiet).where(
+            LoginFailure.key.in_([throttle.address_key(ip), throttle.pair_key("typo0", ip)])))  # fmt: skip
+    with db.session() as s:
+        assert throttle.attempt(s, "typo0", ip, free=free, longest=longest) == 0
+    with db.session() as s:
+        assert s.get(LoginFailure, throttle.address_key(ip)).count == 1  # forgotten, then this one
+        assert s.get(LoginFailure, throttle.pair_key("typo0", ip)).count == 2  # remembered

@@ -5,7 +5,8 @@ Sign-in attempts are counted per (user name, client address) and per client addr
 the next one: 30 s, 1 min, 2 min, 4 min … up to ``longest`` seconds. A waiting counter answers 429 with
 ``Retry-After`` (no worker sleeps). Because the account's counter is bound to the address, someone
 guessing from one address cannot keep the owner out from another. A successful sign-in clears its
-(user name, address) counter; a day without failures clears any counter.
+(user name, address) counter; a pair's counter is forgotten after a day without failures, an
+address's after ``longest`` seconds without (many people may share one address).
 
 An attempt is counted *before* its password is checked, in one conditional ``UPDATE`` that both checks
 the wait and counts (so parallel attempts from several workers cannot slip through together), and the
@@ -39,10 +40,11 @@ def address_key(ip: str) -> str:
     return f"ip:{ip}"
 
 
-def _keys(username: str, ip: str | None, free: int) -> list[tuple[str, int]]:
-    """The counters of an attempt with their free failures; the address first."""
-    keys = [(address_key(ip), free * PER_ADDRESS_FACTOR)] if ip else []
-    return [*keys, (pair_key(username, ip), free)]
+def _keys(username: str, ip: str | None, free: int, longest: int) -> list[tuple[str, int, timedelta]]:
+    """The counters of an attempt, address first: (key, free failures, quiet time that forgets them).
+    An address forgets sooner than a (user name, address) pair: many people may share one address."""
+    keys = [(address_key(ip), free * PER_ADDRESS_FACTOR, timedelta(seconds=longest))] if ip else []
+    return [*keys, (pair_key(username, ip), free, FORGET_AFTER)]
 
 
 def delay_after(failures: int, free: int, longest: int) -> int:
@@ -67,10 +69,12 @@ def _when(value: datetime | None) -> Any:
     return null() if value is None else literal(value, LoginFailure.__table__.c.locked_until.type)
 
 
-def _count_one(session: Session, key: str, free: int, longest: int, now: datetime) -> int | None:
+def _count_one(
+    session: Session, key: str, free: int, longest: int, forget: timedelta, now: datetime
+) -> int | None:
     """Count an attempt on ``key`` unless it must wait: the new count, or None while waiting."""
     col = LoginFailure.__table__.c
-    count = case((col.last_at < now - FORGET_AFTER, 1), else_=col.count + 1)
+    count = case((col.last_at < now - forget, 1), else_=col.count + 1)
     steps: list[tuple[Any, Any]] = [(count < free, _when(None))]
     n = free
     while delay_after(n, free, longest) < longest:
@@ -90,9 +94,9 @@ def attempt(session: Session, username: str, ip: str | None, *, free: int, longe
     """Count a sign-in attempt before its password is checked. Returns 0 when it may go ahead (and it
     is counted, as if it will fail), or the whole seconds to wait (nothing is checked then)."""
     now = utcnow()
-    for key, limit in _keys(username, ip, free):
+    for key, limit, forget in _keys(username, ip, free, longest):
         _ensure_row(session, key, now)
-        if _count_one(session, key, limit, longest, now) is None:
+        if _count_one(session, key, limit, longest, forget, now) is None:
             row = session.get(LoginFailure, key, populate_existing=True)
             left = (as_utc(row.locked_until) - now).total_seconds() if row and row.locked_until else 0
             return max(1, int(left) + 1)
@@ -119,7 +123,7 @@ def wait_left(session: Session, username: str, ip: str | None, *, now: datetime 
     """Whole seconds before this user name may be tried again from this address (0: go ahead)."""
     now = now or utcnow()
     worst = 0.0
-    for key, _free in _keys(username, ip, 1):
+    for key, *_ in _keys(username, ip, 1, 1):
         row = session.get(LoginFailure, key, populate_existing=True)
         if row is not None and row.locked_until is not None:
             worst = max(worst, (as_utc(row.locked_until) - now).total_seconds())
