@@ -84,3 +84,52 @@ def test_the_jobs_page_warns_when_no_worker_takes_jobs(client, db, make_user):
     # bad input answers 4xx, never 500
     assert client.get("/admin/jobs?state=nonsense").status_code == 400
     assert client.get("/api/admin/jobs/397425804300448235520").status_code == 422
+
+
+def test_two_schedulers_enqueue_a_slot_once(db, settings):
+    """Several workers (or web processes) run the scheduler: each periodic job goes in once per slot,
+    even when two of them insert it at the same moment."""
+    from halric.jobs import service
+    from halric.jobs.models import Job
+    from halric.jobs.schedule import tick
+
+    key = "schedule:race-test:1"
+    got: dict[str, int] = {}
+    first_in = threading.Event()
+
+    def first() -> None:
+        with db.session() as s:
+            got["first"] = service.enqueue(
+                s, system_actor("a"), "db.purge", {}, key=key, schedule="race-test"
+            ).id
+            first_in.set()
+            time.sleep(0.5)  # not committed yet when the second one inserts
+
+    def second() -> None:
+        first_in.wait(10)
+        with db.session() as s:
+            got["second"] = service.enqueue(
+                s, system_actor("b"), "db.purge", {}, key=key, schedule="race-test"
+            ).id
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert got["first"] == got["second"]
+    with db.session() as s:
+        assert len(s.query(Job).filter(Job.key == key).all()) == 1
+    # the scheduler's tick: one job per schedule and slot
+    from datetime import timedelta
+
+    from halric.core.timeutil import utcnow
+
+    st = settings.model_copy(update={"schedule_mail_seconds": 0, "schedule_purge_seconds": 3600})
+    now = utcnow()
+    first_ids = tick(db, st, now=now)
+    assert len(first_ids) == 1
+    assert tick(db, st, now=now) == []  # its job has not run yet: skipped
+    service.finish(db.engine, first_ids[0], {})
+    assert tick(db, st, now=now) == []  # done, but this slot had its run
+    assert len(tick(db, st, now=now + timedelta(seconds=3600))) == 1  # the next slot

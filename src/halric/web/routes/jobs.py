@@ -174,6 +174,12 @@ def start_queue(app: FastAPI) -> Any:
     if getattr(app.state, "jobs_inprocess", False) and st.worker_inprocess:
         from halric.jobs.runtime import Runtime
 
+        if not log.handlers and not logging.getLogger().handlers:  # uvicorn sets up only its own loggers
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
+            log.propagate = False
         rt = Runtime(st, db)
         rt.start()
         return rt
