@@ -10,7 +10,7 @@ from pathlib import Path
 
 import blake3
 import pytest
-from tests.browser.conftest import halric, serve_hub
+from tests.browser.conftest import expect_status, halric, serve_hub, sign_in, type_into
 
 pytestmark = pytest.mark.browser
 
@@ -35,20 +35,12 @@ def data_hub(
         yield {**h, "folder": beamtime / "zebrafish-ferritin", "summary": summary}
 
 
-def sign_in(page, base: str, username: str, password: str) -> None:
-    page.goto(base + "/signin")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/dashboard")
-
-
 def test_owner_finds_the_data_and_downloads_a_file(data_hub, page, tmp_path: Path):
     base = data_hub["base"]
     sign_in(page, base, "dana", "dana-password-123")
-    page.goto(base + "/catalog")
-    page.get_by_label("Words").fill("ferrit")
-    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Data Catalog").click()
+    type_into(page, "Words", "ferrit")
+    page.keyboard.press("Enter")
     results = page.get_by_role("region", name="Results")
     results.get_by_role("link").first.click()
     page.wait_for_url("**/catalog/datasets/**")
@@ -68,6 +60,8 @@ def test_owner_finds_the_data_and_downloads_a_file(data_hub, page, tmp_path: Pat
 def test_someone_without_the_group_sees_nothing(data_hub, page):
     base = data_hub["base"]
     pid = data_hub["summary"]["datasets"][0]["pid"]
+    expect_status(page, 404, "/catalog/datasets")  # typed addresses of a dataset they may not see
+    expect_status(page, 404, "/api/catalog/datasets")
     for who in (None, ("eve", "eve-password-1234")):
         if who:
             sign_in(page, base, *who)

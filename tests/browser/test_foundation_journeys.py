@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from tests.browser.conftest import ADMIN_PASSWORD
+from tests.browser.conftest import ADMIN_PASSWORD, expect_status, sign_in, type_into
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, base: str, username: str, password: str) -> None:
-    page.goto(base + "/")
-    page.get_by_role("link", name="Sign in").click()
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_admin_creates_user_and_reads_audit_log(hub, page):
     base = hub["base"]
     sign_in(page, base, "admin", ADMIN_PASSWORD)
-    page.wait_for_url(base + "/dashboard")
     assert page.get_by_role("heading", name="Accounts").is_visible()
     page.get_by_role("link", name="Manage accounts").click()
-    page.get_by_label("User name").fill("newreviewer")
-    page.get_by_label("E-mail").fill("newreviewer@example.org")
-    page.get_by_label("Initial password").fill("reviewer-password")
+    type_into(page, "User name", "newreviewer")
+    type_into(page, "E-mail", "newreviewer@example.org")
+    type_into(page, "Initial password", "reviewer-password")
     page.get_by_label("Reviewer — reviews assigned applications").check()
     page.get_by_role("button", name="Create account").click()
     assert page.get_by_role("status").inner_text().startswith("Account “newreviewer” created")
@@ -50,9 +41,9 @@ def test_admin_creates_user_and_reads_audit_log(hub, page):
 def test_applicant_dashboard_and_refused_admin_page(hub, page):
     base = hub["base"]
     sign_in(page, base, "appl", "applicant-password")
-    page.wait_for_url(base + "/dashboard")
     assert page.locator('[data-role="applicant"]').is_visible()
     assert page.get_by_role("link", name="Manage accounts").count() == 0
+    expect_status(page, 403, "/admin/users")  # typed on purpose: the refusal is what is tested
     response = page.goto(base + "/admin/users")
     assert response is not None and response.status == 403
     assert page.get_by_role("heading", name="Not allowed").is_visible()
@@ -62,7 +53,12 @@ def test_applicant_dashboard_and_refused_admin_page(hub, page):
 
 def test_wrong_password_shows_generic_error(hub, page):
     base = hub["base"]
-    sign_in(page, base, "appl", "not-the-password")
+    expect_status(page, 401, "/signin")
+    page.goto(base + "/")
+    page.get_by_role("link", name="Sign in").click()
+    type_into(page, "User name", "appl")
+    type_into(page, "Password", "not-the-password")
+    page.keyboard.press("Enter")
     assert page.get_by_role("alert").inner_text() == "Invalid user name or password."
     # the typed user name is kept, the password is not
     assert page.get_by_label("User name").input_value() == "appl"

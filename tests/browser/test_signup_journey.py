@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from tests.browser.conftest import halric, serve_hub
+from tests.browser.conftest import expect_status, halric, serve_hub
 
 pytestmark = pytest.mark.browser
 
@@ -72,6 +72,7 @@ def test_sign_up_confirm_sign_in_and_reset_password(mail_hub, page):
     assert "ingrid@pharma.example" in page.locator("#signup-sent").inner_text()
 
     # before confirming, signing in is refused with a reason
+    expect_status(page, 401, "/signin")
     page.goto(base + "/signin")
     page.get_by_label("User name").fill("ingrid")
     page.get_by_label("Password").fill("ingrid-password-1")
