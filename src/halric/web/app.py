@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         "and handle experiment data. Authenticate scripts with a personal API token "
         "(`Authorization: Bearer hlr_...`), created on your account page.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by web/routes/apidocs.py from packaged files, under the CSP
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
@@ -51,18 +51,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/api/docs"):
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "frame-ancestors 'none'",
-            )
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'",
+        )
         return response
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     from halric.web.routes import (
         admin,
+        apidocs,
         auth,
         calls_api,
         calls_pages,
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     for module in (
         health,
+        apidocs,
         home,
         auth,
         signup,
