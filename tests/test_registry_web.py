@@ -141,3 +141,27 @@ def test_instrument_edit_in_browser(client, make_user):
         "csrf_token": csrf_from(page.text)}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     assert "cosaxs@example.org" in client.get("/registry/instruments/maxiv-cosaxs").text
+
+
+def test_instrument_list_is_paged_and_sorted(client):
+    first = html.fromstring(client.get("/registry").text)
+    cards = first.cssselect("#instruments .instrument")
+    total = client.get("/api/registry/instruments", params={"limit": 1}).json()["total"]
+    assert len(cards) == 24 < total
+    assert f"of {total}" in first.cssselect("#instrument-count")[0].text_content()
+    next_link = first.cssselect(".pager a[rel=next]")[0].get("href")
+    second = html.fromstring(client.get(next_link).text)
+    ids_1 = [c.get("data-instrument") for c in cards]
+    ids_2 = [c.get("data-instrument") for c in second.cssselect("#instruments .instrument")]
+    assert ids_2 and not set(ids_1) & set(ids_2)
+    by_name = html.fromstring(client.get("/registry", params={"sort": "name", "country": "DK"}).text)
+    names = [a.text_content() for a in by_name.cssselect(".instrument h3 a")]
+    assert names == sorted(names, key=str.lower) and len(names) > 1
+    nav = by_name.cssselect(".pager a")
+    assert all("country=DK" in a.get("href") and "sort=name" in a.get("href") for a in nav)
+    backwards = html.fromstring(client.get("/registry", params={"sort": "name:desc"}).text)
+    last = [a.text_content() for a in backwards.cssselect(".instrument h3 a")]
+    assert last == sorted(last, key=str.lower, reverse=True)
+    # a page past the end shows the last page, an unknown sort the default order
+    assert client.get("/registry", params={"page": 999}).status_code == 200
+    assert client.get("/registry", params={"sort": "bogus"}).status_code == 200

@@ -53,6 +53,10 @@ FACET_TITLES = {
     "keyword": "Keyword",
 }  # fmt: skip
 FACET_PARAMS = {"ownerGroup": "group", "isPublished": "published"}
+SORTS = {
+    "creationTime:desc": "Newest first", "creationTime:asc": "Oldest first", "datasetName:asc": "Name A–Z",
+    "datasetName:desc": "Name Z–A", "size:desc": "Largest first", "size:asc": "Smallest first",
+}  # fmt: skip
 
 
 def _date(value: str | None, name: str, *, end: bool = False) -> datetime | None:
@@ -201,6 +205,7 @@ def search_page(
             "page": page,
             "pages_total": pages_total,
             "facet_titles": FACET_TITLES,
+            "sorts": SORTS,
             "active": active,
             "error": error,
             "quote": lambda v: quote(str(v), safe=""),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -25,6 +26,29 @@ TEMPLATES.env.globals.update(
 )
 
 
+PAGE_SIZE = 24
+SORTS = {
+    "": "Operational first", "name": "Name A–Z", "name:desc": "Name Z–A", "country": "Country",
+    "organisation": "Organisation",
+}  # fmt: skip
+
+
+def _sorted(rows: list, sort: str) -> list:
+    """The instruments in the chosen order (the service's order — operational first — by default)."""
+    keys = {
+        "name": lambda i: i.name.lower(),
+        "country": lambda i: (COUNTRIES.get(i.country, i.country), i.name.lower()),
+        "organisation": lambda i: (
+            (i.organisation.short_name or i.organisation.name).lower(),
+            i.name.lower(),
+        ),
+    }
+    field, _, direction = sort.partition(":")
+    if field not in keys:
+        return rows
+    return sorted(rows, key=keys[field], reverse=direction == "desc")
+
+
 def _technique_options(s: Session) -> list[tuple[str, str]]:
     usage = reg.technique_usage(s)
     return sorted(
@@ -42,6 +66,8 @@ def index(
     sample_type: str | None = None,
     status: str | None = None,
     access_route: str | None = None,
+    sort: str = Query("", max_length=40),
+    page: int = Query(1, ge=1, le=10000),
     actor: Actor = Depends(PUBLIC),
     s: Session = DB,
 ) -> Response:
@@ -54,11 +80,20 @@ def index(
         rows = reg.search_instruments(s, f)
     except HalricError as exc:
         rows, error = [], exc.detail
+    sort = sort if sort in SORTS else ""
+    rows = _sorted(rows, sort)
+    pages_total = max(1, (len(rows) + PAGE_SIZE - 1) // PAGE_SIZE)
+    page = min(page, pages_total)
+    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    kept = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return render(
         request,
         "registry/index.html",
         {
-            "rows": rows, "f": f, "error": error, "organisations": reg.list_organisations(s),
+            "rows": shown, "total": len(rows), "page": page, "pages_total": pages_total, "sort": sort,
+            "sorts": SORTS, "first": (page - 1) * PAGE_SIZE + 1,
+            "page_url": lambda n: "/registry?" + urlencode({**kept, "page": n}),
+            "f": f, "error": error, "organisations": reg.list_organisations(s),
             "techniques": _technique_options(s), "statuses": STATUSES,
             "counts": {
                 "organisations": len(reg.list_organisations(s)),
