@@ -20,10 +20,12 @@ $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 
 ## Run the hub on its embedded default (SQLite in ./var, seeded registry) at http://127.0.0.1:8000.
 ## With HALRIC_BROKER_URL set, a `halric worker` runs beside the server (stopped with it); without it the
-## server runs the background jobs itself (in-process fallback).
+## server runs the background jobs itself (in-process fallback). Mail stays in the hub's outbox, read at
+## /admin/mail (HALRIC_MAIL_DELIVERY=smtp sends it instead).
 run: $(VENV)/.installed
 	$(BIN)/halric init
-	@if [ -n "$$HALRIC_BROKER_URL" ]; then \
+	@export HALRIC_MAIL_DELIVERY=$${HALRIC_MAIL_DELIVERY:-local}; \
+	if [ -n "$$HALRIC_BROKER_URL" ]; then \
 	  $(BIN)/halric worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	  $(BIN)/halric serve --host 127.0.0.1 --port 8000; \

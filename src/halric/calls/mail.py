@@ -1,5 +1,8 @@
 """Outgoing mail: messages go to an outbox in the same transaction as the change that caused them,
-and a sender delivers them over SMTP with retries, so a mail-server outage loses nothing."""
+and a sender delivers them over SMTP with retries, so a mail-server outage loses nothing.
+
+With ``HALRIC_MAIL_DELIVERY=local`` (development, `make run`) nothing is sent: the outbox is the
+mailbox, read by administrators at ``/admin/mail``, and a send marks the messages delivered there."""
 
 from __future__ import annotations
 
@@ -40,6 +43,16 @@ def send_pending(s: Session, settings: Any) -> tuple[int, int]:
     msgs = pending(s)
     if not msgs:
         return 0, 0
+    if getattr(settings, "mail_delivery", "smtp") == "local":  # development: the outbox is the mailbox
+        for m in msgs:
+            if _claim(s, m):
+                m.sent_at = utcnow()
+                m.attempts += 1
+                m.last_error = None
+                m.next_attempt_at = None
+                sent += 1
+        s.flush()
+        return sent, 0
     try:
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
         if settings.smtp_starttls:
@@ -90,6 +103,15 @@ def _claim(s: Session, m: OutboxMessage) -> bool:
         s.expire(m)
         return False
     return True
+
+
+def recent(s: Session, *, limit: int, offset: int = 0) -> tuple[list[OutboxMessage], int]:
+    """The outbox newest first, and how many messages it holds."""
+    from sqlalchemy import func
+
+    total = s.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+    rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(total)
 
 
 def _failed(m: OutboxMessage, error: str) -> None:

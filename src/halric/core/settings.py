@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP password (optional).")
     smtp_starttls: bool = Field(default=False, description="Use STARTTLS.")
     smtp_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the SMTP server.")
+    mail_delivery: str = Field(
+        default="smtp",
+        description="How mail leaves the hub: smtp (through the HALRIC_SMTP_* server) or local (kept in the "
+        "hub's outbox and read by administrators at /admin/mail; what `make run` uses for development).",
+    )
     mail_from: str = Field(
         default="HALRIC Hub <no-reply@halric.localhost>", description="Sender of hub e-mails."
     )
@@ -145,6 +150,13 @@ class Settings(BaseSettings):
     def _cookie_mode(cls, v: str) -> str:
         if v not in {"auto", "always", "never"}:
             raise ValueError("must be auto, always or never")
+        return v
+
+    @field_validator("mail_delivery")
+    @classmethod
+    def _mail_delivery(cls, v: str) -> str:
+        if v not in {"smtp", "local"}:
+            raise ValueError("must be smtp or local")
         return v
 
     @cached_property

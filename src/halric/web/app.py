@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     from halric.web.routes import (
         admin,
+        admin_mail,
         apidocs,
         auth,
         calls_api,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         auth,
         signup,
         admin,
+        admin_mail,
         registry_pages,
         registry_api,
         match,
