@@ -394,7 +394,7 @@ def test_downloads_are_off_without_serving_roots(client, world, roots, env):
     )
     assert not page.xpath("//a[contains(@href, '/download')]")
     assert "Downloads are not enabled" in page.text_content()
-    roots(None)  # unset, and HALRIC_DATA_ROOTS unset: off as well
+    roots(None)  # unset, and HALRIC_DATA_ROOTS unset: only DATA_DIR/data is served, not this folder
     env["mp"].delenv("HALRIC_DATA_ROOTS", raising=False)
     assert client.get(url(world["pid"], "scan.h5"), headers=world["h"]).status_code == 403
 
@@ -525,8 +525,12 @@ def test_serving_roots_follow_the_settings(monkeypatch, settings, tmp_path):
     assert catalog_files.Serving.from_settings(settings, cfg).roots == (tmp_path / "c",)
     off = config.CatalogSettings(download_roots="", data_roots=str(tmp_path))
     assert catalog_files.Serving.from_settings(settings, off).roots == ()
-    unset = config.CatalogSettings(download_roots=None, data_roots=None)
-    assert catalog_files.Serving.from_settings(settings, unset).roots == ()
+    unset = config.CatalogSettings(download_roots=None, data_roots=None)  # `make run`: DATA_DIR/data
+    default = catalog_files.Serving.from_settings(settings, unset)
+    assert default.roots == ((settings.data_dir / "data").resolve(),)
+    assert default.allows((settings.data_dir / "data" / "run1" / "a.h5").resolve())
+    assert not default.allows((settings.data_dir / "halric.db").resolve())
+    assert not default.allows((settings.data_dir / "secret_key").resolve())
     serving = catalog_files.Serving.from_settings(settings, cfg)
     assert settings.data_dir.resolve() in serving.private
 

@@ -39,8 +39,8 @@ class CatalogSettings(BaseSettings):
     download_roots: str | None = Field(
         default=None,
         description="Folders (separated by ':') whose catalogued files are served for download. "
-        "Unset: the folders of HALRIC_DATA_ROOTS when that is set, otherwise none (downloads off). "
-        "Empty: downloads off.",
+        "Unset: the folders of HALRIC_DATA_ROOTS when that is set, otherwise DATA_DIR/data (made by "
+        "`halric init`). Empty: downloads off.",
     )
     data_roots: str | None = Field(
         default=None,

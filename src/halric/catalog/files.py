@@ -100,7 +100,7 @@ class Serving:
 
     @classmethod
     def from_settings(cls, hub: Settings, catalog: CatalogSettings | None = None) -> Serving:
-        roots = tuple(Path(p) for p in folders.serving_roots(catalog or catalog_settings()))
+        roots = tuple(Path(p) for p in folders.serving_roots(catalog or catalog_settings(), hub.data_dir))
         private = [Path(folders.canonical(os.path.abspath(hub.data_dir.expanduser())) or "/")]
         if hub.cache_dir:
             private.append(Path(folders.canonical(os.path.abspath(hub.cache_dir.expanduser())) or "/"))

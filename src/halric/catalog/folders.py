@@ -67,12 +67,29 @@ def _disk_case(real: str) -> str:
     return out
 
 
-def serving_roots(cfg: Any = None) -> tuple[str, ...]:
-    """The serving roots (``HALRIC_DOWNLOAD_ROOTS``, by default ``HALRIC_DATA_ROOTS``), canonical."""
+def default_download_root(data_dir: str | os.PathLike[str]) -> str:
+    """``DATA_DIR/data``: where `make run`'s detector data goes (`halric init` makes it); served unless
+    HALRIC_DOWNLOAD_ROOTS or HALRIC_DATA_ROOTS say otherwise (the rest of the data directory stays private)."""
+    return os.path.join(os.path.expanduser(os.fspath(data_dir)), "data")
+
+
+def serving_roots(cfg: Any = None, data_dir: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
+    """The serving roots, canonical: ``HALRIC_DOWNLOAD_ROOTS``, by default ``HALRIC_DATA_ROOTS``, and when
+    neither is set the hub's ``DATA_DIR/data`` (``data_dir``: the hub's data directory; default: from
+    the environment)."""
     from halric.catalog.config import get as catalog_settings
 
     cfg = cfg or catalog_settings()
-    raw = cfg.download_roots if cfg.download_roots is not None else (cfg.data_roots or "")
+    if cfg.download_roots is not None:
+        raw = cfg.download_roots
+    elif cfg.data_roots is not None:
+        raw = cfg.data_roots
+    else:
+        if data_dir is None:
+            from halric.core.settings import Settings
+
+            data_dir = Settings().data_dir
+        raw = default_download_root(data_dir)
     out = []
     for p in raw.split(os.pathsep):
         if p.strip():

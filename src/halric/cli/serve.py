@@ -73,3 +73,14 @@ def init(
                     f"Created the first admin account. Sign in as [bold]admin[/] with password [bold]{password}[/] and change it on your account page."
                 )
     db.dispose()
+    from pathlib import Path
+
+    from halric.catalog.folders import default_download_root
+
+    data = Path(default_download_root(st.data_dir))
+    if not data.exists():
+        data.mkdir(parents=True)
+        console.print(
+            f"Made {data} for experiment data: catalogued files under it can be downloaded by those who "
+            "may read their dataset (HALRIC_DOWNLOAD_ROOTS chooses other folders)."
+        )
