@@ -10,11 +10,11 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from halric.catalog.jsonld import dataset_jsonld
 from halric.catalog.search import SearchQuery, search
 from halric.core.actor import Actor
 from halric.core.errors import InvalidInput, NotFound
-from halric.web.access import PUBLIC
+from halric.web.access import PUBLIC, SIGNED_IN
 from halric.web.deps import DB
 from halric.web.routes import downloads
 from halric.web.templating import TEMPLATES, render
@@ -215,7 +215,27 @@ def search_page(
 
 
 @pages.get("/datasets/{pid:path}", response_class=HTMLResponse)
-def dataset_page(pid: str, request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Response:
+def dataset_page(
+    pid: str,
+    request: Request,
+    done: str | None = Query(None, max_length=20),
+    actor: Actor = Depends(PUBLIC),
+    s: Session = DB,
+) -> Response:
+    return _dataset_view(request, actor, s, pid, {"done": DONE.get(done or "")})
+
+
+DONE = {
+    "publish": "Published: everyone can now find and read this dataset.",
+    "withdraw": "Withdrawn: only its groups and data stewards see it now.",
+    "share": "Sharing saved.",
+    "embargo": "Embargo saved.",
+}
+
+
+def _dataset_view(
+    request: Request, actor: Actor, s: Session, pid: str, extra: dict[str, Any], status_code: int = 200
+) -> Response:
     ds = service.get_dataset(
         s, actor, pid, include=["origdatablocks", "attachments", "samples", "proposals", "instruments"]
     )
@@ -247,8 +267,54 @@ def dataset_page(pid: str, request: Request, actor: Actor = Depends(PUBLIC), s: 
             "downloads": bool(downloads.serving(request).roots),
             "file_url": downloads.file_url,
             "zip_url": downloads.zip_url(pid),
+            "form": {},
+            "errors": {},
+            **extra,
         },
+        status_code=status_code,
     )
+
+
+@pages.post("/datasets/{pid:path}", response_class=HTMLResponse)
+def curate(
+    pid: str,
+    request: Request,
+    change: Annotated[str, Form(max_length=20)],
+    groups: Annotated[str, Form(max_length=2000)] = "",
+    embargo_until: Annotated[str, Form(max_length=40)] = "",
+    actor: Actor = Depends(SIGNED_IN),
+) -> Response:
+    """The data steward's (and owner group's) buttons: publish, withdraw, share with groups, embargo.
+    The same service call as ``PATCH /api/v3/datasets/{pid}``: checked, audited, all or nothing."""
+    form = {"groups": groups, "embargo_until": embargo_until}
+    try:
+        if change == "publish":
+            patch: dict[str, Any] = {"isPublished": True}
+        elif change == "withdraw":
+            patch = {"isPublished": False}
+        elif change == "share":
+            names = sorted(set(groups.replace(",", " ").split()))
+            patch = {"accessGroups": names}
+        elif change == "embargo":
+            until = (
+                _date(embargo_until.strip(), "embargo_until", end=False) if embargo_until.strip() else None
+            )
+            patch = {"embargoUntil": until.isoformat() if until else None}
+        else:
+            raise InvalidInput("Choose one of the buttons on the page.", field="change")
+        with request.app.state.db.session() as s:
+            service.update_dataset(s, actor, pid, patch)
+    except InvalidInput as exc:
+        message = exc.detail
+        if exc.field == "embargo_until":
+            message = "Give the embargo's end as a date, for example 2027-06-30, or leave it empty."
+        with request.app.state.db.session() as s:
+            return _dataset_view(
+                request, actor, s, pid,
+                {"form": form, "errors": {change: message}},
+                status_code=400,
+            )  # fmt: skip
+    return RedirectResponse(f"/catalog/datasets/{quote(pid, safe='')}?done={change}", status_code=303)
 
 
 @pages.get("/published/{doi:path}", response_class=HTMLResponse)
