@@ -109,7 +109,42 @@ def test_plan_page_shows_figures_assumptions_and_a_chart(loaded, client):
     assert len(polylines) == 2 and len(polylines[0].get("points").split()) == 11
     r = client.get("/plan?instrument=euxfel-scs&frames=10")
     assert r.status_code == 400
-    alert = html.fromstring(r.text).cssselect("#plan-error")[0].text_content()
-    assert "bit depth" in alert and "frame rate" in alert
+    doc = html.fromstring(r.text)
+    assert "give the figures marked below" in doc.cssselect("#plan-error")[0].text_content()
+    marked = {e.get("id"): e.text_content() for e in doc.cssselect(".field-error")}
+    assert "bit depth" in marked["plan-bit-depth-error"] and "frame rate" in marked["plan-frame-rate-error"]
+    assert doc.cssselect("#plan-bit-depth")[0].get("aria-invalid") == "true"
+    assert "--" not in doc.cssselect("main")[0].text_content()  # no command-line flags for web users
     r = client.get("/plan?instrument=euxfel-scs&frames=10&bit_depth=16&frame_rate_hz=10&samples=x")
     assert r.status_code == 400 and "samples" in r.text
+
+
+def test_plan_page_asks_for_the_figures_an_instrument_lacks(loaded, client):
+    """Most instruments have no detector figures in the registry: the form asks for them by the field,
+    keeps what was typed, and plans once they are given."""
+    from halric.registry import service as reg
+
+    with loaded.session() as s:
+        bare = next(
+            i for i in reg.search_instruments(s, reg.InstrumentFilter())
+            if not (i.specs or {}).get("detector") and not (i.specs or {}).get("event_rate_hz")
+        )  # fmt: skip
+        name = bare.name
+        bare_id = bare.id
+    page = html.fromstring(client.get(f"/plan?instrument={bare_id}").text)
+    assert name in page.cssselect("#detector-help")[0].text_content()
+    r = client.get(f"/plan?instrument={bare_id}&frames=120&samples=3")
+    assert r.status_code == 400
+    doc = html.fromstring(r.text)
+    assert name in doc.cssselect("#plan-error")[0].text_content()
+    for field in ("plan-frame-pixels", "plan-bit-depth", "plan-frame-rate"):
+        box = doc.cssselect(f"#{field}")[0]
+        assert box.get("aria-invalid") == "true" and box.get("aria-describedby") == f"{field}-error"
+        assert "enter it here" in doc.cssselect(f"#{field}-error")[0].text_content()
+    assert doc.cssselect("#plan-frames")[0].get("value") == "120"  # the typed figures stay
+    assert doc.cssselect("#plan-samples")[0].get("value") == "3"
+    assert "--" not in doc.cssselect("main")[0].text_content()
+    r = client.get(f"/plan?instrument={bare_id}&frames=120&samples=3&frame_pixels=2048x2048&bit_depth=16"
+                   "&frame_rate_hz=50")  # fmt: skip
+    assert r.status_code == 200
+    assert html.fromstring(r.text).cssselect("#raw-volume")[0].text_content().strip()

@@ -150,8 +150,17 @@ def resolve(req: PlanRequest, specs: dict[str, Any] | None, instrument_id: str |
     if r.missing:
         first = r.missing[0][0]
         parts = [f"{what} ({name}; give it with {opt})" for name, what, opt in r.missing]
-        raise InvalidInput(f"{first}: {who} lacks the {'; the '.join(parts)}", field=first)
+        raise MissingFigures(f"{first}: {who} lacks the {'; the '.join(parts)}", r.missing)
     return r
+
+
+class MissingFigures(InvalidInput):
+    """Figures neither given nor in the registry; ``missing`` lists (field, what, CLI option) so each
+    interface can ask for them its own way (the web form marks the fields, the CLI names options)."""
+
+    def __init__(self, detail: str, missing: list[tuple[str, str, str]]) -> None:
+        super().__init__(detail, field=missing[0][0])
+        self.missing = missing
 
 
 def data_kind_for(s: Session | None, technique_ids: list[str], mode: str) -> str | None:

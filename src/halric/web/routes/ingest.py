@@ -13,7 +13,7 @@ from halric.core.actor import Actor
 from halric.core.errors import HalricError, InvalidInput
 from halric.ingest.codecs import CODECS
 from halric.ingest.hashing import ALGORITHMS
-from halric.ingest.plan import KINDS, PlanRequest, chart, plan
+from halric.ingest.plan import KINDS, MissingFigures, PlanRequest, chart, plan
 from halric.web.access import PUBLIC
 from halric.web.deps import DB
 from halric.web.templating import render
@@ -81,6 +81,11 @@ NUMBERS = {
     "hot_days": float, "archive_years": float, "hot_cost_per_tb_year": float, "archive_cost_per_tb_year": float,
 }  # fmt: skip
 TEXTS = ("instrument", "frame_pixels", "data_kind", "codec", "hash", "site", "currency")
+FIELD_IDS = {
+    "frames": "plan-frames", "minutes": "plan-minutes", "samples": "plan-samples", "repeats": "plan-repeats",
+    "frame_pixels": "plan-frame-pixels", "bit_depth": "plan-bit-depth", "frame_rate_hz": "plan-frame-rate",
+    "event_rate_hz": "plan-event-rate",
+}  # fmt: skip
 
 
 def _form(params: Any) -> dict[str, str]:
@@ -120,13 +125,28 @@ def plan_page(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB)
         "form": form, "with_detector": with_detector, "others": others, "chosen": chosen,
         "detector": ((chosen.specs or {}).get("detector") or {}) if chosen else {},
         "sites": reg.list_infrastructures(s), "codecs": CODECS, "hashes": ALGORITHMS, "kinds": KINDS,
-        "result": None, "error": None,
+        "result": None, "error": None, "missing": {},
     }  # fmt: skip
     if form["frames"] or form["minutes"]:
         try:
             result = plan(s, _request_from(_body_from_form(form)))
+        except MissingFigures as exc:
+            source = (
+                f"The registry has no {{}} for {chosen.name}"
+                if chosen
+                else "Without an instrument, give the {}"
+            )
+            ctx["missing"] = {name: source.format(what) + ": enter it here." for name, what, _ in exc.missing}
+            ctx["error"] = (
+                f"To plan for {chosen.name}, give the figures marked below"
+                if chosen
+                else "Choose an instrument, or give the figures marked below"
+            ) + " (the detector's data sheet or the facility's staff have them)."
+            return render(request, "ingest/plan.html", ctx, status_code=400)
         except HalricError as exc:
             ctx["error"] = exc.detail
+            if exc.field in FIELD_IDS:
+                ctx["missing"] = {exc.field: exc.detail.split(": ", 1)[-1]}
             return render(request, "ingest/plan.html", ctx, status_code=400)
         except ValueError as exc:  # pydantic validation of the form values
             ctx["error"] = " ".join(str(exc).split())[:300]
