@@ -414,3 +414,8 @@ def register(app: FastAPI) -> None:
     app.include_router(pages)
     app.include_router(api)
     app.state.nav.append(("Data", "Catalog", "/catalog"))
+    app.state.dashboard_cards += [
+        {"roles": ["steward"], "title": "Datasets to curate",
+         "text": "Datasets not yet published: share them with groups, set their embargo, publish them.",
+         "href": "/catalog?published=false", "link": "Curate datasets"},
+    ]  # fmt: skip
