@@ -81,6 +81,15 @@ def test_the_jobs_page_warns_when_no_worker_takes_jobs(client, db, make_user):
                   created_at=utcnow() - timedelta(minutes=10)))  # fmt: skip
     page = client.get("/admin/jobs?state=pending")
     assert 'id="jobs-waiting"' in page.text and "Is a worker running?" in page.text
+    # the first view is the dead-letter list when it holds anything; "All" shows every state
+    with db.session() as s:
+        dead = Job(kind="mail.send", state="dead", requested_by="t", max_attempts=1, last_error="boom")
+        s.add(dead)
+        s.flush()
+        dead_id = dead.id
+    first = client.get("/admin/jobs").text
+    assert f'id="job-{dead_id}"' in first and "pending" not in first.split('id="jobs"')[1]
+    assert "<td>pending" in client.get("/admin/jobs?state=").text
     # bad input answers 4xx, never 500
     assert client.get("/admin/jobs?state=nonsense").status_code == 400
     assert client.get("/api/admin/jobs/397425804300448235520").status_code == 422
@@ -133,3 +142,15 @@ def test_two_schedulers_enqueue_a_slot_once(db, settings):
     service.finish(db.engine, first_ids[0], {})
     assert tick(db, st, now=now) == []  # done, but this slot had its run
     assert len(tick(db, st, now=now + timedelta(seconds=3600))) == 1  # the next slot
+    # a schedule with nothing to do (no mail waiting) adds no job; with mail waiting it does
+    from halric.calls.mail import pending, queue
+
+    st = settings.model_copy(update={"schedule_mail_seconds": 60, "schedule_purge_seconds": 0})
+    with db.session() as s:
+        assert pending(s) == []
+    assert tick(db, st) == []
+    with db.session() as s:
+        queue(s, "tick@example.org", "Waiting", "for the scheduler")
+    (mail_job,) = tick(db, st)
+    with db.session() as s:
+        assert s.get(Job, mail_job).kind == "mail.send"

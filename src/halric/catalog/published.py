@@ -257,6 +257,13 @@ def queue_registration(s: Session, actor: Actor, doi: str, reason: str) -> dict[
     return published_dict(p)
 
 
+def queued_count(s: Session) -> int:
+    """How many records wait for their DOI registration (DataCite was unreachable)."""
+    from sqlalchemy import func
+
+    return int(s.scalar(select(func.count()).where(PublishedData.status == QUEUED)) or 0)
+
+
 def register_queued(db: Any, actor: Actor, dois: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
     """Register the given records, or every record whose registration is queued, each in its own
     transaction. Returns (registered DOIs, {doi: problem}) — a record that fails stays queued."""

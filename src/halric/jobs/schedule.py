@@ -3,16 +3,19 @@
 Each schedule has a name, an interval and a job. Time is cut into slots of the interval; a tick enqueues
 the schedule's job once per slot, under the key ``schedule:<name>:<slot>``. The key is unique in the
 jobs table, so several schedulers (several workers, several web processes) enqueue each slot once. A
-schedule whose previous job has not finished yet is skipped, so a stopped worker does not pile up work.
+schedule whose previous job has not finished yet is skipped, so a stopped worker does not pile up work,
+and so is one with nothing to do (no mail waiting, no DOI registration queued).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from halric.core.actor import system_actor
 from halric.core.db import Database
@@ -26,6 +29,20 @@ class Schedule:
     every_seconds: int
     kind: str
     args: dict[str, Any] = field(default_factory=dict)
+    # when set, the job is enqueued only if there is work for it (keeps the job list free of empty runs)
+    has_work: Callable[[Session], bool] | None = None
+
+
+def _mail_waiting(s: Session) -> bool:
+    from halric.calls.mail import pending
+
+    return bool(pending(s, limit=1))
+
+
+def _dois_queued(s: Session) -> bool:
+    from halric.catalog.published import queued_count
+
+    return queued_count(s) > 0
 
 
 def schedules(db: Database, settings: Settings) -> list[Schedule]:
@@ -33,9 +50,9 @@ def schedules(db: Database, settings: Settings) -> list[Schedule]:
     from halric.federation.models import Site
 
     out = [
-        Schedule("mail", settings.schedule_mail_seconds, "mail.send"),
+        Schedule("mail", settings.schedule_mail_seconds, "mail.send", has_work=_mail_waiting),
         Schedule("embargo", settings.schedule_embargo_seconds, "catalog.release_embargoed"),
-        Schedule("doi", settings.schedule_doi_seconds, "catalog.register_dois"),
+        Schedule("doi", settings.schedule_doi_seconds, "catalog.register_dois", has_work=_dois_queued),
         Schedule("purge", settings.schedule_purge_seconds, "db.purge"),
     ]
     with db.session() as s:
@@ -62,6 +79,8 @@ def tick(db: Database, settings: Settings, now: datetime | None = None) -> list[
         key = f"schedule:{sc.name}:{slot}"
         with db.session() as s:
             if service.active_for_schedule(s, sc.name):
+                continue
+            if sc.has_work is not None and not sc.has_work(s):
                 continue
             job = service.enqueue(
                 s,

@@ -41,7 +41,9 @@ def jobs_page(
 ) -> Response:
     per_page = 50
     counts = jobs.counts(s)
-    chosen = state or ("dead" if counts["dead"] else None)
+    # first visit (no state): the dead-letter list when it holds anything; "All" is state=
+    first_view = "dead" if counts["dead"] else None
+    chosen = first_view if state is None else (state or None)
     rows, total = jobs.list_jobs(s, state=chosen, limit=per_page, offset=(page - 1) * per_page)
     st = request.app.state.settings
     return render(
