@@ -1,6 +1,7 @@
 """An admin in real Chromium on a single-machine hub (no broker: `halric serve` runs the jobs itself):
 "Harvest now" queues a job; the site is down, the job fails every attempt and lands in the dead-letter
-list on /admin/jobs with its error; the site comes back, the admin presses Retry and the job is done."""
+list on /admin/jobs with its error; the site comes back, the admin presses Retry and the job is done.
+Every page is watched (console errors, CSP violations, 4xx/5xx fail the test) and checked with axe."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import time
 
 import pytest
-from tests.browser.conftest import ADMIN_PASSWORD, free_port, halric, serve_hub
+from tests.browser.conftest import ADMIN_PASSWORD, assert_accessible, free_port, halric, screenshot, serve_hub
 from tests.jobs.conftest import StandInSite
 
 pytestmark = pytest.mark.browser
@@ -39,17 +40,6 @@ def _reload_until(page, check, what: str, timeout: float = 20.0) -> None:
 
 def test_admin_sees_a_dead_job_and_retries_it(jobs_hub, page):
     base, env = jobs_hub["base"], jobs_hub["env"]
-    problems: list[str] = []
-    # console errors, CSP reports and 4xx/5xx fail the test (Chromium's own favicon probe aside)
-    page.on(
-        "console",
-        lambda m: (
-            m.type == "error"
-            and not m.location.get("url", "").endswith("/favicon.ico")
-            and problems.append(f"console: {m.text} {m.location}")
-        ),
-    )
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
     halric(
         ["sites", "add", "flaky", f"http://127.0.0.1:{free_port()}", "--kind", "panosc", "--mode", "harvest"],
         env,
@@ -74,6 +64,8 @@ def test_admin_sees_a_dead_job_and_retries_it(jobs_hub, page):
     assert "2 / 2" in row.inner_text()  # HALRIC_JOB_MAX_RETRIES=1: two attempts
     row.locator("summary").click()
     assert "could not reach the site" in row.inner_text()
+    assert_accessible(page)
+    screenshot(page, "admin-jobs-dead-letter", full_page=True)
 
     site = StandInSite([{"pid": "10.5555/back-1", "title": "Back again", "isPublic": True}])
     try:
@@ -90,4 +82,3 @@ def test_admin_sees_a_dead_job_and_retries_it(jobs_hub, page):
         site.close()
     page.goto(base + "/admin/audit?action=retry")
     assert f"job #{job_id}" in page.locator("#audit").inner_text()
-    assert problems == []
