@@ -32,7 +32,7 @@ def world(db):
                 "datasetName": LONG, "type": "raw", "ownerGroup": "lab-a", "owner": "stew",
                 "contactEmail": "s@example.org", "sourceFolder": "/data/a", "isPublished": True,
                 "creationTime": "2024-01-01T00:00:00Z", "size": 10,
-                "scientificMetadata": {LONG: {"value": 5, "unit": "K"}},
+                "scientificMetadata": {LONG: {"value": 5, "unit": "K"}, "beamline": "BioMAX"},
             },
         )  # fmt: skip
         service.add_origdatablock(
@@ -214,3 +214,15 @@ def test_a_malformed_filter_is_refused_with_a_reason(client, world, path, params
 def test_well_formed_filters_still_answer(client, world, flt):
     r = client.get("/api/v3/datasets", params={"filter": json.dumps(flt)})
     assert r.status_code == 200, r.text
+
+
+def test_a_number_compared_with_text_metadata_is_no_match_not_an_error(client, world):
+    def pids(where: dict) -> list[str]:
+        r = client.get("/api/v3/datasets", params={"filter": json.dumps({"where": where})})
+        assert r.status_code == 200, r.text
+        return [d["pid"] for d in r.json()]
+
+    assert pids({"scientificMetadata.beamline": {"gt": 5}}) == []
+    assert pids({"scientificMetadata." + LONG: {"lt": 5}}) == []  # an object, not a number
+    assert pids({"scientificMetadata." + LONG + ".value": {"gte": 5}}) == [world]
+    assert pids({"scientificMetadata.beamline": "BioMAX"}) == [world]

@@ -288,3 +288,28 @@ def get_rows(db, query: str) -> list[dict[str, Any]]:
 
     with db.session() as s:
         return panosc.find_datasets(s, {"limit": 100}, query)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"and": [{"name": "sample_temperature"}, {"value": {"gt": 299}}, {"unit": "K"}]},
+        {"and": [{"name": "sample_temperature"}, {"value": {"lt": 80}}, {"unit": "celsius"}]},
+        {"name": "sample_temperature", "value": {"between": [280, 310]}, "unit": "K"},
+        {"and": [{"name": "photon_energy"}, {"value": 12.4}]},
+        {"and": [{"name": "sample_temperature"}, {"value": {"gte": 20}}]},
+    ],
+)
+@pytest.mark.parametrize("query", [None, "lysozyme", "tomography heart"])
+def test_the_sql_prefilter_of_parameter_scopes_changes_no_answer(client, cat, monkeypatch, where, query):
+    from halric.federation import panosc
+
+    params = {"filter": json.dumps(_params(where))}
+    if query:
+        params["query"] = query
+    with_prefilter = client.get("/panosc-api/Datasets", params=params)
+    assert panosc.parameter_prefilter(where) is not None
+    monkeypatch.setattr(panosc, "parameter_prefilter", lambda where: None)
+    without = client.get("/panosc-api/Datasets", params=params)
+    assert with_prefilter.status_code == without.status_code == 200
+    assert with_prefilter.json() == without.json()

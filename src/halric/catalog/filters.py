@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, exists, func, not_, or_, select, true
+from sqlalchemy import Boolean, ColumnElement, Float, and_, exists, func, literal, not_, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -229,6 +229,37 @@ def glob_pattern(value: str) -> str:
     start, tokens, end = _like_tokens(value)
     out = ["*" if k == "any" else "?" if k == "one" else (f"[{c}]" if c in "*?[" else c) for k, c in tokens]
     return ("" if start else "*") + "".join(out) + ("" if end else "*")
+
+
+class json_number(FunctionElement):
+    """The number at a path inside a JSON column, NULL when the value there is not a number (so comparing
+    with a number never casts text: ``{"scientificMetadata.beamline": {"gt": 5}}`` on "BioMAX" is no match,
+    not a database error). Arguments: column, SQLite JSON path, PostgreSQL path array text."""
+
+    type = Float()
+    inherit_cache = True
+    name = "json_number"
+
+
+@compiles(json_number)
+def _json_number_default(element: Any, compiler: Any, **kw: Any) -> str:
+    col, path, _pg = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CASE WHEN json_type({col}, {path}) IN ('integer', 'real') THEN json_extract({col}, {path}) END)"
+
+
+@compiles(json_number, "postgresql")
+def _json_number_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    col, _path, pg = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"(CASE WHEN jsonb_typeof({col} #> CAST({pg} AS TEXT[])) = 'number' "
+        f"THEN CAST({col} #>> CAST({pg} AS TEXT[]) AS FLOAT) END)"
+    )
+
+
+def json_number_at(column: Any, path: tuple[str, ...]) -> Any:
+    sqlite = "$" + "".join('."' + p.replace('"', '\\"') + '"' for p in path)
+    pg = "{" + ",".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in path) + "}"
+    return json_number(column, literal(sqlite), literal(pg))
 
 
 class case_like(FunctionElement):
@@ -551,7 +582,7 @@ def dataset_condition(where: dict[str, Any], *, prefix: str = "where") -> Column
                 probe = val[0] if isinstance(val, list) and val else val
                 numeric = isinstance(probe, int | float) and not isinstance(probe, bool)
                 numeric = numeric and op not in ("like", "nlike", "ilike", "nilike")
-                expr = element.as_float() if numeric else element.as_string()
+                expr = json_number_at(Dataset.scientific_metadata, path) if numeric else element.as_string()
                 conds.append(_cmp(expr, op, _typed(float if numeric else str, op, val, name), name))
             continue
         raise InvalidInput(f"{name}: datasets cannot be filtered by {key!r}", field=name)

@@ -538,13 +538,21 @@ def delete_dataset(s: Session, actor: Actor, pid: str) -> dict[str, Any]:
 
 
 def dataset_select(
-    actor: Actor, where: dict[str, Any] | None = None, text: str | None = None, *, narrowed: bool = False
+    actor: Actor,
+    where: dict[str, Any] | None = None,
+    text: str | None = None,
+    *,
+    narrowed: bool = False,
+    extra: Any = None,
 ) -> Any:
     """SELECT of the datasets the actor may read, matching a SciCat ``where`` and full-text words
-    (``narrowed``: ``where`` filters on terms such as an instrument; see ``fulltext.text_condition``)."""
+    (``narrowed``: ``where`` filters on terms such as an instrument; see ``fulltext.text_condition``) and an
+    ``extra`` SQL condition on the datasets (the PaNOSC API's parameter scopes)."""
     q = select(Dataset).where(rules.dataset_visibility(actor))
     if where:
         q = q.where(dataset_condition(where))
+    if extra is not None:
+        q = q.where(extra)
     for cond in fulltext.text_condition(text, narrowed=narrowed):
         q = q.where(cond)
     return q
@@ -558,8 +566,9 @@ def find_datasets(
     text: str | None = None,
     legacy: bool = False,
     max_limit: int = 1000,
+    extra: Any = None,
 ) -> list[dict[str, Any]]:
-    q = dataset_select(actor, flt.where, text)
+    q = dataset_select(actor, flt.where, text, extra=extra)
     order = dataset_order(flt.order) or [Dataset.creation_time.desc()]
     q = q.order_by(*order, Dataset.pid).offset(flt.skip).limit(min(flt.limit or max_limit, max_limit))
     rows = list(s.scalars(q).all())
@@ -581,7 +590,13 @@ def count_datasets(
 
 
 def find_datasets_any_word(
-    s: Session, actor: Actor, where: dict[str, Any] | None, words: list[str], per_word: int
+    s: Session,
+    actor: Actor,
+    where: dict[str, Any] | None,
+    words: list[str],
+    per_word: int,
+    *,
+    extra: Any = None,
 ) -> list[dict[str, Any]]:
     """Datasets the actor may read that match ``where`` and any of ``words``: for each word its newest
     ``per_word`` matches (what ``find_datasets`` with that word as text and that limit gives), together, in
@@ -590,7 +605,7 @@ def find_datasets_any_word(
         return []
     order = (Dataset.creation_time.desc(), Dataset.pid)
     picks = [
-        dataset_select(actor, where, w)
+        dataset_select(actor, where, w, extra=extra)
         .with_only_columns(Dataset.pid)
         .order_by(*order)
         .limit(per_word)
