@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from halric.core.db import Database
 from halric.core.settings import Settings
@@ -52,11 +53,11 @@ class Runtime:
             self.queue.kind, self.queue.queue_name, self.threads, "on" if self.scheduler else "off",
         )  # fmt: skip
 
-    def _loop(self, name: str, every: float, fn: object) -> None:
+    def _loop(self, name: str, every: float, fn: Callable[[], object]) -> None:
         def run() -> None:
             while not self._stop.is_set():
                 try:
-                    fn()  # type: ignore[operator]
+                    fn()
                 except Exception:
                     log.warning("%s: failed; trying again in %.0f s", name, every, exc_info=True)
                 self._stop.wait(every)
