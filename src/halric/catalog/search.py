@@ -220,8 +220,8 @@ def _counts(
 # --- estimates for broad searches (PostgreSQL) ------------------------------------------------------------
 
 BROAD = 20_000  # the planner expects at least this many matches: count a sample instead of every match
-SAMPLE_ROWS = 10_000  # rows the sample aims at (a share of the table's blocks, TABLESAMPLE SYSTEM)
-MIN_SAMPLE_HITS = 400  # fewer matches in the sample than this: count exactly after all
+SAMPLE_ROWS = 5_000  # rows the sample aims at (a share of the table's blocks, TABLESAMPLE SYSTEM)
+MIN_SAMPLE_HITS = 300  # fewer matches in the sample than this: count exactly after all
 
 
 class _Explain(Executable, ClauseElement):

@@ -517,6 +517,9 @@ def _apply_scope(ctx: Context, d: dict[str, Any], inc: Include) -> Any:
     single = inc.relation == "instrument"
     seq = ([items] if items else []) if single else items
     if inc.relation == "parameters":
+        named = (_scope_parts(inc.where) or {}).get("name") if inc.where else None
+        if isinstance(named, str):  # only the named parameter can meet the scope: test no other
+            seq = [p for p in seq if p["name"] == named]
         seq = matching_parameters(seq, inc.where)
     elif inc.where:
         seq = [x for x in seq if py_match(x, inc.where, inc.relation)]
