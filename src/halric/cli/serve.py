@@ -13,27 +13,35 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
-    forwarded_allow_ips: str = typer.Option(
-        "127.0.0.1,::1",
-        "--forwarded-allow-ips",
-        envvar="FORWARDED_ALLOW_IPS",
-        help="Proxies whose X-Forwarded-* headers are trusted (comma-separated, or * behind a private proxy).",
+    trusted_proxies: str | None = typer.Option(
+        None,
+        "--trusted-proxies",
+        help="Reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses or "
+        "networks). Default: HALRIC_TRUSTED_PROXIES, else none.",
     ),
 ) -> None:
     """Serve the hub over HTTP. Refuses to start on an out-of-date database schema."""
+    import os
+
     import uvicorn
 
+    if trusted_proxies is not None:
+        os.environ["HALRIC_TRUSTED_PROXIES"] = trusted_proxies  # read by every worker's settings
     db = database()  # raises SchemaOutOfDate with the fixing command
     db.dispose()
-    console.print(f"HALRIC Hub on http://{host}:{port}/  (database: {settings().db_url.split('@')[-1]})")
+    st = settings()
+    console.print(
+        f"HALRIC Hub on http://{host}:{port}/  (database: {st.db_url.split('@')[-1]}, workers: {workers})"
+    )
     uvicorn.run(
         "halric.web.asgi:app",
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=False,  # the app itself believes X-Forwarded-* only from HALRIC_TRUSTED_PROXIES
         log_level="info",
+        timeout_graceful_shutdown=10,
+        timeout_keep_alive=75,  # longer than a proxy keeps an idle upstream connection: it closes first
     )
 
 

@@ -6,9 +6,13 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from halric.core.db import PoolOptions
 
 
 def _default_data_dir() -> Path:
@@ -145,6 +149,51 @@ class Settings(BaseSettings):
             )
         return v
 
+    # --- under load (docs/deployment.md, "Several workers") ---
+    db_pool_size: int = Field(
+        default=10, ge=1, le=500, description="Database connections each server process keeps open."
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=500, description="Extra connections a process may open at peak (closed after)."
+    )
+    db_pool_timeout: float = Field(
+        default=10.0, gt=0, le=300,
+        description="Seconds a request waits for a free connection before it is answered 503 (retry).",
+    )  # fmt: skip
+    db_statement_timeout: float = Field(
+        default=30.0, ge=0, description="PostgreSQL: longest statement of a web request, seconds (0: none)."
+    )
+    db_lock_timeout: float = Field(
+        default=10.0, ge=0, description="PostgreSQL: longest wait for a row or table lock, seconds (0: none)."
+    )
+    db_idle_in_transaction_timeout: float = Field(
+        default=30.0, ge=0,
+        description="PostgreSQL: a web connection idle inside a transaction this long is ended (0: never).",
+    )  # fmt: skip
+    sqlite_busy_timeout: float = Field(
+        default=20.0, gt=0, le=600, description="SQLite: seconds a writer waits for another process's write."
+    )
+    auth_cache_seconds: float = Field(
+        default=5.0, ge=0, le=300,
+        description="How long a process remembers who a Bearer token belongs to (a revoked token stops "
+        "working after at most this long; 0: look it up on every request).",
+    )  # fmt: skip
+    max_body_default: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body in bytes for routes not named below."
+    )
+    max_body_auth: int = Field(
+        default=16 * 1024, ge=1024, description="Largest body of sign-in, sign-up and token requests."
+    )
+    max_body_catalog: int = Field(
+        default=64 * 1024 * 1024, ge=1024,
+        description="Largest body of SciCat API writes (/api/v3, /api/v4): datasets, file lists, attachments.",
+    )  # fmt: skip
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses (or networks) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed. Default: none, the peer address is the client.",
+    )
+
     @field_validator("cookie_secure")
     @classmethod
     def _cookie_mode(cls, v: str) -> str:
@@ -170,6 +219,19 @@ class Settings(BaseSettings):
         path = self.cache_dir or (self.data_dir / "cache")
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def pool_options(self) -> PoolOptions:
+        from halric.core.db import PoolOptions
+
+        return PoolOptions(
+            pool_size=self.db_pool_size,
+            max_overflow=self.db_max_overflow,
+            pool_timeout=self.db_pool_timeout,
+            statement_timeout=self.db_statement_timeout,
+            lock_timeout=self.db_lock_timeout,
+            idle_in_transaction_timeout=self.db_idle_in_transaction_timeout,
+            busy_timeout=self.sqlite_busy_timeout,
+        )
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,14 @@ callers without the required sign-in or role.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import logging
 import secrets
+import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 
@@ -22,6 +28,7 @@ from halric.core.errors import NotAuthenticated, PermissionDenied
 SESSION_COOKIE = "halric_session"
 CSRF_COOKIE = "halric_csrf"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,34 +44,175 @@ class Caller:
 
 
 def client_ip(request: Request) -> str | None:
+    """The client's address: the peer, or what a trusted proxy says (see web/proxies.py)."""
     return request.client.host if request.client else None
 
 
 def resolve_caller(request: Request) -> Caller:
+    """The caller of this request (cached on the request). Blocking: call it from a worker thread or a
+    sync route; async code uses :func:`resolve_caller_async`."""
     cached = getattr(request.state, "caller", None)
     if cached is not None:
         return cached
+    caller = Caller(ANONYMOUS, None, None, via_cookie=False)
+    auth = request.headers.get("authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if auth.lower().startswith("bearer ") or cookie:
+        caller = _lookup(request, auth, cookie)
+    request.state.caller = caller
+    return caller
+
+
+async def resolve_caller_async(request: Request) -> Caller:
+    cached = getattr(request.state, "caller", None)
+    if cached is not None:
+        return cached
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer ") and not request.cookies.get(SESSION_COOKIE):
+        return resolve_caller(request)  # anonymous: no database work
+    if TokenCache.applies(request) and (known := TokenCache.of(request.app).get(auth[7:].strip())):
+        caller, token_ids = known
+        caller = dataclasses.replace(caller, actor=dataclasses.replace(caller.actor, ip=client_ip(request)))
+        request.state.caller = caller
+        if token_ids:
+            TokenUse.of(request.app).note(token_ids)
+        return caller
+    from starlette.concurrency import run_in_threadpool
+
+    from halric.web.deps import DbGate
+
+    async with DbGate.of(request.app).turn(request, write=False):
+        return await run_in_threadpool(resolve_caller, request)
+
+
+def _lookup(request: Request, auth: str, cookie: str | None) -> Caller:
+    """Token or session lookup in one short reading transaction; nothing is written on this path (a
+    token's ``last_used_at`` is recorded afterwards, at most every few minutes: :class:`TokenUse`)."""
+    from halric.accounts.models import ApiToken
+
     db = request.app.state.db
     ip = client_ip(request)
     caller = Caller(ANONYMOUS, None, None, via_cookie=False)
-    auth = request.headers.get("authorization", "")
-    with db.session() as s:
-        if auth.lower().startswith("bearer "):
-            token = auth[7:].strip()
-            if looks_like_jwt(token):  # issued by the SciCat login (POST /api/v3/auth/login)
-                user = resolve_jwt(s, request.app.state.settings.signing_key, token)
-            else:
-                user = accounts.resolve_api_token(s, token)
-            if user is None:
-                raise NotAuthenticated("The API token is invalid, expired or revoked.")
-            caller = Caller(accounts.actor_for(user, ip=ip, via="api"), user, None, via_cookie=False)
-        elif token := request.cookies.get(SESSION_COOKIE):
-            found = accounts.resolve_session(s, token)
-            if found is not None:
-                user, ws = found
-                caller = Caller(accounts.actor_for(user, ip=ip, via="web"), user, ws, via_cookie=True)
-    request.state.caller = caller
+    used: list[int] = []
+    s = db.new_session(write=False)
+    try:
+        with s.no_autoflush:
+            if auth.lower().startswith("bearer "):
+                token = auth[7:].strip()
+                if looks_like_jwt(token):  # issued by the SciCat login (POST /api/v3/auth/login)
+                    user = resolve_jwt(s, request.app.state.settings.signing_key, token)
+                else:
+                    user = accounts.resolve_api_token(s, token)
+                    used = [t.id for t in s.dirty if isinstance(t, ApiToken)]
+                if user is None:
+                    raise NotAuthenticated("The API token is invalid, expired or revoked.")
+                caller = Caller(accounts.actor_for(user, ip=ip, via="api"), user, None, via_cookie=False)
+                if TokenCache.applies(request):
+                    ids = [t.id for t in s.identity_map.values() if isinstance(t, ApiToken)]
+                    TokenCache.of(request.app).put(token, caller, ids)
+            elif cookie:
+                found = accounts.resolve_session(s, cookie)
+                if found is not None:
+                    user, ws = found
+                    caller = Caller(accounts.actor_for(user, ip=ip, via="web"), user, ws, via_cookie=True)
+    finally:
+        s.close()  # nothing written (the token's last_used_at change is dropped); objects stay loaded
+    if used:
+        TokenUse.of(request.app).note(used)
     return caller
+
+
+class TokenCache:
+    """Callers of recently seen Bearer tokens, kept ``HALRIC_AUTH_CACHE_SECONDS`` (per process).
+
+    Only for the SciCat API (``/api/v3``, ``/api/v4``), where ingest scripts send many requests: a token
+    is looked up once every few seconds instead of on every request. The price: there, a revoked or
+    expired token, a deactivated account or changed roles take effect after at most that many seconds
+    (0 switches the cache off). Every other address looks the token up each time."""
+
+    PATHS = ("/api/v3/", "/api/v4/")
+
+    @classmethod
+    def applies(cls, request: Request) -> bool:
+        return request.headers.get("authorization", "")[
+            :7
+        ].lower() == "bearer " and request.url.path.lower().startswith(cls.PATHS)
+
+    def __init__(self, seconds: float, size: int = 4096) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._items: dict[bytes, tuple[float, Caller, list[int]]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, app: Any) -> TokenCache:
+        found = getattr(app.state, "token_cache", None)
+        if found is None:
+            found = app.state.token_cache = cls(app.state.settings.auth_cache_seconds)
+        return found
+
+    @staticmethod
+    def _key(token: str) -> bytes:
+        return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+
+    def get(self, token: str) -> tuple[Caller, list[int]] | None:
+        if self.seconds <= 0:
+            return None
+        with self._lock:
+            found = self._items.get(self._key(token))
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1], found[2]
+
+    def put(self, token: str, caller: Caller, token_ids: list[int]) -> None:
+        if self.seconds <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items = {k: v for k, v in self._items.items() if v[0] >= now}
+                if len(self._items) >= self.size:
+                    self._items.clear()
+            self._items[self._key(token)] = (now + self.seconds, caller, token_ids)
+
+
+class TokenUse:
+    """Records when API tokens were last used, off the request path and at most once per token every
+    ``every`` seconds per process (the account page shows it to the minute)."""
+
+    def __init__(self, db: Any, every: float = 300.0) -> None:
+        self.db = db
+        self.every = every
+        self._last: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, app: Any) -> TokenUse:
+        found = getattr(app.state, "token_use", None)
+        if found is None:
+            found = app.state.token_use = cls(app.state.db)
+        return found
+
+    def note(self, token_ids: list[int]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            due = [t for t in token_ids if now - self._last.get(t, -self.every) >= self.every]
+            for t in due:
+                self._last[t] = now
+        if due:
+            threading.Thread(target=self.write, args=(due,), name="halric-token-use", daemon=True).start()
+
+    def write(self, token_ids: list[int]) -> None:
+        from sqlalchemy import update
+
+        from halric.accounts.models import ApiToken
+        from halric.core.timeutil import utcnow
+
+        try:
+            with self.db.session() as s:
+                s.execute(update(ApiToken).where(ApiToken.id.in_(token_ids)).values(last_used_at=utcnow()))
+        except Exception:
+            log.warning("could not record API token use", exc_info=True)
 
 
 def csrf_expected(request: Request, caller: Caller) -> str | None:
@@ -116,7 +264,7 @@ class Rule:
     description = ""
 
     async def __call__(self, request: Request) -> Actor:
-        caller = resolve_caller(request)
+        caller = await resolve_caller_async(request)
         await check_csrf(request, caller)
         self.check(caller.actor)
         return caller.actor

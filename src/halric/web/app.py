@@ -14,12 +14,14 @@ from halric.core.db import Database
 from halric.core.settings import Settings
 from halric.migrations import check_schema
 from halric.web import errors
+from halric.web.deps import commit_in_route_thread
+from halric.web.limits import BodyLimit
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Build the hub. Refuses (SchemaOutOfDate) when the database schema is not current."""
     settings = settings or Settings()
-    db = database or Database(settings.db_url)
+    db = database or Database(settings.db_url, settings.pool_options())
     check_schema(db.engine)
 
     @asynccontextmanager
@@ -102,6 +104,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         jobs,
     ):
         module.register(app)
+    commit_in_route_thread(app)
+    app.add_middleware(BodyLimit, settings=settings)
+    trusted = settings.trusted_proxies.strip()
+    if trusted:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # X-Forwarded-For/-Proto believed only from these peers; the client is the right-most address
+        # in X-Forwarded-For that is not one of them (what a client writes in the header itself is ignored)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
     return app
 
 

@@ -86,12 +86,49 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        if is_busy(exc):
+            log.warning("database busy: %s %s: %s", request.method, request.url.path, exc)
+            detail = "The hub is busy; nothing was changed. Try again in a few seconds."
+            headers = {"Retry-After": "2"}
+            if wants_json(request):
+                return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+            response = error_page(request, 503, detail)
+            response.headers.update(headers)
+            return response
         rid = uuid.uuid4().hex[:12]
         log.exception("unhandled error, request id %s", rid)
         detail = f"Internal error. Quote request id {rid} when reporting it."
         if wants_json(request):
             return JSONResponse({"detail": detail, "request_id": rid}, status_code=500)
         return error_page(request, 500, detail)
+
+
+BUSY_SQLSTATES = {
+    "55P03",  # lock_not_available (lock_timeout)
+    "57014",  # query_canceled (statement_timeout)
+    "25P03",  # idle_in_transaction_session_timeout
+    "40P01",  # deadlock_detected
+    "40001",  # serialization_failure
+}
+
+
+def is_busy(exc: BaseException) -> bool:
+    """The database could not serve this request in time (no connection, a lock, a timeout): the request
+    was rolled back as a whole and may be retried (503 + Retry-After), never a 500."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from halric.core.db import DatabaseBusy
+
+    if isinstance(exc, DatabaseBusy | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        if getattr(orig, "sqlstate", None) in BUSY_SQLSTATES:
+            return True
+        text = str(orig).lower()
+        return "database is locked" in text or "database is busy" in text
+    return False
 
 
 def form_error(exc: Exception) -> str:

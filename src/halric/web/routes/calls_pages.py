@@ -18,7 +18,7 @@ from halric.core.errors import Conflict, HalricError, InvalidInput
 from halric.registry import service as registry
 from halric.web import charts
 from halric.web.access import PUBLIC, SIGNED_IN, require
-from halric.web.deps import DB
+from halric.web.deps import DB, DB_WRITE, FORM, FormData
 from halric.web.errors import form_error
 from halric.web.templating import render
 
@@ -42,8 +42,8 @@ def call_form(request: Request, actor: Actor = Depends(COORDINATOR)) -> Response
 
 
 @pages.post("/calls/new", response_class=HTMLResponse)
-async def call_create(request: Request, actor: Actor = Depends(COORDINATOR)) -> Response:
-    form = dict(await request.form())
+def call_create(request: Request, actor: Actor = Depends(COORDINATOR), posted: FormData = FORM) -> Response:
+    form = dict(posted)
     try:
         data = CallInput(
             slug=form.get("slug", ""), title=form.get("title", ""), text=form.get("text", ""),
@@ -69,7 +69,7 @@ def apply_from_match(
     instrument: str | None = None,
     question: str = "",
     actor: Actor = Depends(SIGNED_IN),
-    s: Session = DB,
+    s: Session = DB_WRITE,  # creates the draft
 ) -> Response:
     """Start a draft from a matchmaking result: the instrument and the question are prefilled."""
     open_calls = [c for c in service.list_calls(s) if service.call_is_open(c)]
@@ -89,10 +89,9 @@ def call_page(request: Request, call_id: int, actor: Actor = Depends(PUBLIC), s:
 
 
 @pages.post("/calls/{call_id}/apply")
-async def apply(
-    request: Request, call_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+def apply(
+    request: Request, call_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB, form: FormData = FORM
 ) -> Response:
-    form = await request.form()
     instruments = [str(x) for x in form.getlist("instrument") if x]
     app = service.create_draft(
         s, actor, call_id, instruments=instruments, question=str(form.get("question", ""))
@@ -199,8 +198,7 @@ def edit(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Se
 
 
 @pages.post("/applications/{app_id}/edit", response_class=HTMLResponse)
-async def save(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN)) -> Response:
-    form = await request.form()
+def save(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM) -> Response:
     autosave = request.headers.get("x-autosave") == "1"
     db = request.app.state.db
     try:
@@ -272,14 +270,11 @@ def view(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Se
     return render(request, "calls/view.html", ctx)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    return {k: str(v) for k, v in (await request.form()).items()}
-
-
 @pages.post("/applications/{app_id}/action")
-async def action(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN)) -> Response:
+def action(
+    request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM
+) -> Response:
     """One form endpoint for the role actions on the application page (each validated by the service)."""
-    form = await request.form()
     what = str(form.get("do", ""))
     db = request.app.state.db
     with db.session() as s:
