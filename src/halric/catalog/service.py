@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import delete, func, select, union
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from halric.catalog import dto, folders, fulltext, rules
@@ -311,8 +312,13 @@ def _check_links(s: Session, actor: Actor, ds: Dataset) -> None:
             raise InvalidInput(f"sampleIds: no sample {sid!r} that you may use", field="sampleIds")
 
 
-def new_pid() -> str:
-    return f"{catalog_settings().catalog_pid_prefix}/{uuid.uuid4()}"
+IDEMPOTENCY = uuid.UUID("5b0c7a3e-6a55-4a0e-9d0c-2f1d6f3d9a11")
+
+
+def new_pid(seed: str | None = None) -> str:
+    """A new pid; with a seed (the caller and its Idempotency-Key) always the same pid for that seed."""
+    tail = uuid.uuid4() if seed is None else uuid.uuid5(IDEMPOTENCY, seed)
+    return f"{catalog_settings().catalog_pid_prefix}/{tail}"
 
 
 def validate_dataset(dto_in: dict[str, Any]) -> tuple[bool, str | None]:
@@ -326,21 +332,31 @@ def validate_dataset(dto_in: dict[str, Any]) -> tuple[bool, str | None]:
 
 
 def create_dataset(
-    s: Session, actor: Actor, dto_in: dict[str, Any], *, legacy: bool = False
+    s: Session,
+    actor: Actor,
+    dto_in: dict[str, Any],
+    *,
+    legacy: bool = False,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
-    """Store a new dataset from a SciCat DatasetDto; returns it as SciCat answers (with ``pid``)."""
-    ds = create_dataset_model(s, actor, dto_in)
+    """Store a new dataset from a SciCat DatasetDto; returns it as SciCat answers (with ``pid``).
+
+    Without a pid in the DTO the hub makes one; with an ``idempotency_key`` that pid is derived from the
+    caller and the key, so a retried request finds the dataset its first attempt stored."""
+    ds = create_dataset_model(s, actor, dto_in, idempotency_key=idempotency_key)
     return dataset_dict(ds, legacy=legacy)
 
 
-def create_dataset_model(s: Session, actor: Actor, dto_in: dict[str, Any]) -> Dataset:
+def create_dataset_model(
+    s: Session, actor: Actor, dto_in: dict[str, Any], *, idempotency_key: str | None = None
+) -> Dataset:
     rules.ensure_signed_in(actor, "create datasets")
     data = dto.parse(dto.DatasetIn, dto_in, what="dataset")
     assert isinstance(data, dto.DatasetIn)
     dto.require(data, dto.DATASET_REQUIRED, "dataset")
     rules.ensure_may_own(actor, data.ownerGroup or "", "create datasets")
     personal_data.check(personal_data.dataset_findings(dto_in), "dataset")
-    pid = data.pid or new_pid()
+    pid = data.pid or new_pid(None if idempotency_key is None else f"{actor.user_id}:{idempotency_key}")
     now = utcnow()
     ds = Dataset(
         pid=pid, access_groups=[], shared_with=[], principal_investigators=[], keywords=[], techniques=[],
@@ -360,14 +376,24 @@ def create_dataset_model(s: Session, actor: Actor, dto_in: dict[str, Any]) -> Da
     ds.embargo_until = data.embargoUntil or embargo_for(ds.creation_time, years, never, registered)
     if ds.is_published:
         ds.published_at = now
+    if existing is None:
+        _claim_folder(s, actor, ds, new=True)
+        try:
+            with s.begin_nested():  # a retry racing its first attempt: one of them stores it
+                s.add(ds)
+                s.flush()
+        except IntegrityError:
+            existing = s.get(Dataset, pid)
+            if existing is None:
+                raise
+            ds.embargo_until = data.embargoUntil or embargo_for(
+                ds.creation_time, years, never, existing.created_at
+            )
     if existing is not None:
         visible = rules.can_read(actor, existing.owner_group, existing.access_groups, existing.is_published)
         if visible and dto.same_record(dataset_dict(existing), dataset_dict(ds)):
             return existing  # a retried upload of the same dataset
         raise Conflict(f"pid: a dataset with pid {pid!r} already exists", field="pid")
-    _claim_folder(s, actor, ds, new=True)
-    s.add(ds)
-    s.flush()
     _reindex(s, ds, new=True)
     audit.record(s, actor, "create", "dataset", pid, {"ownerGroup": ds.owner_group, "type": ds.type})
     return ds

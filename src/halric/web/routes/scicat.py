@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, unquote
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
@@ -44,6 +44,15 @@ COLLECTIONS = {
 ACTIONS = {"fullquery", "fullfacet", "findone", "isvalid", "public", "count", "login", "logout"}
 SUBRESOURCES = {"origdatablocks", "attachments", "datablocks", "register", "publish", "metadata"}
 JSONBody = Body(default=None)
+IDEMPOTENCY_KEY = Header(
+    default=None,
+    alias="Idempotency-Key",
+    min_length=1,
+    max_length=255,
+    pattern=r"^[\x21-\x7e]+$",
+    description="Any unique string (e.g. a UUID) chosen by the client for this dataset. A retry with the "
+    "same key and body answers the dataset the first attempt stored instead of creating a second one.",
+)
 
 
 class ScicatPaths:
@@ -215,11 +224,17 @@ def make_router(version: str) -> APIRouter:
     def datasets(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> list[dict[str, Any]]:
         return service.find_datasets(s, actor, filter_of(request), legacy=legacy)
 
-    @r.post("/datasets", status_code=201, summary="Create a dataset (SciCat DatasetDto)")
+    @r.post(
+        "/datasets", status_code=201,
+        summary="Create a dataset (SciCat DatasetDto); safe to retry with the same pid or Idempotency-Key",
+    )  # fmt: skip
     def dataset_create(
-        body: Any = JSONBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+        body: Any = JSONBody,
+        idempotency_key: str | None = IDEMPOTENCY_KEY,
+        actor: Actor = Depends(SIGNED_IN),
+        s: Session = DB,
     ) -> dict[str, Any]:
-        return service.create_dataset(s, actor, body, legacy=legacy)
+        return service.create_dataset(s, actor, body, legacy=legacy, idempotency_key=idempotency_key)
 
     @r.get("/datasets/public/{pid:path}", summary="A published dataset, without its files")
     def dataset_public(pid: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
