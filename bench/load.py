@@ -1,0 +1,395 @@
+"""Load benchmark: mixed reads and concurrent writers against a real ``halric serve``.
+
+    python bench/load.py [--db postgresql sqlite] [--users 50] [--duration 60] [--writers 20]
+                         [--writes 50] [--pg-workers 2] [--sqlite-workers 1] [--halric PATH]
+
+For each database: a throw-away database (PostgreSQL: a new database on 127.0.0.1:5432, dropped at the
+end; SQLite: a temporary file), ``halric db upgrade``, ``halric registry load``, one user with a group and
+an API token, 200 published datasets posted through the SciCat API; then ``halric serve --workers N`` on a
+free port (PostgreSQL: ``--pg-workers``, SQLite: ``--sqlite-workers``) and, with httpx's async client:
+
+* reads: ``--users`` anonymous users, each asking for the next page of a rotation (home, registry,
+  catalog search, a dataset by pid over the SciCat API, matchmaking) as soon as the last one answered,
+  for ``--duration`` seconds; ``/healthz`` is timed once a second alongside;
+* writes: ``--writers`` writers each posting ``--writes`` new datasets one after another (no pid: the hub
+  makes one), then the stored datasets are counted: every acknowledged write must be stored exactly once.
+
+Prints one Markdown table (req/s, p50/p95/p99/max in ms, errors). ``--halric`` runs another
+installation's ``halric`` (e.g. an older checkout) to compare. Not a test: it prints figures and asserts
+nothing; the load generator runs on the same machine as the hub, so it takes CPU from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PG_ADMIN_DSN = os.environ.get("HALRIC_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+GROUP = "benchgroup"
+TIMEOUT = 30.0
+WORDS = [
+    "protein",
+    "crystal",
+    "perovskite",
+    "battery",
+    "catalyst",
+    "zeolite",
+    "graphene",
+    "polymer",
+    "alloy",
+    "magnet",
+    "enzyme",
+]
+QUESTIONS = [
+    "crystal structure of a protein at high resolution",
+    "residual stress in a welded steel part",
+    "lithium distribution in a battery electrode during cycling",
+    "magnetic order in a thin film",
+]
+
+
+@dataclass
+class Tally:
+    """Latencies (seconds) and errors of one kind of request."""
+
+    times: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def add(self, seconds: float, ok: bool, what: str) -> None:
+        self.times.append(seconds)
+        if not ok:
+            self.errors += 1
+            self.statuses[what] = self.statuses.get(what, 0) + 1
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] * 1000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- set-up -------------------------------------------------------------------------------------------
+
+
+def make_database(kind: str, tmp: Path) -> tuple[str, str | None]:
+    """(url, PostgreSQL database name to drop)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp / 'halric.db'}", None
+    import psycopg
+
+    name = f"halric_bench_load_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = dict(p.split("=", 1) for p in PG_ADMIN_DSN.split())
+    url = f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
+    return url, name
+
+
+def drop_database(name: str | None) -> None:
+    if name is None:
+        return
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def halric(exe: str, env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [exe, *args], env=env, input=stdin, capture_output=True, text=True, check=False, timeout=600
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"halric {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def prepare(exe: str, env: dict[str, str]) -> str:
+    """Schema, registry, a user in GROUP; returns the user's API token."""
+    halric(exe, env, "db", "upgrade")
+    halric(exe, env, "registry", "load")
+    halric(exe, env, "user", "add", "bench", "--email", "bench@example.org", "--group", GROUP,
+           "--password-stdin", stdin="bench-password-123\n")  # fmt: skip
+    return halric(exe, env, "token", "create", "bench").strip().splitlines()[-1]
+
+
+def dataset_body(n: int, *, published: bool) -> dict[str, Any]:
+    words = " ".join(random.sample(WORDS, 3))
+    return {
+        "type": "raw", "ownerGroup": GROUP, "owner": "Bench", "contactEmail": "bench@example.org",
+        "sourceFolder": f"/data/bench/{uuid.uuid4().hex}", "creationTime": "2026-11-02T10:00:00Z",
+        "datasetName": f"{words} run {n}", "description": f"Bench dataset {n}: {words}",
+        "isPublished": published, "keywords": words.split(), "scientificMetadata": {"run": {"value": n}},
+    }  # fmt: skip
+
+
+class Hub:
+    """``halric serve`` in a subprocess."""
+
+    def __init__(self, exe: str, env: dict[str, str], workers: int, log: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(
+            [exe, "serve", "--port", str(self.port), "--workers", str(workers)],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base + "/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit("the hub did not start: " + log.read_text()[-2000:])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+# --- load ---------------------------------------------------------------------------------------------
+
+
+def read_urls(pids: list[str]) -> dict[str, Any]:
+    from urllib.parse import quote
+
+    return {
+        "home": lambda: "/",
+        "registry": lambda: "/registry",
+        "catalog search": lambda: f"/api/catalog/search?q={random.choice(WORDS)}&limit=25",
+        "dataset GET": lambda: "/api/v3/datasets/" + quote(random.choice(pids), safe=""),
+        "match": lambda: "/match?question=" + quote(random.choice(QUESTIONS)),
+    }
+
+
+async def health_probe(client: httpx.AsyncClient, stop: asyncio.Event, tally: Tally) -> None:
+    while not stop.is_set():
+        start = time.perf_counter()
+        try:
+            r = await client.get("/healthz", timeout=TIMEOUT)
+            tally.add(time.perf_counter() - start, r.status_code == 200, str(r.status_code))
+        except httpx.HTTPError as exc:
+            tally.add(time.perf_counter() - start, False, type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
+async def reads(base: str, pids: list[str], users: int, duration: float) -> tuple[dict[str, Tally], float]:
+    kinds = read_urls(pids)
+    tallies = {k: Tally() for k in kinds}
+    health = Tally()
+    stop = asyncio.Event()
+    limits = httpx.Limits(max_connections=users + 2, max_keepalive_connections=users + 2)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=TIMEOUT) as client:
+
+        async def user(i: int) -> None:
+            names = list(kinds)
+            n = i
+            while not stop.is_set():
+                name = names[n % len(names)]
+                n += 1
+                start = time.perf_counter()
+                try:
+                    r = await client.get(kinds[name]())
+                    tallies[name].add(time.perf_counter() - start, r.status_code == 200, str(r.status_code))
+                except httpx.HTTPError as exc:
+                    tallies[name].add(time.perf_counter() - start, False, type(exc).__name__)
+
+        probe = asyncio.create_task(health_probe(client, stop, health))
+        started = time.perf_counter()
+        tasks = [asyncio.create_task(user(i)) for i in range(users)]
+        await asyncio.sleep(duration)
+        stop.set()
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+        await probe
+    tallies["/healthz (1/s)"] = health
+    return tallies, elapsed
+
+
+async def writes(base: str, token: str, writers: int, per_writer: int) -> tuple[Tally, float, Tally]:
+    tally, health = Tally(), Tally()
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=writers + 2, max_keepalive_connections=writers + 2)
+    stop = asyncio.Event()
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=TIMEOUT, headers=headers) as client:
+
+        async def writer(w: int) -> None:
+            for i in range(per_writer):
+                start = time.perf_counter()
+                try:
+                    r = await client.post(
+                        "/api/v3/datasets", json=dataset_body(w * 10000 + i, published=False)
+                    )
+                    tally.add(time.perf_counter() - start, r.status_code == 201, str(r.status_code))
+                except httpx.HTTPError as exc:
+                    tally.add(time.perf_counter() - start, False, type(exc).__name__)
+
+        probe = asyncio.create_task(health_probe(client, stop, health))
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(w) for w in range(writers)))
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await probe
+    return tally, elapsed, health
+
+
+def count_datasets(base: str, token: str) -> int:
+    r = httpx.get(
+        base + "/api/v3/datasets/count",
+        params={"where": '{"isPublished": false}'},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    r.raise_for_status()
+    return int(r.json()["count"])
+
+
+# --- one database ---------------------------------------------------------------------------------------
+
+
+def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
+    rows: list[list[str]] = []
+    workers = args.pg_workers if kind == "postgresql" else args.sqlite_workers
+    tmp = Path(tempfile.mkdtemp(prefix=f"halric-load-{kind}-"))
+    url, pg_name = make_database(kind, tmp)
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "halric-bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ, "HALRIC_DATA_DIR": str(tmp), "HALRIC_DATABASE_URL": url, "HALRIC_CACHE_DIR": str(cache),
+        "HALRIC_SECRET_KEY": "bench-" + uuid.uuid4().hex, "HALRIC_CATALOG_PID_PREFIX": "PID.bench",
+    }  # fmt: skip
+    hub = None
+    try:
+        token = prepare(args.halric, env)
+        hub = Hub(args.halric, env, workers, tmp / "server.log")
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=hub.base, headers=headers, timeout=60) as c:
+            pids = [
+                c.post("/api/v3/datasets", json=dataset_body(n, published=True)).json()["pid"]
+                for n in range(200)
+            ]
+            warm = ["/", "/registry", "/api/catalog/search?q=crystal"]
+            if "reads" in args.only:  # the matchmaking model in each worker (first time: its index too)
+                warm += ["/match?question=crystal"] * 2 * workers
+            for path in warm:
+                c.get(path, timeout=900)
+        label = f"{kind}, {workers} worker{'s' if workers > 1 else ''}"
+        if "reads" in args.only:
+            print(f"[{label}] reads: {args.users} users for {args.duration:.0f} s ...", file=sys.stderr)
+            tallies, elapsed = asyncio.run(reads(hub.base, pids, args.users, args.duration))
+            everything = Tally()
+            for name, t in tallies.items():
+                if not name.startswith("/healthz"):
+                    everything.times += t.times
+                    everything.errors += t.errors
+            tallies = {"all reads": everything, **tallies}
+            for name, t in tallies.items():
+                rate = len(t.times) / elapsed
+                rows.append(_row(label, f"reads: {name}", args.users, t, rate))
+        if "writes" in args.only:
+            n_writers = args.writers
+            print(f"[{label}] writes: {n_writers} x {args.writes} ...", file=sys.stderr)
+            before = count_datasets(hub.base, token)
+            tally, elapsed, health = asyncio.run(writes(hub.base, token, n_writers, args.writes))
+            stored = count_datasets(hub.base, token) - before
+            acked = len(tally.times) - tally.errors
+            rows.append(_row(label, "writes: POST /api/v3/datasets", n_writers, tally, acked / elapsed,
+                             note=f"acknowledged {acked}, stored {stored}"))  # fmt: skip
+            rows.append(_row(label, "writes: /healthz (1/s)", 1, health, len(health.times) / elapsed))
+    finally:
+        if hub is not None:
+            hub.stop()
+            errors = [
+                ln
+                for ln in (tmp / "server.log").read_text().splitlines()
+                if "Traceback" in ln or " 500 " in ln
+            ]
+            if errors:
+                print(
+                    f"[{kind}] server log has {len(errors)} error lines: {tmp / 'server.log'}",
+                    file=sys.stderr,
+                )
+        drop_database(pg_name)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def _row(label: str, what: str, clients: int, t: Tally, rate: float, note: str = "") -> list[str]:
+    errs = str(t.errors) + (
+        f" ({', '.join(f'{k}: {v}' for k, v in sorted(t.statuses.items()))})" if t.statuses else ""
+    )
+    return [label, what, str(clients), str(len(t.times)), f"{rate:.1f}",
+            f"{statistics.median(t.times) * 1000:.0f}" if t.times else "-",
+            f"{pct(t.times, 95):.0f}", f"{pct(t.times, 99):.0f}",
+            f"{max(t.times) * 1000:.0f}" if t.times else "-", errs, note]  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", nargs="+", default=["postgresql", "sqlite"], choices=["postgresql", "sqlite"])
+    ap.add_argument("--only", nargs="+", default=["reads", "writes"], choices=["reads", "writes"])
+    ap.add_argument("--users", type=int, default=50, help="concurrent readers")
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds of reading")
+    ap.add_argument("--writers", type=int, default=20, help="concurrent writers")
+    ap.add_argument("--writes", type=int, default=50, help="datasets each writer posts")
+    ap.add_argument("--pg-workers", type=int, default=2)
+    ap.add_argument("--sqlite-workers", type=int, default=1)
+    ap.add_argument("--halric", default=shutil.which("halric") or str(Path(sys.executable).parent / "halric"))
+    ap.add_argument("--keep", action="store_true", help="keep the temporary data directory (server log)")
+    args = ap.parse_args()
+    rows: list[list[str]] = []
+    for kind in args.db:
+        rows += run_one(kind, args)
+    head = [
+        "hub",
+        "load",
+        "clients",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "note",
+    ]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()
