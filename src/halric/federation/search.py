@@ -109,7 +109,7 @@ async def search_async(
     limit = max(1, min(int(limit), fanout.MAX_LIMIT))
 
     def prepare() -> Plan:
-        with db.session() as s:
+        with db.session(write=False) as s:
             chosen = service.list_sites(s, enabled_only=True)
             if sites is not None:
                 wanted = set(sites)
@@ -120,7 +120,7 @@ async def search_async(
     live = asyncio.ensure_future(fanout.fan_out(p.targets, text, limit, client))
 
     def nearby() -> list[SiteAnswer]:
-        with db.session() as s:
+        with db.session(write=False) as s:
             out = [local_answer(s, actor, text, limit, base_url)] if include_local else []
             return out + index_answers(s, actor, p.harvested, text, limit)
 

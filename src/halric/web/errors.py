@@ -40,9 +40,18 @@ def retry_after(exc: HalricError) -> dict[str, str] | None:
     return {"Retry-After": str(seconds)} if seconds else None
 
 
-def error_page(request: Request, status: int, detail: str) -> Response:
+async def error_page(request: Request, status: int, detail: str, *, look_up: bool = True) -> Response:
+    """The error page; the caller (for the page header) is looked up off the event loop if no route
+    did it yet (e.g. a 404 for a browser with a session cookie)."""
+    from halric.web.access import ANONYMOUS, Caller, resolve_caller_async
     from halric.web.templating import render
 
+    try:
+        if not look_up:
+            raise LookupError("the database is busy")
+        await resolve_caller_async(request)
+    except Exception:  # an invalid token or a busy database: show the page signed out
+        request.state.caller = Caller(ANONYMOUS, None, None, via_cookie=False)
     return render(request, "error.html", {"status": status, "detail": detail}, status_code=status)
 
 
@@ -62,7 +71,7 @@ def install(app: FastAPI) -> None:
 
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
-        page = error_page(request, exc.status, exc.detail)
+        page = await error_page(request, exc.status, exc.detail)
         page.headers.update(retry_after(exc) or {})
         return page
 
@@ -71,7 +80,7 @@ def install(app: FastAPI) -> None:
         detail, errors = _describe_validation(exc)
         if wants_json(request):
             return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
-        return error_page(request, 422, detail)
+        return await error_page(request, 422, detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -82,7 +91,7 @@ def install(app: FastAPI) -> None:
             detail = f"Method {request.method} is not allowed here."
         if wants_json(request):
             return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
-        return error_page(request, exc.status_code, detail)
+        return await error_page(request, exc.status_code, detail)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -92,7 +101,7 @@ def install(app: FastAPI) -> None:
             headers = {"Retry-After": "2"}
             if wants_json(request):
                 return JSONResponse({"detail": detail}, status_code=503, headers=headers)
-            response = error_page(request, 503, detail)
+            response = await error_page(request, 503, detail, look_up=False)
             response.headers.update(headers)
             return response
         rid = uuid.uuid4().hex[:12]
@@ -100,7 +109,7 @@ def install(app: FastAPI) -> None:
         detail = f"Internal error. Quote request id {rid} when reporting it."
         if wants_json(request):
             return JSONResponse({"detail": detail, "request_id": rid}, status_code=500)
-        return error_page(request, 500, detail)
+        return await error_page(request, 500, detail)
 
 
 BUSY_SQLSTATES = {

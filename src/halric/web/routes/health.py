@@ -21,7 +21,7 @@ async def healthz(actor: Actor = Depends(PUBLIC)) -> dict[str, str]:
 @router.get("/api/health/database", summary="Database round trip")
 def health_database(request: Request, actor: Actor = Depends(PUBLIC)) -> dict[str, str]:
     db = request.app.state.db
-    with db.session() as s:
+    with db.session(write=False) as s:
         s.execute(text("SELECT 1"))
     return {"status": "ok", "dialect": db.engine.dialect.name}
 
