@@ -168,6 +168,21 @@ class Hub:
         self.stop()
         raise SystemExit("the hub did not start: " + log.read_text()[-2000:])
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server and its worker processes."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total, todo = 0.0, [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        return total
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -307,7 +322,9 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
         label = f"{kind}, {workers} worker{'s' if workers > 1 else ''}"
         if "reads" in args.only:
             print(f"[{label}] reads: {args.users} users for {args.duration:.0f} s ...", file=sys.stderr)
+            cpu = hub.cpu_seconds()
             tallies, elapsed = asyncio.run(reads(hub.base, pids, args.users, args.duration))
+            cpu = hub.cpu_seconds() - cpu
             everything = Tally()
             for name, t in tallies.items():
                 if not name.startswith("/healthz"):
@@ -316,16 +333,23 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
             tallies = {"all reads": everything, **tallies}
             for name, t in tallies.items():
                 rate = len(t.times) / elapsed
-                rows.append(_row(label, f"reads: {name}", args.users, t, rate))
+                note = (
+                    f"hub CPU {cpu / max(1, len(t.times)) * 1000:.1f} ms/request"
+                    if name == "all reads"
+                    else ""
+                )
+                rows.append(_row(label, f"reads: {name}", args.users, t, rate, note=note))
         if "writes" in args.only:
             n_writers = args.writers
             print(f"[{label}] writes: {n_writers} x {args.writes} ...", file=sys.stderr)
             before = count_datasets(hub.base, token)
+            cpu = hub.cpu_seconds()
             tally, elapsed, health = asyncio.run(writes(hub.base, token, n_writers, args.writes))
+            cpu = hub.cpu_seconds() - cpu
             stored = count_datasets(hub.base, token) - before
             acked = len(tally.times) - tally.errors
             rows.append(_row(label, "writes: POST /api/v3/datasets", n_writers, tally, acked / elapsed,
-                             note=f"acknowledged {acked}, stored {stored}"))  # fmt: skip
+                             note=f"acknowledged {acked}, stored {stored}; hub CPU {cpu / max(1, acked) * 1000:.1f} ms/write"))  # fmt: skip
             rows.append(_row(label, "writes: /healthz (1/s)", 1, health, len(health.times) / elapsed))
     finally:
         if hub is not None:
@@ -370,8 +394,13 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directory (server log)")
     args = ap.parse_args()
     rows: list[list[str]] = []
+    load_before = os.getloadavg()[0]
     for kind in args.db:
         rows += run_one(kind, args)
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), "unknown CPU")  # fmt: skip
+    print(f"Machine: {os.cpu_count()} CPUs ({cpu}); load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after (load generator on the same machine).\n")  # fmt: skip
     head = [
         "hub",
         "load",

@@ -187,6 +187,8 @@ def commit_in_route_thread(app: FastAPI) -> int:
             continue
         uses_db = any(d.call in (db_session, db_write_session) for d in route.dependant.dependencies)
         if uses_db:
-            route.dependant.call = _unit_of_work(call)
+            # FastAPI calls dependant.call for routes of the app itself, and builds each included
+            # router's routes (lazily, at their first request) from route.endpoint: wrap both
+            route.endpoint = route.dependant.call = _unit_of_work(call)
             changed += 1
     return changed

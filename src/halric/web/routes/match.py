@@ -15,7 +15,7 @@ from halric.match import service as matching
 from halric.match.service import MAX_QUESTION, MAX_TOP, MatchRequest
 from halric.registry import service as reg
 from halric.web.access import PUBLIC, SIGNED_IN, require
-from halric.web.deps import DB, DB_WRITE
+from halric.web.deps import DB
 from halric.web.errors import form_error
 from halric.web.templating import render
 
@@ -77,7 +77,7 @@ def match_page(
     sample_type: str | None = None,
     top: int = Query(5, ge=1, le=MAX_TOP),
     actor: Actor = Depends(PUBLIC),
-    s: Session = DB_WRITE,  # the question is logged for the gaps report
+    s: Session = DB,  # reads; the question is logged at the end (SQLite: a short upgrade to a write)
 ) -> Response:
     form = {"question": question or "", "country": country or "", "operational_only": operational_only,
             "access_route": access_route or "", "sample_type": sample_type or "", "top": top}  # fmt: skip

@@ -50,10 +50,13 @@ def _sorted(rows: list, sort: str) -> list:
 
 
 def _technique_options(s: Session) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from halric.registry.models import Technique
+
     usage = reg.technique_usage(s)
-    return sorted(
-        ((t.id, t.label) for t in reg.search_techniques(s) if usage.get(t.id)), key=lambda x: x[1].lower()
-    )
+    rows = s.execute(select(Technique.id, Technique.label)).all()  # two columns, not every technique's graph
+    return sorted(((tid, label) for tid, label in rows if usage.get(tid)), key=lambda x: x[1].lower())
 
 
 @pages.get("", response_class=HTMLResponse)
