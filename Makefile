@@ -38,6 +38,7 @@ test: $(VENV)/.test-installed
 	bash scripts/ensure-test-services.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 	bash tests/catalog/scitacean_backend/run.sh
 
