@@ -9,7 +9,15 @@ import re
 import time
 
 import pytest
-from tests.browser.conftest import ADMIN_PASSWORD, assert_accessible, free_port, halric, screenshot, serve_hub
+from tests.browser.conftest import (
+    ADMIN_PASSWORD,
+    assert_accessible,
+    assert_fits,
+    free_port,
+    halric,
+    screenshot,
+    serve_hub,
+)
 from tests.jobs.conftest import StandInSite
 
 pytestmark = pytest.mark.browser
@@ -65,6 +73,8 @@ def test_admin_sees_a_dead_job_and_retries_it(jobs_hub, page):
     row.locator("summary").click()
     assert "could not reach the site" in row.inner_text()
     assert_accessible(page)
+    assert_fits(page)  # on a phone the table scrolls in its own box
+    page.set_viewport_size({"width": 1280, "height": 900})
     screenshot(page, "admin-jobs-dead-letter", full_page=True)
 
     site = StandInSite([{"pid": "10.5555/back-1", "title": "Back again", "isPublic": True}])
