@@ -126,3 +126,33 @@ def test_a_cursor_is_checked(client, world):
         assert "after" in r.json()["detail"]
     page = client.get("/catalog")
     assert "after=" in page.text  # the Next link pages by cursor
+
+
+def test_an_estimate_is_kept_in_the_search_cache(world, small_thresholds, monkeypatch):
+    from sqlalchemy import event
+
+    from halric.catalog import searchcache
+
+    cache = searchcache.current()
+    assert cache is not None
+    monkeypatch.setattr(cache, "min_matches", 100)  # a few hundred datasets count as expensive here
+    cache.clear()
+    with world.session() as s:
+        first = search(s, OWNER, SearchQuery())
+    seen: list[str] = []
+
+    def listener(*a: object) -> None:
+        seen.append(str(a[2]))
+
+    event.listen(world.engine, "before_cursor_execute", listener)
+    try:
+        with world.session() as s:
+            again = search(s, OWNER, SearchQuery())
+    finally:
+        event.remove(world.engine, "before_cursor_execute", listener)
+    assert again == first
+    if world.engine.dialect.name == "postgresql":  # (SQLite counts exactly; 400 matches are not kept)
+        assert first["estimated"] is True
+        assert not any("TABLESAMPLE" in st or "MATERIALIZED" in st for st in seen), [
+            st[:300] for st in seen if "TABLESAMPLE" in st or "MATERIALIZED" in st
+        ]

@@ -208,7 +208,7 @@ def _counts(
 ) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
     """The exact total and facet counts (from the search cache when it has them)."""
     key = _counted_key(actor, q, names)
-    hit = cache.get(key) if cache is not None and cache.holds(key) else None
+    hit = cache.get(key) if cache is not None else None
     if hit is not None:
         return hit[0], _thawed(hit[1])
     total, counts, _ = facet_counts(s, base, names)
@@ -268,14 +268,13 @@ def estimate(
     if cache is not None:
         if cache.holds(_counted_key(actor, q, names)):
             return None  # counted exactly already (a search that is not broad)
-        if cache.holds(("estimate", *_counted_key(actor, q, names))):
-            hit = cache.get(("estimate", *_counted_key(actor, q, names)))
-            if hit is not None:
-                return hit[0], _thawed(hit[1])
+        hit = cache.get(("estimate", *_counted_key(actor, q, names)))  # (binds the cache to the generation)
+        if hit is not None:
+            return hit[0], _thawed(hit[1])
     answer = _sampled(s, base, names)
     if cache is not None and answer is not None:
         cache.put(
-            ("estimate", *_counted_key(actor, q, names)), (answer[0], _frozen(answer[1])), matches=BROAD
+            ("estimate", *_counted_key(actor, q, names)), (answer[0], _frozen(answer[1])), matches=answer[0]
         )
     return answer
 
