@@ -132,7 +132,8 @@ def test_a_rolled_back_transaction_enqueues_nothing(client, db, settings, worker
     from halric.jobs.models import Job
 
     handed: list[int] = []
-    real = service._senders[db.engine]  # attached by the app while the client is open
+    real = service.sender(db.engine)  # attached by the app while the client is open
+    assert real is not None
     service.attach(db.engine, lambda ids: (handed.extend(ids), real(ids)))
     marker = uuid.uuid4().hex
     with pytest.raises(RuntimeError), db.session() as s:

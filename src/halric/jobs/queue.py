@@ -71,6 +71,7 @@ class Queue:
 
         self.settings = settings
         self.db = db
+        self.engine = service.writer(db.engine)  # the job table's own updates are short writes
         self.broker = make_broker(settings)
         self.queue_name = f"{settings.broker_namespace}_jobs"
         self.stale_after = timedelta(seconds=settings.job_time_limit_seconds + 300)
@@ -93,11 +94,11 @@ class Queue:
     def send(self, ids: list[int]) -> int:
         """Hand jobs to the broker (only those still ``pending``); returns how many were sent."""
         sent = 0
-        for jid in service.take_for_sending(self.db.engine, ids):
+        for jid in service.take_for_sending(self.engine, ids):
             try:
                 self.actor.send(jid)
             except Exception:
-                service.put_back(self.db.engine, [jid])
+                service.put_back(self.engine, [jid])
                 raise
             sent += 1
         return sent
@@ -119,7 +120,7 @@ class Queue:
         from halric.jobs.models import Job
         from halric.jobs.tasks import HANDLERS, Context
 
-        engine = self.db.engine
+        engine = self.engine
         if not service.claim(engine, job_id, stale_after=self.stale_after):
             log.info("job %s: already taken, done or dead; message dropped", job_id)
             return

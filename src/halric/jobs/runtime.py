@@ -68,7 +68,7 @@ class Runtime:
 
     def relay_once(self) -> int:
         """Send the jobs still pending (committed while no broker was reachable, or by another process)."""
-        ids = service.due_for_relay(self.db.engine, stale_after=self.queue.stale_after)
+        ids = service.due_for_relay(self.queue.engine, stale_after=self.queue.stale_after)
         return self.queue.send(ids) if ids else 0
 
     def schedule_once(self) -> list[int]:
@@ -85,7 +85,7 @@ class Runtime:
             t.join(timeout=5)
         if self._worker is not None:
             self._worker.stop(timeout=timeout_ms)
-        unfinished = service.release(self.db.engine, set(self.queue.running))
+        unfinished = service.release(self.queue.engine, set(self.queue.running))
         if unfinished:
             log.warning("worker stopped with %s job(s) unfinished; they will run again", unfinished)
         self.queue.close()

@@ -29,17 +29,30 @@ from halric.jobs.models import ACTIVE, STATES, Job
 log = logging.getLogger("halric.jobs")
 
 _SESSION_KEY = "halric_jobs"
-# engine -> function sending job ids to the broker; set by whoever runs a queue in this process
-_senders: weakref.WeakKeyDictionary[Engine, Callable[[list[int]], None]] = weakref.WeakKeyDictionary()
+# connection pool -> function sending job ids to the broker; set by whoever runs a queue in this process.
+# Keyed by the pool: sessions may be bound to the engine or to a copy of it with execution options
+# (core.db's writer bind), and both share the pool.
+_senders: weakref.WeakKeyDictionary[Any, Callable[[list[int]], None]] = weakref.WeakKeyDictionary()
 
 
 def attach(engine: Engine, send: Callable[[list[int]], None]) -> None:
-    """Hand jobs committed through ``engine`` to ``send`` right after their commit."""
-    _senders[engine] = send
+    """Hand jobs committed through ``engine`` (or a copy of it with options) to ``send`` after commit."""
+    _senders[engine.pool] = send
 
 
 def detach(engine: Engine) -> None:
-    _senders.pop(engine, None)
+    _senders.pop(engine.pool, None)
+
+
+def sender(engine: Engine) -> Callable[[list[int]], None] | None:
+    return _senders.get(engine.pool)
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine marked for writing (on SQLite such transactions queue on the hub's writer lock)."""
+    from halric.core.db import WRITE
+
+    return engine.execution_options(**{WRITE: True})
 
 
 def actor_dict(actor: Actor) -> dict[str, Any]:
@@ -123,7 +136,7 @@ def _after_commit(s: Session) -> None:
     if not ids:
         return
     try:
-        send = _senders.get(s.get_bind())  # type: ignore[arg-type]
+        send = _senders.get(s.get_bind().pool)  # type: ignore[union-attr]
     except Exception:  # pragma: no cover - unbound session
         send = None
     if send is None:

@@ -27,9 +27,9 @@ class Context:
     job_id: int
 
     def progress(self, text: str) -> None:
-        from halric.jobs.service import set_progress
+        from halric.jobs.service import set_progress, writer
 
-        set_progress(self.db.engine, self.job_id, text)
+        set_progress(writer(self.db.engine), self.job_id, text)
 
 
 class JobFailed(Exception):
