@@ -193,9 +193,10 @@ def cursor_condition(q: SearchQuery) -> Any:
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("after: not a cursor from a search answer's next", field="after") from None
     col = Dataset.creation_time
+    # the first condition is a range on the creation-time index (an OR alone would hide it from the planner)
     if desc:
-        return or_(col < at, and_(col == at, Dataset.pid > pid))
-    return or_(col > at, and_(col == at, Dataset.pid > pid))
+        return and_(col <= at, or_(col < at, Dataset.pid > pid))
+    return and_(col >= at, or_(col > at, Dataset.pid > pid))
 
 
 def _counts(
