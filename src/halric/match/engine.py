@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from halric.match import embed
-from halric.match.index import TechniqueDoc, build_docs, build_lexical, snapshot_digest
+from halric.match import embed, lang
+from halric.match.index import FIELD_WEIGHTS, TechniqueDoc, build_docs, build_lexical, snapshot_digest
+from halric.match.lexicon import TOKEN_NAME, TOKEN_TERM, Lexicon, Translation
 from halric.match.text import STOP, bigrams, fold_text, stem, words
 from halric.registry.vocab import STATUS_ORDER
 
@@ -48,6 +49,7 @@ class Result:
     instruments: list[dict[str, Any]]
     instruments_elsewhere: int
     parts: dict[str, float] = field(default_factory=dict)
+    local: dict[str, Any] = field(default_factory=dict)  # label, summary, and their language
 
 
 @dataclass
@@ -58,11 +60,26 @@ class Answer:
     preferred_country: str | None
     method: str
     elapsed_ms: float
+    language: str = "en"  # detected: en, sv, da, de, nb, nn
+    answer_language: str = "en"  # the language the why sentences and descriptions are written in
+    message: str | None = None  # the no-match notice, in the answer language
 
 
-def infer_country(question: str) -> str | None:
+ENGLISH_TEXTS = {
+    "named": "You named it (“{name}”).",
+    "mentions": "Your question mentions {terms}.",
+    "answers_like": "{label} answers questions like: “{text}”",
+    "no_match": "We found no technique that clearly fits this question. An ambassador can help you phrase "
+    "it or find the right people.",
+    "english_fallback": "(in English: not yet written in your language)",
+}
+
+
+def infer_country(question: str, lexicon: Lexicon | None = None) -> str | None:
     ws = set(words(question))
     hits = {c for c, names in PLACES.items() if ws.intersection(names)}
+    if lexicon is not None:
+        hits |= lexicon.places(question)
     return hits.pop() if len(hits) == 1 else None
 
 
@@ -70,12 +87,32 @@ class Matcher:
     """Built once per registry snapshot; ``query`` is cheap (a few milliseconds)."""
 
     def __init__(
-        self, snapshot: dict[str, Any], *, cache_dir: Path | None = None, method: str = "combined"
+        self,
+        snapshot: dict[str, Any],
+        *,
+        cache_dir: Path | None = None,
+        method: str = "combined",
+        languages: dict[str, Any] | None = None,
     ) -> None:
         if method not in ("combined", "lexical", "embedding"):
             raise ValueError("method must be combined, lexical or embedding")
+        if languages is None:
+            from halric.registry.loader import read_languages
+
+            languages = read_languages()
+        self.languages = languages
         self.docs = build_docs(snapshot)
-        self.lex = build_lexical(self.docs)
+        extra: dict[str, dict[str, float]] = defaultdict(dict)
+        for lf in languages.values():
+            for tid, t in lf.techniques.items():
+                if t.names:
+                    extra[tid][TOKEN_NAME + tid] = FIELD_WEIGHTS["names"]
+                if t.terms:
+                    extra[tid][TOKEN_TERM + tid] = FIELD_WEIGHTS["lay"]
+        self.lex = build_lexical(self.docs, extra)
+        self.lexicon = Lexicon.from_files(
+            languages, {t for t in self.lex.vocabulary if "_" not in t and not t.startswith("@")}
+        )
         self.by_id = {d.id: i for i, d in enumerate(self.docs)}
         self.instruments = {i["id"]: i for i in snapshot["instruments"]}
         self.infrastructures = {i["id"]: i for i in snapshot["infrastructures"]}
@@ -105,7 +142,7 @@ class Matcher:
             for i, d in enumerate(self.docs):
                 self._slots[i, : len(d.passages)] = np.arange(start, start + len(d.passages))
                 start += len(d.passages)
-        self._vocab_list = sorted(t for t in self.lex.vocabulary if "_" not in t)
+        self._vocab_list = sorted(t for t in self.lex.vocabulary if "_" not in t and not t.startswith("@"))
 
     @staticmethod
     def _offered_by(snapshot: dict[str, Any], children: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -144,20 +181,26 @@ class Matcher:
             out.append(best[0] if best else t)
         return out
 
-    def _lexical(self, question: str) -> tuple[np.ndarray, list[str]]:
-        base = self._correct([stem(w) for w in words(question) if w not in STOP and len(w) > 1])
-        terms = base + bigrams(base)
+    def _lexical(self, question: str, tr: Translation | None = None) -> tuple[np.ndarray, list[str]]:
+        text = tr.english if tr is not None else question
+        base = self._correct([stem(w) for w in words(text) if w not in STOP and len(w) > 1])
+        terms = base + bigrams(base) + (tr.tokens if tr is not None else [])
+        base = base + (tr.tokens if tr is not None else [])
         raw = self.lex.scores(terms)
         top = raw.max() if raw.size else 0.0
         # saturating normalisation keeps absolute strength (a weak best match stays weak)
         norm = raw / (raw + 12.0) if top > 0 else raw
         return norm, base
 
-    def _phrases(self, question: str) -> np.ndarray:
+    def _phrases(self, question: str, tr: Translation | None = None) -> np.ndarray:
         """1 when the question names a technique: a multi-word name, or an acronym written as such."""
-        q = " " + re.sub(r"[^a-z0-9]+", " ", fold_text(question)) + " "
+        text = f"{question} {tr.english}" if tr is not None else question
+        q = " " + re.sub(r"[^a-z0-9]+", " ", fold_text(text)) + " "
         raw = " " + re.sub(r"[^A-Za-z0-9-]+", " ", question) + " "
         out = np.zeros(len(self.docs))
+        for tid in tr.named if tr is not None else ():
+            if tid in self.by_id:
+                out[self.by_id[tid]] = 0.8
         for i, d in enumerate(self.docs):
             for p in d.phrases:
                 pp = " " + re.sub(r"[^a-z0-9]+", " ", p).strip() + " "
@@ -168,7 +211,7 @@ class Matcher:
                     out[i] = max(out[i], 0.8)
         return out
 
-    def _embedding(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+    def _embedding(self, question: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: D401
         """Per technique: 0.75 × best passage similarity + 0.25 × second best; and the best passage."""
         assert self.pmat is not None and self._slots is not None
         sims = np.concatenate(
@@ -223,8 +266,37 @@ class Matcher:
             "contact": contact or {"url": infra["url"]}, "access_routes": i.get("access_routes") or [],
         }  # fmt: skip
 
+    def understand(self, question: str) -> tuple[lang.Detection, Translation | None]:
+        """The question's language, and (unless English) what it says in the English index's terms."""
+        det = lang.detect(question, self.lexicon.evidence(question))
+        if det.vocabulary == "en" or det.vocabulary not in self.lexicon.vocabularies:
+            return det, None
+        return det, self.lexicon.translate(question, det.language)
+
+    def texts(self, code: str) -> dict[str, str]:
+        lf = self.languages.get(lang.VOCABULARY_OF.get(code, code))
+        return dict(lf.texts) if lf is not None else ENGLISH_TEXTS
+
+    def local(self, doc: TechniqueDoc, code: str) -> dict[str, Any]:
+        """The technique's label and lay summary in a language, falling back to English (and saying so)."""
+        lf = self.languages.get(lang.VOCABULARY_OF.get(code, code))
+        t = lf.techniques.get(doc.id) if lf is not None else None
+        summary_en = (doc.knowledge or {}).get("summary")
+        if t is not None and t.summary:
+            summary, summary_lang = t.summary, lf.language  # type: ignore[union-attr]
+        else:
+            summary, summary_lang = summary_en, "en"
+        label = t.names[0] if t is not None and t.names else doc.label
+        return {"label": label, "summary": summary, "language": summary_lang}
+
     def _why(
-        self, question: str, doc_i: int, qtoks: list[str], best_passage: int | None, phrase: float
+        self,
+        question: str,
+        doc_i: int,
+        qtoks: list[str],
+        best_passage: int | None,
+        phrase: float,
+        tr: Translation | None = None,
     ) -> str:
         d = self.docs[doc_i]
         tf = self.lex.tf[doc_i]
@@ -233,36 +305,50 @@ class Matcher:
             reverse=True,
         )
         surface: dict[str, str] = {}
+        if tr is not None:
+            for w, shown in tr.surface.items():
+                surface.setdefault(w if w.startswith("@") else stem(w), shown)
         for w in words(question):
             surface.setdefault(stem(w), w)
-        terms = [surface.get(t, t) for s, t in contrib[:3] if s > 0.5]
+        terms = list(dict.fromkeys(surface.get(t, t) for s, t in contrib[:4] if s > 0.5 and not t.startswith("@")
+                                   or s > 0.5 and t in surface))[:3]  # fmt: skip
+        code = tr.language if tr is not None else "en"
+        texts = self.texts(code) if tr is not None else ENGLISH_TEXTS
+        local = self.local(d, code) if tr is not None else {"label": d.label, "summary": d.knowledge.get("summary")}
         parts = []
         if phrase > 0:
             named = next((a for a in d.acronyms if a in question), None) or next(
-                (p for p in d.phrases if p in fold_text(question)), d.label
+                (p for p in d.phrases if p in fold_text(question)), None
             )
-            parts.append(f"You named it (“{named}”).")
+            if named is None and tr is not None:
+                named = tr.surface.get(TOKEN_NAME + d.id)
+            parts.append(texts["named"].format(name=named or local["label"]))
         if terms:
-            parts.append("Your question mentions " + ", ".join(f"“{t}”" for t in terms) + ".")
-        if best_passage is not None and best_passage >= 0 and self.passages:
+            parts.append(texts["mentions"].format(terms=", ".join(f"“{t}”" for t in terms)))
+        summary = local.get("summary")
+        first = summary.split(". ")[0].rstrip(".") + "." if summary else ""
+        if tr is None and best_passage is not None and best_passage >= 0 and self.passages:
             text = self.passages[best_passage]
             if text in (d.knowledge.get("answers") or []):
-                parts.append(f"{d.label.capitalize()} answers questions like: “{text}”")
-            elif d.knowledge.get("summary"):
-                parts.append(d.knowledge["summary"].split(". ")[0].rstrip(".") + ".")
-        elif d.knowledge.get("summary"):
-            parts.append(d.knowledge["summary"].split(". ")[0].rstrip(".") + ".")
-        return " ".join(parts) or f"{d.label} matches words of your question."
+                parts.append(texts["answers_like"].format(label=d.label.capitalize(), text=text))
+            elif first:
+                parts.append(first)
+        elif first:
+            if tr is not None and local.get("language") == "en":
+                first = f"{first} {texts['english_fallback']}"
+            parts.append(first)
+        return " ".join(parts) or f"{local['label']}."
 
     def query(self, question: str, constraints: Constraints | None = None, top: int = 5) -> Answer:
         t0 = time.perf_counter()
         c = constraints or Constraints()
-        preferred = c.country or infer_country(question)
+        det, tr = self.understand(question)
+        preferred = c.country or infer_country(question, self.lexicon)
         n = len(self.docs)
-        lex, qtoks = self._lexical(question) if self.method != "embedding" else (np.zeros(n), [])
-        phrase = self._phrases(question) if self.method != "embedding" else np.zeros(n)
+        lex, qtoks = self._lexical(question, tr) if self.method != "embedding" else (np.zeros(n), [])
+        phrase = self._phrases(question, tr) if self.method != "embedding" else np.zeros(n)
         if self.method in ("combined", "embedding"):
-            emb, best_passage = self._embedding(question)
+            emb, best_passage = self._embedding(tr.english if tr is not None and tr.english else question)
         else:
             emb, best_passage = np.zeros(n), np.full(n, -1)
         w = WEIGHTS
@@ -285,11 +371,8 @@ class Matcher:
             elif preferred and not any(x["country"] == preferred for x in insts):
                 adjusted[i] *= 0.9
         ranked = sorted((int(i) for i in order), key=lambda i: -adjusted[i])
-        chosen: list[int] = []
-        for i in ranked:
-            if len(chosen) >= top:
-                break
-            chosen.append(i)
+        chosen = ranked[:top]
+        code = tr.language if tr is not None else "en"
         results = []
         for i in chosen:
             insts, elsewhere = inst_cache[i]
@@ -298,7 +381,7 @@ class Matcher:
                 Result(
                     self.docs[i],
                     round(float(adjusted[i]), 4),
-                    self._why(question, i, qtoks, bp, phrase[i]),
+                    self._why(question, i, qtoks, bp, phrase[i], tr),
                     insts,
                     elsewhere,
                     {
@@ -306,12 +389,18 @@ class Matcher:
                         "lexical": round(float(lex[i]), 4),
                         "phrase": round(float(phrase[i]), 4),
                     },
+                    self.local(self.docs[i], code),
                 )
             )
         consider = self._complements(results)
         best = results[0].score if results else 0.0
         no_good = best < (NO_MATCH_THRESHOLD if self.method != "lexical" else 0.25)
-        return Answer(results, consider, no_good, preferred, self.method, (time.perf_counter() - t0) * 1000)
+        answer_language = lang.VOCABULARY_OF.get(code, "en") if tr is not None else "en"
+        message = self.texts(code)["no_match"] if no_good and tr is not None else ENGLISH_TEXTS["no_match"]
+        return Answer(
+            results, consider, no_good, preferred, self.method, (time.perf_counter() - t0) * 1000,
+            det.language, answer_language, message if no_good else None,
+        )  # fmt: skip
 
     def _complements(self, results: list[Result]) -> list[tuple[TechniqueDoc, str]]:
         shown = {r.doc.id for r in results}

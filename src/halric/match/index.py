@@ -126,7 +126,8 @@ def is_acronym(name: str) -> bool:
     return 2 <= len(name) <= 10 and " " not in name.strip() and sum(ch.isupper() for ch in name) >= 2
 
 
-def build_lexical(docs: list[TechniqueDoc]) -> LexicalIndex:
+def build_lexical(docs: list[TechniqueDoc], extra: dict[str, dict[str, float]] | None = None) -> LexicalIndex:
+    """BM25F statistics; ``extra`` adds weighted tokens per technique id (the languages' technique tokens)."""
     tfs: list[dict[str, float]] = []
     df: Counter[str] = Counter()
     for d in docs:
@@ -135,6 +136,8 @@ def build_lexical(docs: list[TechniqueDoc]) -> LexicalIndex:
             w = FIELD_WEIGHTS[fname]
             for tok in analyse(text):
                 tf[tok] += w
+        for tok, w in ((extra or {}).get(d.id) or {}).items():
+            tf[tok] += w
         tfs.append(dict(tf))
         df.update(tf.keys())
     n = len(docs)

@@ -38,6 +38,7 @@ from halric.registry.schemas import (
     InfrastructureFile,
     Knowledge,
     KnowledgeFile,
+    LanguageFile,
     OrganisationFile,
     OrganisationsFile,
 )
@@ -198,10 +199,34 @@ def read_bundle(data_dir: Path = DATA_DIR) -> Bundle:
             for t in inst.techniques:
                 if t not in tech_ids:
                     problems.append(f"{fname}: instruments.{j}.techniques: unknown technique {t!r}")
+    for code, lf in read_languages(data_dir, problems).items():
+        for tid in lf.techniques:
+            if tid not in tech_ids:
+                problems.append(f"languages/{code}.yaml: techniques: unknown technique {tid!r}")
     if problems:
         raise RegistryDataError(problems)
     assert orgs is not None
     return Bundle(orgs.organisations, panet, ext, knowledge, infras)
+
+
+def read_languages(data_dir: Path = DATA_DIR, problems: list[str] | None = None) -> dict[str, LanguageFile]:
+    """The matchmaking vocabulary files ``languages/<code>.yaml`` (sv, da, de, nb), validated.
+
+    With ``problems`` given, problems are appended there; otherwise they raise RegistryDataError.
+    """
+    found: list[str] = [] if problems is None else problems
+    out: dict[str, LanguageFile] = {}
+    for path in sorted((data_dir / "languages").glob("*.yaml")):
+        lf = _parse(LanguageFile, path, found, f"languages/{path.name}")
+        if lf is None:
+            continue
+        if lf.language != path.stem:
+            found.append(f"languages/{path.name}: language: must equal the file name ({path.stem!r})")
+            continue
+        out[lf.language] = lf
+    if problems is None and found:
+        raise RegistryDataError(found)
+    return out
 
 
 # --- upsert -----------------------------------------------------------------------------------------

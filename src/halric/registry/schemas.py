@@ -175,4 +175,43 @@ class KnowledgeFile(Strict):
     knowledge: list[Knowledge]
 
 
+# --- languages/<code>.yaml: the vocabulary matchmaking understands, and the answer's sentences ---------
+
+ANSWER_TEXTS = ("named", "mentions", "answers_like", "no_match", "english_fallback")
+
+
+class LanguageTechnique(Strict):
+    names: list[str] = Field(default_factory=list, description="what the technique is called; first = label")
+    terms: list[str] = Field(default_factory=list, description="lay words people use for what it does")
+    summary: str | None = Field(default=None, description="one or two plain sentences, for the answer")
+
+
+class LanguageFile(Strict):
+    language: Literal["sv", "da", "de", "nb"]
+    name: str
+    reviewers: str = Field(min_length=10, description="who may review and change this file")
+    texts: dict[str, str]
+    function_words: list[str] = Field(default_factory=list)
+    places: dict[Country, list[str]] = Field(default_factory=dict)
+    words: dict[str, str] = Field(default_factory=dict, description="word or phrase -> English words")
+    techniques: dict[TechniqueId, LanguageTechnique] = Field(default_factory=dict)
+
+    @field_validator("texts")
+    @classmethod
+    def _texts(cls, v: dict[str, str]) -> dict[str, str]:
+        missing = [k for k in ANSWER_TEXTS if not v.get(k)]
+        unknown = [k for k in v if k not in ANSWER_TEXTS]
+        if missing or unknown:
+            raise ValueError(f"texts: give exactly {', '.join(ANSWER_TEXTS)} (missing {missing}, unknown {unknown})")
+        return v
+
+    @field_validator("words")
+    @classmethod
+    def _words(cls, v: dict[str, str]) -> dict[str, str]:
+        empty = [k for k, e in v.items() if not str(k).strip() or not str(e or "").strip()]
+        if empty:
+            raise ValueError(f"words: each entry needs a word and its English words (empty: {empty[:5]})")
+        return {str(k): str(e) for k, e in v.items()}
+
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")

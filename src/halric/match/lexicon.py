@@ -1,0 +1,293 @@
+"""The multilingual vocabulary: a question in Swedish, Danish, German or Norwegian → the English words of
+the registry's knowledge, plus the techniques it names.
+
+Built once from the registry's ``languages/<code>.yaml`` files (see docs/matchmaking.md):
+
+- ``words``: a word or phrase in the language → English words (``kristallform: crystal form``);
+- ``techniques``: per technique, its ``names`` in the language (a question that uses one names the
+  technique) and ``terms`` (lay words that point to it), and a lay ``summary`` for the answer.
+
+Matching is on Snowball stems (see ``lang``), longest phrase first. A word the file does not know is
+split into known parts when it is a compound (``proteinkomplex`` → protein + komplex, ``frysetørking``
+→ fryse + tørking, ``Batteriekathode`` → Batterie + Kathode): a dictionary-driven splitter over the
+file's own vocabulary, allowing each language's linking letters (de: s, es, n, en, e, er; sv: s, a, o,
+u, e; da/nb: s, e). No compound-splitting library on the package index handles the Scandinavian
+languages, and splitting only into words the vocabulary knows is what matching needs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from halric.match.lang import VOCABULARY_OF, fold, stem
+
+# endings tried when a word's Snowball stem is not in the vocabulary (definite and plural forms the
+# light Scandinavian stemmers keep: läkemedlet, ytan, skiktet, overflaten, cellerne)
+ENDINGS = {"sv": ("erna", "arna", "orna", "en", "et", "na", "ar", "or", "er", "n", "t", "s"),
+           "da": ("erne", "ene", "en", "et", "er", "e", "s"), "nb": ("ene", "en", "et", "er", "a", "e", "s"),
+           "de": ("en", "es", "er", "e", "n", "s")}  # fmt: skip
+LINKS = {"de": ("s", "es", "n", "en", "e", "er", "ns"), "sv": ("s", "a", "o", "u", "e"),
+         "da": ("s", "e"), "nb": ("s", "e")}  # fmt: skip
+MIN_PART = 3
+SCANDINAVIAN = ("sv", "da", "nb")
+TOKEN_NAME = "@n:"  # the question names a technique in its language
+TOKEN_TERM = "@t:"  # a lay word of the language that points to a technique
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+
+
+@dataclass
+class Entry:
+    english: str = ""
+    names: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+
+
+@dataclass
+class Vocabulary:
+    """One language's vocabulary, keyed by tuples of Snowball stems."""
+
+    code: str
+    entries: dict[tuple[str, ...], Entry] = field(default_factory=dict)
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # folded form or stem → entry key
+    function_words: set[str] = field(default_factory=set)
+    places: dict[str, str] = field(default_factory=dict)  # folded place word → country
+    forms: dict[tuple[str, ...], str] = field(default_factory=dict)  # one-word key → its shortest written form
+    longest: int = 1
+
+    def key(self, text: str) -> tuple[str, ...]:
+        return tuple(stem(self.code, w) for w in _folded_words(text))
+
+    def add(self, text: str, *, english: str = "", name: str | None = None, term: str | None = None) -> None:
+        k = self.key(text)
+        if not k:
+            return
+        e = self.entries.setdefault(k, Entry())
+        if english and english not in e.english:
+            e.english = f"{e.english} {english}".strip()
+        if name and name not in e.names:
+            e.names = (*e.names, name)
+        if term and term not in e.terms:
+            e.terms = (*e.terms, term)
+        self.longest = max(self.longest, len(k))
+        if len(k) == 1:
+            folded = _folded_words(text)[0]
+            if k not in self.forms or len(folded) < len(self.forms[k]):
+                self.forms[k] = folded
+            for form in (folded, k[0]):
+                if len(form) >= MIN_PART:
+                    self.parts.setdefault(form, k)
+
+    def lookup_word(self, word: str) -> tuple[str, ...] | None:
+        """The entry key of one folded word: its stem, its form, or its stem without a definite/plural ending."""
+        if word in self.parts:
+            return self.parts[word]
+        k = (stem(self.code, word),)
+        form = self.forms.get(k)
+        # a stem match counts only when the word and the entry's written form agree up to an ending
+        # (Snowball gives 'stark' for both starkt 'strongly' and stärkelse 'starch')
+        if form is not None and len(os.path.commonprefix([word, form])) >= len(form) - 3:
+            return k
+        for end in ENDINGS.get(self.code, ()):
+            if word.endswith(end) and len(word) - len(end) >= MIN_PART:
+                base = word[: -len(end)]
+                for cand in (base, stem(self.code, base)):
+                    if cand in self.parts:
+                        return self.parts[cand]
+        return None
+
+    def lookup_part(self, part: str, final: bool) -> tuple[str, ...] | None:
+        if not final:
+            return self.parts.get(part)
+        return self.lookup_word(part)
+
+
+def _folded_words(text: str) -> list[str]:
+    """Folded words; a hyphen separates words (NMR-spektrometer → nmr, spektrometer) as in questions."""
+    return [w for x in _WORD.findall(text) for w in fold(x).replace("'", "").split("-") if w]
+
+
+@dataclass
+class Translation:
+    """What a question says, in the terms of the English index."""
+
+    language: str
+    english: str  # English words for the lexical index and the embedding model
+    tokens: list[str]  # technique tokens (@n:<id>, @t:<id>)
+    named: set[str]  # techniques the question names in its language
+    surface: dict[str, str]  # a word of the English side (or a token) → the question's word
+    understood: int = 0
+    unknown: list[str] = field(default_factory=list)
+
+
+class Lexicon:
+    def __init__(self, vocabularies: dict[str, Vocabulary], english_words: set[str]) -> None:
+        self.vocabularies = vocabularies
+        self.english_words = english_words  # English stems of the index: words that pass through as they are
+        self._split = lru_cache(maxsize=20_000)(self._split_uncached)
+
+    @classmethod
+    def from_files(cls, files: dict[str, object], english_words: set[str]) -> Lexicon:
+        vocabs: dict[str, Vocabulary] = {}
+        for code, lf in files.items():
+            v = Vocabulary(code)
+            for word, english in lf.words.items():  # type: ignore[attr-defined]
+                v.add(word, english=english)
+            for tid, t in lf.techniques.items():  # type: ignore[attr-defined]
+                for n in t.names:
+                    v.add(n, name=tid)
+                for term in t.terms:
+                    v.add(term, term=tid)
+            v.function_words = {fold(w) for w in lf.function_words}  # type: ignore[attr-defined]
+            for country, names in lf.places.items():  # type: ignore[attr-defined]
+                for n in names:
+                    v.places[" ".join(_folded_words(n))] = country
+            vocabs[code] = v
+        return cls(vocabs, english_words)
+
+    # --- evidence for the language detector ----------------------------------------------------------
+
+    def evidence(self, question: str) -> dict[str, float]:
+        """Per language: the share of the question's words its vocabulary knows (function words count double)."""
+        ws = [w for w in _folded_words(question) if not w.isdigit()]
+        if not ws:
+            return {}
+        out: dict[str, float] = {}
+        for code, v in self.vocabularies.items():
+            score = 0.0
+            for w in ws:
+                if w in v.function_words:
+                    score += 2.0
+                elif v.lookup_word(w) is not None:
+                    score += 1.0
+            out[code] = min(1.0, score / (2 * len(ws)))
+        return out
+
+    def places(self, question: str) -> set[str]:
+        """Countries named in the question in any of the languages (Köpenhamn, i Norge, in Dänemark)."""
+        q = " " + " ".join(_folded_words(question)) + " "
+        found = set()
+        for v in self.vocabularies.values():
+            for name, country in v.places.items():
+                if f" {name} " in q:
+                    found.add(country)
+        return found
+
+    # --- translation -------------------------------------------------------------------------------------
+
+    def translate(self, question: str, language: str) -> Translation:
+        code = VOCABULARY_OF.get(language, language)
+        # a Scandinavian question may borrow from its neighbours' vocabularies; German stands alone
+        siblings = [c for c in SCANDINAVIAN if c != code] if code in SCANDINAVIAN else []
+        order = [c for c in (code, *siblings) if c in self.vocabularies]
+        originals = [w for w in _WORD.findall(question)]
+        pairs: list[tuple[str, str]] = []
+        for w in originals:
+            f = fold(w).replace("'", "")
+            if "-" in f:  # 3D-bild, NMR-spektrometer, SAXS-mätning: each part, and the joined word
+                parts = [p for p in f.split("-") if p]
+                pairs += [(p, w) for p in parts]
+            elif f:
+                pairs.append((f, w))
+        english: list[str] = []
+        tokens: list[str] = []
+        named: set[str] = set()
+        surface: dict[str, str] = {}
+        unknown: list[str] = []
+        understood = 0
+
+        def emit(entry: Entry, shown: str) -> None:
+            if entry.english:
+                english.append(entry.english)
+                for ew in _folded_words(entry.english):
+                    surface.setdefault(ew, shown)
+            for tid in entry.names:
+                tokens.append(TOKEN_NAME + tid)
+                named.add(tid)
+                surface.setdefault(TOKEN_NAME + tid, shown)
+            for tid in entry.terms:
+                tokens.append(TOKEN_TERM + tid)
+                surface.setdefault(TOKEN_TERM + tid, shown)
+
+        i = 0
+        while i < len(pairs):
+            done = False
+            for c in order:  # phrases first (longest), in the question's language, then its neighbours'
+                v = self.vocabularies[c]
+                for n in range(min(v.longest, len(pairs) - i), 1, -1):
+                    e = v.entries.get(tuple(stem(c, p) for p, _ in pairs[i : i + n]))
+                    if e is not None:
+                        emit(e, " ".join(dict.fromkeys(o for _, o in pairs[i : i + n])))
+                        understood += n
+                        i += n
+                        done = True
+                        break
+                if done:
+                    break
+            if done:
+                continue
+            w = pairs[i][0]
+            if any(w in self.vocabularies[c].function_words for c in order):
+                i += 1
+                continue
+            for c in order:
+                k1 = self.vocabularies[c].lookup_word(w)
+                if k1 is not None:
+                    emit(self.vocabularies[c].entries[k1], pairs[i][1])
+                    understood += 1
+                    i += 1
+                    done = True
+                    break
+            if done:
+                continue
+            w, orig = pairs[i]
+            i += 1
+            if stem("en", w) in self.english_words or w in self.english_words:
+                english.append(w)  # SAXS, NMR, protein, polymer: the same word in English
+                surface.setdefault(w, orig)
+                understood += 1
+                continue
+            split = None
+            for c in order:
+                split = self._split(c, w)
+                if split:
+                    for k in split:
+                        emit(self.vocabularies[c].entries[k], orig)
+                    understood += 1
+                    break
+            if not split and not w.isdigit():
+                unknown.append(orig)
+        return Translation(language, " ".join(english), tokens, named, surface, understood, unknown)
+
+    def split(self, word: str, language: str) -> list[str]:
+        """The known parts of a compound, as the vocabulary's keys joined ('proteinkomplex' → ['protein', 'komplex'])."""
+        code = VOCABULARY_OF.get(language, language)
+        parts = self._split(code, fold(word))
+        return [" ".join(k) for k in parts] if parts else []
+
+    def _split_uncached(self, code: str, word: str) -> tuple[tuple[str, ...], ...] | None:
+        """Fewest known parts covering the whole word (each ≥ 3 letters, linking letters between them)."""
+        v = self.vocabularies.get(code)
+        if v is None or len(word) < 2 * MIN_PART:
+            return None
+        n = len(word)
+        links = LINKS.get(code, ())
+        best: list[tuple[int, tuple[tuple[str, ...], ...]] | None] = [None] * (n + 1)
+        best[n] = (0, ())
+        for i in range(n - MIN_PART, -1, -1):
+            cands = []
+            for j in range(i + MIN_PART, n + 1):
+                k = v.lookup_part(word[i:j], final=j == n)
+                if k is None:
+                    continue
+                nexts = [j] + [j + len(lk) for lk in links if word.startswith(lk, j) and j + len(lk) < n]
+                for nj in nexts:
+                    rest = best[nj]
+                    if rest is not None:
+                        cands.append((rest[0] + 1, (k, *rest[1])))
+            if cands:
+                best[i] = min(cands, key=lambda c: (c[0], -len(c[1][0][0]) if c[1] else 0))
+        found = best[0]
+        return found[1] if found and found[0] >= 2 else None
