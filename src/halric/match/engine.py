@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,27 +123,46 @@ class Matcher:
             for p in t.get("parents") or []:
                 children[p].append(t["id"])
         self.offered_by = self._offered_by(snapshot, children)
-        self.method = method if method != "combined" or embed.available() else "lexical"
-        self.passage_owner: np.ndarray | None = None
+        self.digest = snapshot_digest(snapshot)
+        owners: list[int] = []
         self.passages: list[str] = []
+        for i, d in enumerate(self.docs):
+            self.passages += d.passages
+            owners += [i] * len(d.passages)
+        self.passage_owner = np.array(owners)
+        width = max(len(d.passages) for d in self.docs)
+        pad = len(self.passages)  # index of the padding slot
+        self._slots = np.full((len(self.docs), width), pad, dtype=int)
+        start = 0
+        for i, d in enumerate(self.docs):
+            self._slots[i, : len(d.passages)] = np.arange(start, start + len(d.passages))
+            start += len(d.passages)
+        self.method = "lexical"
         self.pmat: np.ndarray | None = None
-        self._slots: np.ndarray | None = None
-        if self.method in ("combined", "embedding"):
-            owners = []
-            for i, d in enumerate(self.docs):
-                self.passages += d.passages
-                owners += [i] * len(d.passages)
-            self.passage_owner = np.array(owners)
-            self.pmat = embed.passage_matrix(self.passages, cache_dir, snapshot_digest(snapshot))
-            self._ptensor = embed.as_tensor(self.pmat)
-            width = max(len(d.passages) for d in self.docs)
-            pad = len(self.passages)  # index of the padding slot
-            self._slots = np.full((len(self.docs), width), pad, dtype=int)
-            start = 0
-            for i, d in enumerate(self.docs):
-                self._slots[i, : len(d.passages)] = np.arange(start, start + len(d.passages))
-                start += len(d.passages)
+        self._ptensor: Any = None
+        self.with_method(method, cache_dir)
         self._vocab_list = sorted(t for t in self.lex.vocabulary if "_" not in t and not t.startswith("@"))
+
+    def with_method(
+        self, method: str, cache_dir: Path | None, progress: Callable[[int], None] | None = None
+    ) -> Matcher:
+        """Switch to a ranking method; combined/embedding load the passage embeddings (cached on disk)."""
+        if method not in ("combined", "lexical", "embedding"):
+            raise ValueError("method must be combined, lexical or embedding")
+        if method == "lexical" or not embed.available():
+            self.method = "lexical"
+            return self
+        if self.pmat is None:
+            self.pmat = embed.passage_matrix(self.passages, cache_dir, self.digest, progress)
+            self._ptensor = embed.as_tensor(self.pmat)
+        self.method = method
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["pmat"] = state["_ptensor"] = None  # the passage embeddings have their own cache file
+        state["method"] = "lexical"
+        return state
 
     @staticmethod
     def _offered_by(snapshot: dict[str, Any], children: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -128,6 +128,12 @@ class Lexicon:
         self.english_words = english_words  # English stems of the index: words that pass through as they are
         self._split = lru_cache(maxsize=20_000)(self._split_uncached)
 
+    def __getstate__(self) -> dict[str, object]:
+        return {"vocabularies": self.vocabularies, "english_words": self.english_words}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(state["vocabularies"], state["english_words"])  # type: ignore[misc, arg-type]
+
     @classmethod
     def from_files(cls, files: dict[str, object], english_words: set[str]) -> Lexicon:
         vocabs: dict[str, Vocabulary] = {}

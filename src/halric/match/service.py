@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import logging
+import os
+import pickle
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -62,10 +68,12 @@ class MatchRequest:
         )
 
 
-# --- one matcher per process, rebuilt when the registry changes ----------------------------------------
+# --- one matcher per process, rebuilt when the registry changes, persisted in the cache directory -----
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], tuple[str, Matcher]] = {}
+_bases: dict[str, tuple[str, Matcher]] = {}
+log = logging.getLogger("halric.match")
 
 
 def registry_version(s: Session) -> str:
@@ -75,16 +83,82 @@ def registry_version(s: Session) -> str:
     return f"{inst[0]}:{inst[1]}:{tech[0]}:{tech[1]}"
 
 
-def get_matcher(s: Session, *, cache_dir: Path | None, method: str = "combined") -> Matcher:
+def _index_key(version: str) -> str:
+    """What a persisted matcher depends on: the registry version, the language files and the ranking code."""
+    from halric.registry.loader import DATA_DIR
+
+    h = hashlib.sha256(version.encode())
+    for path in sorted((DATA_DIR / "languages").glob("*.yaml")):
+        h.update(path.read_bytes())
+    here = Path(__file__).resolve().parent
+    for name in ("engine.py", "index.py", "lexicon.py", "lang.py", "text.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:20]
+
+
+def _base_matcher(s: Session, cache_dir: Path | None, version: str) -> Matcher:
+    """The lexical matcher: from memory, else from the cache directory, else built (and saved there)."""
+    url = str(s.get_bind().url)
+    hit = _bases.get(url)
+    if hit and hit[0] == version:
+        return hit[1]
+    path = cache_dir / f"matcher-{_index_key(version)}.pickle" if cache_dir else None
+    matcher: Matcher | None = None
+    if path is not None and path.is_file():
+        try:
+            with path.open("rb") as fh:
+                matcher = pickle.load(fh)  # our own file, written below
+        except Exception:  # a stale or broken file is rebuilt, never trusted
+            log.warning("rebuilding unreadable matchmaking index %s", path)
+            matcher = None
+    if matcher is None:
+        matcher = Matcher(registry.export(s), cache_dir=cache_dir, method="lexical")
+        if path is not None:
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(matcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+    _bases[url] = (version, matcher)
+    return matcher
+
+
+def get_matcher(
+    s: Session,
+    *,
+    cache_dir: Path | None,
+    method: str = "combined",
+    progress: Callable[[int], None] | None = None,
+) -> Matcher:
     key = (str(s.get_bind().url), method)
     version = registry_version(s)
     with _lock:
         hit = _cache.get(key)
         if hit and hit[0] == version:
             return hit[1]
-        matcher = Matcher(registry.export(s), cache_dir=cache_dir, method=method)
+        matcher = copy.copy(_base_matcher(s, cache_dir, version)).with_method(method, cache_dir, progress)
         _cache[key] = (version, matcher)
         return matcher
+
+
+def prepare(s: Session, *, cache_dir: Path | None, progress: Callable[[int, int], None] | None = None) -> Matcher:
+    """Build what answering needs (index, passage embeddings, language models) now, not on the first question.
+
+    ``progress(done, total)`` reports the passage embeddings, the one step that can take a while.
+    """
+    from halric.match import lang
+
+    base = _base_matcher(s, cache_dir, registry_version(s))
+    total = len(base.passages)
+    done = [0]
+
+    def step(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress(done[0], total)
+
+    matcher = get_matcher(s, cache_dir=cache_dir, progress=step)
+    lang.warm_detector()
+    return matcher
 
 
 # --- answers as data ---------------------------------------------------------------------------------
