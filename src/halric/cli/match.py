@@ -29,6 +29,24 @@ def _read_batch(path: Path) -> list[dict]:
     return items
 
 
+def _matcher(s, cache_dir: Path, method: str):  # type: ignore[no-untyped-def]
+    """The matcher, saying so on the terminal while the one-time preparation runs (normally `halric init`)."""
+    from halric.match import service
+
+    if not sys.stderr.isatty():
+        return service.get_matcher(s, cache_dir=cache_dir, method=method)
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} passages"),
+                  console=console, transient=True) as progress:  # fmt: skip
+        task = progress.add_task("Preparing matchmaking (once; `halric init` does this ahead)", total=None)
+
+        def step(n: int) -> None:
+            progress.advance(task, n)
+
+        return service.get_matcher(s, cache_dir=cache_dir, method=method, progress=step)
+
+
 def match(
     question: str | None = typer.Argument(None, help="Your research question in plain words."),
     country: str | None = typer.Option(
@@ -78,11 +96,12 @@ def match(
         except Exception as exc:  # InvalidInput: say which line
             where = f"line with id {obj['id']!r}: " if batch else ""
             fail(where + getattr(exc, "detail", str(exc)))
+    service.preload_in_background()
     st = settings()
     cache_dir = st.cache_path
     db = database()
     with db.session() as s:
-        matcher = service.get_matcher(s, cache_dir=cache_dir, method=method)
+        matcher = _matcher(s, cache_dir, method)
         if batch:
             from rich.progress import Progress
 
@@ -116,6 +135,11 @@ def match(
     _print(out)
 
 
+def _title(t: dict) -> str:
+    local = t.get("local_label")
+    return f"{local} ({t['label']})" if local and local != t["label"] else t["label"]
+
+
 def _print(out: dict) -> None:
     from rich.panel import Panel
 
@@ -124,6 +148,8 @@ def _print(out: dict) -> None:
     for n, r in enumerate(out["results"], start=1):
         t = r["technique"]
         lines = [r["why"]]
+        if t.get("local_summary") and t.get("summary_language") != "en":
+            lines.append(t["local_summary"])
         if t.get("cannot"):
             lines.append(f"[dim]Cannot: {t['cannot']}[/]")
         for i in r["instruments"][:5]:
@@ -134,7 +160,7 @@ def _print(out: dict) -> None:
         if not r["instruments"]:
             lines.append("  [dim]No instrument in the region matches your constraints.[/]")
         console.print(
-            Panel("\n".join(lines), title=f"{n}. {t['label']}  [dim]{r['score']:.2f}[/]", title_align="left")
+            Panel("\n".join(lines), title=f"{n}. {_title(t)}  [dim]{r['score']:.2f}[/]", title_align="left")
         )
     if out["consider_as_well"]:
         console.print(

@@ -45,6 +45,34 @@ def serve(
     )
 
 
+def _prepare_matchmaking(db, st) -> None:  # type: ignore[no-untyped-def]
+    """Build the matchmaking index and passage embeddings now, so the first question is answered at once."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from halric.match import service as matching
+
+    with (
+        db.session() as s,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,  # fmt: skip
+    ):
+        task = progress.add_task("Preparing matchmaking", total=None)
+
+        def step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        m = matching.prepare(s, cache_dir=st.cache_path, progress=step)
+    console.print(
+        f"Matchmaking ready ({m.method}; {len(m.docs)} techniques, languages: en, {', '.join(sorted(m.languages))})."
+    )
+
+
 def init(
     skip_seed: bool = typer.Option(False, "--skip-seed", help="Do not load the registry seed data."),
 ) -> None:
@@ -61,6 +89,7 @@ def init(
 
         load_seed(db, console)
     st = settings()
+    _prepare_matchmaking(db, st)
     with db.session() as s:
         if service.count_admins(s) == 0:
             password = st.admin_password or secrets.token_urlsafe(12)

@@ -96,7 +96,9 @@ def passage_matrix(
                 return mat
         except (OSError, ValueError):
             log.warning("ignoring unreadable embedding cache %s", path)
-    log.info("encoding %d registry passages for matchmaking (once; cached under %s)", len(passages), cache_dir)
+    log.info(
+        "encoding %d registry passages for matchmaking (once; cached under %s)", len(passages), cache_dir
+    )
     mat = encode(passages, progress=progress)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -101,7 +101,16 @@ class Matcher:
             from halric.registry.loader import read_languages
 
             languages = read_languages()
-        self.languages = languages
+        # what answers need from the language files, as plain data (the matcher is persisted)
+        self.languages: dict[str, dict[str, Any]] = {
+            code: {
+                "texts": dict(lf.texts),
+                "techniques": {
+                    tid: {"names": list(t.names), "summary": t.summary} for tid, t in lf.techniques.items()
+                },
+            }
+            for code, lf in languages.items()
+        }
         self.docs = build_docs(snapshot)
         extra: dict[str, dict[str, float]] = defaultdict(dict)
         for lf in languages.values():
@@ -231,7 +240,7 @@ class Matcher:
                     out[i] = max(out[i], 0.8)
         return out
 
-    def _embedding(self, question: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: D401
+    def _embedding(self, question: str) -> tuple[np.ndarray, np.ndarray]:
         """Per technique: 0.75 × best passage similarity + 0.25 × second best; and the best passage."""
         assert self.pmat is not None and self._slots is not None
         sims = np.concatenate(
@@ -295,18 +304,18 @@ class Matcher:
 
     def texts(self, code: str) -> dict[str, str]:
         lf = self.languages.get(lang.VOCABULARY_OF.get(code, code))
-        return dict(lf.texts) if lf is not None else ENGLISH_TEXTS
+        return lf["texts"] if lf is not None else ENGLISH_TEXTS
 
     def local(self, doc: TechniqueDoc, code: str) -> dict[str, Any]:
         """The technique's label and lay summary in a language, falling back to English (and saying so)."""
-        lf = self.languages.get(lang.VOCABULARY_OF.get(code, code))
-        t = lf.techniques.get(doc.id) if lf is not None else None
-        summary_en = (doc.knowledge or {}).get("summary")
-        if t is not None and t.summary:
-            summary, summary_lang = t.summary, lf.language  # type: ignore[union-attr]
+        vocab = lang.VOCABULARY_OF.get(code, code)
+        lf = self.languages.get(vocab)
+        t = lf["techniques"].get(doc.id) if lf is not None else None
+        if t is not None and t["summary"]:
+            summary, summary_lang = t["summary"], vocab
         else:
-            summary, summary_lang = summary_en, "en"
-        label = t.names[0] if t is not None and t.names else doc.label
+            summary, summary_lang = (doc.knowledge or {}).get("summary"), "en"
+        label = t["names"][0] if t is not None and t["names"] else doc.label
         return {"label": label, "summary": summary, "language": summary_lang}
 
     def _why(
@@ -330,11 +339,15 @@ class Matcher:
                 surface.setdefault(w if w.startswith("@") else stem(w), shown)
         for w in words(question):
             surface.setdefault(stem(w), w)
-        terms = list(dict.fromkeys(surface.get(t, t) for s, t in contrib[:4] if s > 0.5 and not t.startswith("@")
-                                   or s > 0.5 and t in surface))[:3]  # fmt: skip
+        terms = list(dict.fromkeys(surface.get(t, t) for s, t in contrib[:4] if (s > 0.5 and not t.startswith("@"))
+                                   or (s > 0.5 and t in surface)))[:3]  # fmt: skip
         code = tr.language if tr is not None else "en"
         texts = self.texts(code) if tr is not None else ENGLISH_TEXTS
-        local = self.local(d, code) if tr is not None else {"label": d.label, "summary": d.knowledge.get("summary")}
+        local = (
+            self.local(d, code)
+            if tr is not None
+            else {"label": d.label, "summary": d.knowledge.get("summary")}
+        )
         parts = []
         if phrase > 0:
             named = next((a for a in d.acronyms if a in question), None) or next(

@@ -17,7 +17,6 @@ languages, and splitting only into words the vocabulary knows is what matching n
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -54,7 +53,9 @@ class Vocabulary:
     parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # folded form or stem → entry key
     function_words: set[str] = field(default_factory=set)
     places: dict[str, str] = field(default_factory=dict)  # folded place word → country
-    forms: dict[tuple[str, ...], str] = field(default_factory=dict)  # one-word key → its shortest written form
+    forms: dict[tuple[str, ...], str] = field(
+        default_factory=dict
+    )  # one-word key → its shortest written form
     longest: int = 1
 
     def key(self, text: str) -> tuple[str, ...]:
@@ -88,7 +89,7 @@ class Vocabulary:
         form = self.forms.get(k)
         # a stem match counts only when the word and the entry's written form agree up to an ending
         # (Snowball gives 'stark' for both starkt 'strongly' and stärkelse 'starch')
-        if form is not None and len(os.path.commonprefix([word, form])) >= len(form) - 3:
+        if form is not None and _common_prefix(word, form) >= len(form) - 3:
             return k
         for end in ENDINGS.get(self.code, ()):
             if word.endswith(end) and len(word) - len(end) >= MIN_PART:
@@ -102,6 +103,15 @@ class Vocabulary:
         if not final:
             return self.parts.get(part)
         return self.lookup_word(part)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _folded_words(text: str) -> list[str]:

@@ -20,6 +20,7 @@ class MatchQuery(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     question: Mapped[str] = mapped_column(Text)
     country: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[str | None] = mapped_column(String(8), index=True)  # detected: en, sv, da, de, nb, nn
     constraints: Mapped[dict[str, Any]] = mapped_column(default=dict)
     technique_ids: Mapped[list[Any]] = mapped_column(default=list)
     best_score: Mapped[float] = mapped_column(Float)

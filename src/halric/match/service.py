@@ -140,7 +140,17 @@ def get_matcher(
         return matcher
 
 
-def prepare(s: Session, *, cache_dir: Path | None, progress: Callable[[int, int], None] | None = None) -> Matcher:
+def preload_in_background() -> None:
+    """Start loading the language detector and the embedding model while other start-up work runs."""
+    from halric.match import embed, lang
+
+    for target in (lang.warm_detector, embed.available):
+        threading.Thread(target=target, name=f"halric-preload-{target.__name__}", daemon=True).start()
+
+
+def prepare(
+    s: Session, *, cache_dir: Path | None, progress: Callable[[int, int], None] | None = None
+) -> Matcher:
     """Build what answering needs (index, passage embeddings, language models) now, not on the first question.
 
     ``progress(done, total)`` reports the passage embeddings, the one step that can take a while.
@@ -164,27 +174,32 @@ def prepare(s: Session, *, cache_dir: Path | None, progress: Callable[[int, int]
 # --- answers as data ---------------------------------------------------------------------------------
 
 
-def technique_out(doc: Any) -> dict[str, Any]:
+def technique_out(doc: Any, local: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A technique as the answer shows it; ``local`` adds its label and lay summary in the asker's language."""
     k = doc.knowledge or {}
-    return {
+    out = {
         "id": doc.id, "label": doc.label, "panet_iri": doc.panet_iri, "alt_labels": doc.alt_labels,
         "summary": k.get("summary"), "cannot": k.get("cannot"), "samples": k.get("samples"),
     }  # fmt: skip
+    if local:
+        out["local_label"] = local["label"]
+        out["local_summary"] = local["summary"]
+        out["summary_language"] = local["language"]
+    return out
 
 
 def answer_dict(ans: Answer, ambassadors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "elapsed_ms": round(ans.elapsed_ms, 2),
         "method": ans.method,
+        "language": ans.language,
+        "answer_language": ans.answer_language,
         "preferred_country": ans.preferred_country,
         "no_good_match": ans.no_good_match,
-        "message": (
-            "We found no technique that clearly fits this question. An ambassador can help you phrase it "
-            "or find the right people." if ans.no_good_match else None
-        ),
+        "message": ans.message if ans.no_good_match else None,
         "results": [
             {
-                "technique": technique_out(r.doc), "score": r.score, "why": r.why,
+                "technique": technique_out(r.doc, r.local), "score": r.score, "why": r.why,
                 "instruments": r.instruments, "instruments_elsewhere": r.instruments_elsewhere,
             }
             for r in ans.results
@@ -240,7 +255,7 @@ def match(
     out["question"] = req.question
     if log:
         row = MatchQuery(
-            user_id=actor.user_id, question=req.question, country=req.country,
+            user_id=actor.user_id, question=req.question, country=req.country, language=ans.language,
             constraints={k: v for k, v in asdict(req).items() if k not in ("question", "country", "top") and v},
             technique_ids=[r.doc.id for r in ans.results], best_score=ans.results[0].score if ans.results else 0.0,
             no_good_match=ans.no_good_match, method=ans.method, elapsed_ms=ans.elapsed_ms,
@@ -294,11 +309,22 @@ def gaps_report(s: Session, limit: int = 200) -> dict[str, Any]:
         ).all()
     )
     total = s.scalar(select(func.count()).select_from(MatchQuery)) or 0
+    by_language: dict[str, dict[str, int]] = {}
+    for language, no_good, n in s.execute(
+        select(MatchQuery.language, MatchQuery.no_good_match, func.count()).group_by(
+            MatchQuery.language, MatchQuery.no_good_match
+        )
+    ).all():
+        row = by_language.setdefault(language or "unknown", {"questions": 0, "unanswered": 0})
+        row["questions"] += n
+        if no_good:
+            row["unanswered"] += n
     return {
         "total_questions": total,
+        "by_language": dict(sorted(by_language.items())),
         "unanswered": [
             {"id": q.id, "at": q.created_at.isoformat(), "question": q.question, "country": q.country,
-             "best_score": q.best_score} for q in unanswered
+             "language": q.language, "best_score": q.best_score} for q in unanswered
         ],
         "unhelpful": [
             {"query_id": q.id, "at": fb.created_at.isoformat(), "question": q.question,

@@ -202,7 +202,9 @@ class LanguageFile(Strict):
         missing = [k for k in ANSWER_TEXTS if not v.get(k)]
         unknown = [k for k in v if k not in ANSWER_TEXTS]
         if missing or unknown:
-            raise ValueError(f"texts: give exactly {', '.join(ANSWER_TEXTS)} (missing {missing}, unknown {unknown})")
+            raise ValueError(
+                f"texts: give exactly {', '.join(ANSWER_TEXTS)} (missing {missing}, unknown {unknown})"
+            )
         return v
 
     @field_validator("words")
