@@ -21,6 +21,11 @@ def _registry(loaded):
     return loaded
 
 
+@pytest.mark.timeout(1800)  # the registry's passage embeddings are encoded once per test session
+def test_matcher_builds(client):
+    assert client.post("/api/match", json={"question": "protein structure"}).status_code == 200
+
+
 def ask(client, question: str, **kw):
     r = client.post("/api/match", json={"question": question, **kw})
     assert r.status_code == 200, r.text

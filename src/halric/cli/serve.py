@@ -29,6 +29,9 @@ def serve(
         os.environ["HALRIC_TRUSTED_PROXIES"] = trusted_proxies  # read by every worker's settings
     db = database()  # raises SchemaOutOfDate with the fixing command
     db.dispose()
+    os.environ["HALRIC_MATCH_PRELOAD"] = (
+        "1"  # the app loads matchmaking while it starts, not on the first question
+    )
     st = settings()
     console.print(
         f"HALRIC Hub on http://{host}:{port}/  (database: {st.db_url.split('@')[-1]}, workers: {workers})"

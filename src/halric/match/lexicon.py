@@ -166,20 +166,26 @@ class Lexicon:
     # --- evidence for the language detector ----------------------------------------------------------
 
     def evidence(self, question: str) -> dict[str, float]:
-        """Per language: the share of the question's words its vocabulary knows (function words count double)."""
+        """Per language: the share of the question's words that only that language's file knows.
+
+        Function words count double. Words that several files know (*protein*, *har*, *i*) say nothing
+        about which of them the question is in, so they do not count.
+        """
         ws = [w for w in _folded_words(question) if not w.isdigit()]
         if not ws:
             return {}
-        out: dict[str, float] = {}
-        for code, v in self.vocabularies.items():
-            score = 0.0
-            for w in ws:
+        score = dict.fromkeys(self.vocabularies, 0.0)
+        for w in ws:
+            known = {}
+            for code, v in self.vocabularies.items():
                 if w in v.function_words:
-                    score += 2.0
+                    known[code] = 2.0
                 elif v.lookup_word(w) is not None:
-                    score += 1.0
-            out[code] = min(1.0, score / (2 * len(ws)))
-        return out
+                    known[code] = 1.0
+            if len(known) == 1:
+                code, weight = known.popitem()
+                score[code] += weight
+        return {code: min(1.0, x / len(ws)) for code, x in score.items()}
 
     def places(self, question: str) -> set[str]:
         """Countries named in the question in any of the languages (Köpenhamn, i Norge, in Dänemark)."""
@@ -294,7 +300,7 @@ class Lexicon:
         best[n] = (0, ())
         for i in range(n - MIN_PART, -1, -1):
             cands = []
-            for j in range(i + MIN_PART, n + 1):
+            for j in range(i + MIN_PART, n + 1 if i else n - MIN_PART + 1):  # the whole word is no part
                 k = v.lookup_part(word[i:j], final=j == n)
                 if k is None:
                     continue

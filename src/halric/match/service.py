@@ -70,7 +70,7 @@ class MatchRequest:
 
 # --- one matcher per process, rebuilt when the registry changes, persisted in the cache directory -----
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _cache: dict[tuple[str, str], tuple[str, Matcher]] = {}
 _bases: dict[str, tuple[str, Matcher]] = {}
 log = logging.getLogger("halric.match")
@@ -83,11 +83,11 @@ def registry_version(s: Session) -> str:
     return f"{inst[0]}:{inst[1]}:{tech[0]}:{tech[1]}"
 
 
-def _index_key(version: str) -> str:
-    """What a persisted matcher depends on: the registry version, the language files and the ranking code."""
+def _index_key(url: str, version: str) -> str:
+    """What a persisted matcher depends on: the database, its registry version, the language files, the code."""
     from halric.registry.loader import DATA_DIR
 
-    h = hashlib.sha256(version.encode())
+    h = hashlib.sha256(f"{url}\n{version}".encode())
     for path in sorted((DATA_DIR / "languages").glob("*.yaml")):
         h.update(path.read_bytes())
     here = Path(__file__).resolve().parent
@@ -98,11 +98,16 @@ def _index_key(version: str) -> str:
 
 def _base_matcher(s: Session, cache_dir: Path | None, version: str) -> Matcher:
     """The lexical matcher: from memory, else from the cache directory, else built (and saved there)."""
+    with _lock:
+        return _base_matcher_locked(s, cache_dir, version)
+
+
+def _base_matcher_locked(s: Session, cache_dir: Path | None, version: str) -> Matcher:
     url = str(s.get_bind().url)
     hit = _bases.get(url)
     if hit and hit[0] == version:
         return hit[1]
-    path = cache_dir / f"matcher-{_index_key(version)}.pickle" if cache_dir else None
+    path = cache_dir / f"matcher-{_index_key(url, version)}.pickle" if cache_dir else None
     matcher: Matcher | None = None
     if path is not None and path.is_file():
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,19 @@ from halric.web.deps import commit_in_route_thread
 from halric.web.limits import BodyLimit
 
 
+def _preload_matchmaking(db: Database, settings: Settings) -> None:
+    """Load the matchmaking index, models and language detector while the server starts (#14 item 13)."""
+    import logging
+
+    from halric.match import service
+
+    try:
+        with db.session() as s:
+            service.prepare(s, cache_dir=settings.cache_path)
+    except Exception:  # the first question then prepares it instead; never stop the server for this
+        logging.getLogger("halric.match").exception("could not prepare matchmaking at start-up")
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Build the hub. Refuses (SchemaOutOfDate) when the database schema is not current."""
     settings = settings or Settings()
@@ -26,6 +41,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
+        if os.environ.get("HALRIC_MATCH_PRELOAD") == "1":  # set by `halric serve`
+            threading.Thread(target=_preload_matchmaking, args=(db, settings), daemon=True).start()
         yield
         if database is None:
             db.dispose()
