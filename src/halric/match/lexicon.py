@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from halric.match.lang import VOCABULARY_OF, fold, stem
+from halric.match.text import STOP as ENGLISH_STOP
+from halric.match.text import stem as en_stem
 
 # endings tried when a word's Snowball stem is not in the vocabulary (definite and plural forms the
 # light Scandinavian stemmers keep: läkemedlet, ytan, skiktet, overflaten, cellerne)
@@ -174,9 +176,13 @@ class Lexicon:
         ws = [w for w in _folded_words(question) if not w.isdigit()]
         if not ws:
             return {}
-        score = dict.fromkeys(self.vocabularies, 0.0)
+        score = dict.fromkeys([*self.vocabularies, "en"], 0.0)
         for w in ws:
             known = {}
+            if w in ENGLISH_STOP:
+                known["en"] = 2.0
+            elif en_stem(w) in self.english_words:
+                known["en"] = 1.0
             for code, v in self.vocabularies.items():
                 if w in v.function_words:
                     known[code] = 2.0
@@ -266,7 +272,7 @@ class Lexicon:
                 continue
             w, orig = pairs[i]
             i += 1
-            if stem("en", w) in self.english_words or w in self.english_words:
+            if en_stem(w) in self.english_words or w in self.english_words:
                 english.append(w)  # SAXS, NMR, protein, polymer: the same word in English
                 surface.setdefault(w, orig)
                 understood += 1
