@@ -96,7 +96,7 @@ def match(
         except Exception as exc:  # InvalidInput: say which line
             where = f"line with id {obj['id']!r}: " if batch else ""
             fail(where + getattr(exc, "detail", str(exc)))
-    service.preload_in_background()
+    service.preload_in_background(embeddings=method != "lexical")
     st = settings()
     cache_dir = st.cache_path
     db = database()

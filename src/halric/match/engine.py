@@ -339,8 +339,10 @@ class Matcher:
                 surface.setdefault(w if w.startswith("@") else stem(w), shown)
         for w in words(question):
             surface.setdefault(stem(w), w)
-        terms = list(dict.fromkeys(surface.get(t, t) for s, t in contrib[:4] if (s > 0.5 and not t.startswith("@"))
-                                   or (s > 0.5 and t in surface)))[:3]  # fmt: skip
+        shown = [
+            surface.get(t, t) for score, t in contrib[:4] if score > 0.5 and (t in surface or "@" not in t)
+        ]
+        terms = list(dict.fromkeys(shown))[:3]
         code = tr.language if tr is not None else "en"
         texts = self.texts(code) if tr is not None else ENGLISH_TEXTS
         local = (

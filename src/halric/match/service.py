@@ -145,11 +145,11 @@ def get_matcher(
         return matcher
 
 
-def preload_in_background() -> None:
-    """Start loading the language detector and the embedding model while other start-up work runs."""
+def preload_in_background(*, embeddings: bool = True) -> None:
+    """Start loading the language detector (and the embedding model) while other start-up work runs."""
     from halric.match import embed, lang
 
-    for target in (lang.warm_detector, embed.available):
+    for target in (lang.warm_detector, embed.available) if embeddings else (lang.warm_detector,):
         threading.Thread(target=target, name=f"halric-preload-{target.__name__}", daemon=True).start()
 
 
