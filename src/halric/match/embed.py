@@ -84,25 +84,54 @@ def cache_file(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"match-{MODEL_NAME}-{key}.npy"
 
 
-def passage_matrix(
-    passages: list[str], cache_dir: Path | None, key: str, progress: Callable[[int], None] | None = None
-) -> np.ndarray:
-    """Embeddings of all passages, from the disk cache when the registry content is unchanged."""
-    path = cache_file(cache_dir, key) if cache_dir else None
-    if path is not None and path.exists():
-        try:
-            mat = np.load(path)
-            if mat.shape[0] == len(passages):
-                return mat
-        except (OSError, ValueError):
-            log.warning("ignoring unreadable embedding cache %s", path)
-    log.info(
-        "encoding %d registry passages for matchmaking (once; cached under %s)", len(passages), cache_dir
-    )
-    mat = encode(passages, progress=progress)
-    if path is not None:
+def shared_cache_dir() -> Path | None:
+    """A per-user cache the passage embeddings are also kept in, so every hub on the machine (each test
+    hub, each fresh checkout) reuses them: ``HALRIC_SHARED_CACHE_DIR``, default ``~/.cache/halric``
+    (``$XDG_CACHE_HOME/halric``); set it empty to keep them only in the hub's own cache directory. The
+    file name carries the model and a digest of the registry content, so a changed registry never reads
+    another's vectors."""
+    configured = os.environ.get("HALRIC_SHARED_CACHE_DIR")
+    if configured is not None:
+        return Path(configured).expanduser() if configured.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "halric"
+
+
+def _read(path: Path, rows: int) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    try:
+        mat = np.load(path)
+    except (OSError, ValueError):
+        log.warning("ignoring unreadable embedding cache %s", path)
+        return None
+    return mat if mat.ndim == 2 and mat.shape[0] == rows else None
+
+
+def _write(path: Path, mat: np.ndarray) -> None:
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
         np.save(tmp, mat)
         tmp.replace(path)  # atomic: a crashed write never leaves a half cache
+    except OSError as exc:  # a read-only shared cache is no reason to fail
+        log.warning("could not keep the embedding cache in %s (%s)", path.parent, exc.strerror)
+
+
+def passage_matrix(
+    passages: list[str], cache_dir: Path | None, key: str, progress: Callable[[int], None] | None = None
+) -> np.ndarray:
+    """Embeddings of all passages, from the disk cache when the registry content is unchanged."""
+    places = [p for p in (cache_dir, shared_cache_dir()) if p is not None]
+    for place in places:
+        mat = _read(cache_file(place, key), len(passages))
+        if mat is not None:
+            for other in places:
+                if other != place and not cache_file(other, key).is_file():
+                    _write(cache_file(other, key), mat)
+            return mat
+    log.info("encoding %d registry passages for matchmaking (once; cached under %s)", len(passages), places)
+    mat = encode(passages, progress=progress)
+    for place in places:
+        _write(cache_file(place, key), mat)
     return mat

@@ -261,7 +261,10 @@ class Lexicon:
                 i += 1
                 continue
             for c in order:
-                k1 = self.vocabularies[c].lookup_word(w)
+                v = self.vocabularies[c]
+                # a neighbour's vocabulary only by its written forms: stems make false friends
+                # (Swedish 'koppar' copper and Norwegian 'kopp' cup share the stem 'kopp')
+                k1 = v.lookup_word(w) if c == code else v.parts.get(w)
                 if k1 is not None:
                     emit(self.vocabularies[c].entries[k1], pairs[i][1])
                     understood += 1
