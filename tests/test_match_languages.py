@@ -158,7 +158,7 @@ def labels(answer: dict, n: int = 3) -> list[str]:
         ("Vilken polymorf av den aktiva substansen finns i kapslarna?", "sv", "powder diffraction",
          "Din fråga nämner"),
         ("Hvor meget af lægemidlet optages i hjernen hos patienterne?", "da", "positron emission", "Dit spørgsmål"),
-        ("Wie ist der Antikörper an das Zielprotein gebunden, Atom für Atom?", "de", "crystallography",
+        ("Wie ist der Antikörper an das Zielprotein gebunden, Atom für Atom?", "de", ("crystallography", "cryo"),
          "Ihre Frage"),
         ("Vi vil se hvordan bakteriene sitt arvestoff har endret seg etter behandlingen.", "nb", "sequencing",
          "Spørsmålet ditt"),
@@ -167,7 +167,8 @@ def labels(answer: dict, n: int = 3) -> list[str]:
 def test_questions_in_the_region_languages(client, _registry, question, language, expected, why_words):
     answer = ask(client, question)
     assert answer["language"] == language
-    assert any(expected in lab for lab in labels(answer)), labels(answer)
+    expected = (expected,) if isinstance(expected, str) else expected
+    assert any(e in lab for lab in labels(answer) for e in expected), labels(answer)
     first = answer["results"][0]
     assert why_words in first["why"], first["why"]
     assert answer["answer_language"] == {"nn": "nb"}.get(language, language)
@@ -189,7 +190,12 @@ def test_english_answers_stay_english(client, _registry):
     answer = ask(client, "Which crystal form of the drug is in our tablets?")
     assert answer["language"] == "en" and answer["answer_language"] == "en"
     assert "Your question mentions" in answer["results"][0]["why"]
-    assert "local_label" not in answer["results"][0]["technique"]
+    t = answer["results"][0]["technique"]
+    assert (
+        t["local_label"] == t["label"]
+        and t["summary_language"] == "en"
+        and t["local_summary"] == t["summary"]
+    )
 
 
 def test_mixed_question_keeps_the_named_technique(client, _registry):
