@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -263,15 +264,21 @@ def test_halric_match_starts_quickly_from_the_persisted_index(settings, _registr
     saved = sorted((tmp_path / "cache").glob("matcher-*.pickle"))
     assert len(saved) == 1
     mtime = saved[0].stat().st_mtime_ns
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert second.returncode == 0, second.stderr
     assert saved[0].stat().st_mtime_ns == mtime, "the second call rebuilt the index instead of loading it"
     out = json.loads(second.stdout)
     assert out["language"] == "sv" and out["results"]
-    # 3 s on a quiet 2-core machine (bench/matchmaking.py); CI shares the machine, so the bound is loose
-    assert wall < 20, f"halric match took {wall:.1f} s from a persisted index"
+    # The target is 3 s wall on a quiet 2-core machine (bench/matchmaking.py measures it). Tests share the
+    # machine, so the bound is on the CPU the process used, which load does not inflate: about 2.5 s here;
+    # importing torch or re-encoding the registry would take far more.
+    assert cpu < 8, f"halric match used {cpu:.1f} s of CPU ({wall:.1f} s wall) from a persisted index"
+    assert wall < 180
     shutil.rmtree(tmp_path / "cache")
 
 
