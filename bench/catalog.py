@@ -464,11 +464,13 @@ def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str
     from halric.core.actor import ANONYMOUS
 
     estimated: dict[str, bool] = {}
+    last: dict[str, Any] = {}
 
-    def timed(who: Any, q: Any) -> tuple[int, float]:
+    def timed(who: Any, q: Any, exact: bool = False) -> tuple[int, float]:
         t = time.perf_counter()
         with db.session() as s:
-            res = search(s, who, q)
+            res = search(s, who, q, allow_estimate=not exact)
+        last["next"] = res.get("next")
         estimated[str((who.username, q.key()))] = bool(res.get("estimated"))
         return res["total"], (time.perf_counter() - t) * 1000
 
@@ -497,13 +499,31 @@ def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str
             forget()
             timed(who, bq)
             following.append(timed(who, replace(bq, offset=bq.limit))[1])
-        for _ in range(3):  # a deep page (offset 10,000), the first time
-            forget()
+        for _ in range(3):  # a deep page (position 10,000) by OFFSET and by cursor, counts cached
+            timed(who, bq)
             deep.append(timed(who, replace(bq, offset=10_000))[1])
+        with db.session() as s:
+            from halric.catalog.models import Dataset
+            from halric.catalog.service import dataset_select
+
+            order = (Dataset.creation_time.desc(), Dataset.pid)
+            at = s.scalars(
+                dataset_select(who, bq.where(), bq.text).order_by(*order).offset(9_975).limit(1)
+            ).first()
+        by_cursor = []
+        if at is not None:
+            import base64
+
+            cursor = base64.urlsafe_b64encode(f"{at.creation_time.isoformat()}|{at.pid}".encode()).decode()
+            for _ in range(3):
+                by_cursor.append(timed(who, replace(bq, after=cursor.rstrip("=")))[1])
+        forget()
+        exact_total, exact_ms = timed(who, bq, exact=True)  # the same search counted exactly, first time
         forget()
         broad[name] = (
             total, statistics.median(first), statistics.median(again), from_cache, statistics.median(following),
-            max(first), est, statistics.median(deep),
+            max(first), est, statistics.median(deep), statistics.median(by_cursor) if by_cursor else float("nan"),
+            exact_total, exact_ms,
         )  # fmt: skip
     panosc_ms = measure_panosc(db, queries)
     return {
@@ -654,19 +674,21 @@ def main() -> None:
     )
     print("matches marked ~ are estimates from a sample, PostgreSQL only):")
     print()
-    print("| backend | search | matches | ms, first time (median / max) | ms, repeated (cached) | ms, next page "
-          "| ms, page at offset 10,000 |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    print("| backend | search | matches (exact) | ms, first time (median / max) | ms, first time counted exactly "
+          "| ms, repeated (cached) | ms, next page | ms, page at 10,000: OFFSET / cursor |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        for name, (total, first, again, from_cache, following, worst, est, deep) in r["broad"].items():
+        for name, (total, first, again, from_cache, following, worst, est, deep, cur, ex_total, ex_ms) in r[
+            "broad"
+        ].items():
             repeated = (
                 f"{again:,.1f}"
                 if from_cache
                 else f"{again:,.0f} (not cached: < {r['min_matches']:,} matches)"
             )
             shown = f"~{total:,}" if est else f"{total:,}"
-            print(f"| {r['backend']} | {name} | {shown} | {first:,.0f} / {worst:,.0f} | {repeated} "
-                  f"| {following:,.0f} | {deep:,.0f} |")  # fmt: skip
+            print(f"| {r['backend']} | {name} | {shown} ({ex_total:,}) | {first:,.0f} / {worst:,.0f} | {ex_ms:,.0f} "
+                  f"| {repeated} | {following:,.0f} | {deep:,.0f} / {cur:,.0f} |")  # fmt: skip
 
 
 if __name__ == "__main__":
