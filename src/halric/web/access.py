@@ -249,7 +249,9 @@ async def check_csrf(request: Request, caller: Caller) -> None:
     expected = csrf_expected(request, caller)
     sent = request.headers.get("x-csrf-token")
     if sent is None and is_form:
-        form = await request.form()
+        from halric.web.forms import read_form
+
+        form = await read_form(request)
         value = form.get("csrf_token")
         sent = value if isinstance(value, str) else None
     if not expected or not sent or not secrets.compare_digest(expected, sent):

@@ -89,6 +89,11 @@ def install(app: FastAPI) -> None:
             detail = f"Nothing here: {request.url.path}"
         if exc.status_code == 405:
             detail = f"Method {request.method} is not allowed here."
+        if exc.status_code == 400 and "exceeded maximum size" in detail:
+            detail = (
+                "One field of the form is far too long (over 16 MB) for the hub to read the form. Go back in "
+                "your browser: what you typed is still in the page; shorten that field and send it again."
+            )
         if wants_json(request):
             return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
         return await error_page(request, exc.status_code, detail)
@@ -141,16 +146,7 @@ def is_busy(exc: BaseException) -> bool:
 
 
 def form_error(exc: Exception) -> str:
-    """One line a person can act on, for a form re-rendered after invalid input."""
-    from pydantic import ValidationError
+    """One line a person can act on (field paths and pydantic wording translated by web.forms)."""
+    from halric.web.forms import from_exception
 
-    if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'input'}: {e.get('msg', 'invalid')}".replace(
-                "Value error, ", ""
-            )
-            for e in exc.errors()
-        )
-    if isinstance(exc, HalricError):
-        return exc.detail
-    return str(exc)
+    return from_exception(exc).summary
