@@ -100,7 +100,7 @@ def test_sign_up_confirm_and_sign_in(client, db):
 @pytest.mark.parametrize(
     "fields, word",
     [
-        ({"password": "short", "confirm_password": "short"}, "password: use at least"),
+        ({"password": "short", "confirm_password": "short"}, "Password: use at least"),
         ({"confirm_password": "something-else-entirely"}, "differ"),
         ({"email": "not-an-address"}, "email"),
         ({"username": "bad name!"}, "username"),

@@ -271,22 +271,29 @@ def test_copy_application(client, people, open_call):
 
 
 def test_start_application_from_a_match_result(client, people, open_call, db):
-    from conftest import signin
-
-    page = client.get("/match", params={"question": "Which crystal form of the drug is in our tablets?"})
+    """Visiting the start page creates nothing (drafts no longer multiply); the button creates one draft."""
     import re
 
+    from conftest import csrf_from, signin
+
+    page = client.get("/match", params={"question": "Which crystal form of the drug is in our tablets?"})
     link = re.search(r'href="(/calls/apply\?instrument=[^"]+)"', page.text).group(1).replace("&amp;", "&")
     assert client.get(link, follow_redirects=False).status_code == 303  # anonymous: sign in first
     signin(client, people["applicant"]["name"])
-    r = client.get(link, follow_redirects=False)
-    if r.status_code == 303:  # exactly one open call: straight into the prefilled draft
-        edit = client.get(r.headers["location"])
-        assert "Which crystal form of the drug" in edit.text
-        instrument = re.search(r"instrument=([^&]+)", link).group(1)
-        assert f'value="{instrument}" selected' in edit.text
-    else:  # several open calls (other tests opened some): the user picks one
-        assert r.status_code == 200 and "Apply to this call" in r.text
+    before = client.get("/applications").text.count("(untitled draft)")
+    for _ in range(3):
+        r = client.get(link, follow_redirects=False)
+        assert r.status_code == 200 and "Start an application to this call" in r.text
+    assert client.get("/applications").text.count("(untitled draft)") == before  # three visits, no drafts
+    r = client.post(f"/calls/{open_call['id']}/apply", follow_redirects=False, data={
+        "csrf_token": csrf_from(r.text), "instrument": re.search(r"instrument=([^&]+)", link).group(1),
+        "question": "Which crystal form of the drug is in our tablets?"})  # fmt: skip
+    assert r.status_code == 303
+    edit = client.get(r.headers["location"])
+    assert "Which crystal form of the drug" in edit.text
+    instrument = re.search(r"instrument=([^&]+)", link).group(1)
+    assert f'value="{instrument}" selected' in edit.text
+    assert client.get("/applications").text.count("(untitled draft)") == before + 1
 
 
 def test_regional_ambassador_assigned_on_submission(client, people, open_call, db):

@@ -37,23 +37,46 @@ def review_view(s: Session, app: Application) -> dict[str, Any]:
                 {"id": iid, "name": iid, "facility": "(no longer in the registry)", "country": ""}
             )
     ev = service.evaluate(s, app)
+    org_names = _organisation_names(s, app)
+
+    def org(oid: str) -> str:
+        return org_names.get(oid, oid)
+
     return {
         "id": app.id, "title": app.title or "(untitled)", "call": app.call.title, "state": workflow.LABELS[app.state],
         "duration_months": app.duration_months, "currency": app.call.currency,
         "sections": [(label, getattr(app, key)) for key, label in SECTIONS],
-        "team": [{"name": m.name, "organisation": m.organisation_id, "country": m.country, "sector": m.sector,
+        "team": [{"name": m.name, "organisation": org(m.organisation_id), "country": m.country, "sector": m.sector,
                   "role": m.role} for m in app.team],
         "instruments": instruments,
-        "budget": [{"organisation": b.organisation_id, "type": b.cost_type, "description": b.description,
+        "budget": [{"organisation": org(b.organisation_id), "type": b.cost_type, "description": b.description,
                     "person_months": b.person_months, "monthly_cost": b.monthly_cost, "amount": b.amount}
                    for b in app.budget],
         "budget_total": service.budget_total(app),
-        "in_kind": [{"organisation": k.organisation_id, "description": k.description, "amount": k.amount}
+        "in_kind": [{"organisation": org(k.organisation_id), "description": k.description, "amount": k.amount}
                     for k in app.in_kind],
         "in_kind_total": sum((k.amount for k in app.in_kind), Decimal("0.00")),
         "eligibility": [{"label": r.label, "status": r.status, "reason": r.reason} for r in ev.results],
-        "motivations": app.motivations or {},
+        "motivations": app.motivations or {}, "org_names": org_names,
     }  # fmt: skip
+
+
+def _organisation_names(s: Session, app: Application) -> dict[str, str]:
+    """Registry names of the organisations the application and its project mention (ids stay as they are
+    when an organisation has left the registry)."""
+    from sqlalchemy import select
+
+    from halric.calls.models import Project
+    from halric.registry.models import Organisation
+
+    ids = {m.organisation_id for m in app.team} | {b.organisation_id for b in app.budget}
+    ids |= {k.organisation_id for k in app.in_kind}
+    project = s.scalar(select(Project).where(Project.application_id == app.id))
+    if project is not None:
+        ids |= {str(c.get("organisation_id", "")) for c in project.cost_claims}
+    if not ids:
+        return {}
+    return {o.id: o.name for o in s.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
 
 
 def _font_dir() -> Path:
@@ -68,6 +91,7 @@ def money(x: Decimal) -> str:
 
 def pdf(view: dict[str, Any]) -> bytes:
     from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
 
     doc = FPDF(format="A4")
     doc.set_auto_page_break(True, margin=15)
@@ -82,12 +106,14 @@ def pdf(view: dict[str, Any]) -> bytes:
     def heading(text: str, size: int = 13) -> None:
         doc.ln(2)
         doc.set_font("DejaVu", "B", size)
-        doc.multi_cell(w, 7, text)
+        doc.multi_cell(w, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         doc.set_font("DejaVu", "", 10)
 
     def para(text: str) -> None:
         doc.set_font("DejaVu", "", 10)
-        doc.multi_cell(w, 5, text or "—")
+        # every line starts at the left margin (a multi_cell otherwise leaves x at the right edge, and the
+        # next paragraph ran off the page); words longer than a line are broken, never cut
+        doc.multi_cell(w, 5, text or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         doc.ln(1)
 
     heading(view["title"], 16)

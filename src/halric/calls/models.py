@@ -32,6 +32,7 @@ class Call(Base):
     rules: Mapped[list[Any]] = mapped_column(default=list)  # eligibility rules as data
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()  # closed early by a coordinator
 
 
 class Application(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -60,7 +61,7 @@ class TeamMemberIn(Strict):
     @classmethod
     def _sector(cls, v: str) -> str:
         if v not in SECTORS:
-            raise ValueError(f"use one of {', '.join(SECTORS)}")
+            raise ValueError("choose the sector: " + ", ".join(SECTORS))
         return v
 
 
@@ -119,3 +120,50 @@ class ReviewInput(Strict):
             if not 1 <= x <= 5:
                 raise ValueError(f"score for {k!r} must be 1–5")
         return v
+
+
+ORGANISATION_SECTORS = {
+    "company": "Company",
+    "sme": "Small or medium-sized company (SME)",
+    "hospital": "Hospital or clinic",
+    "public-body": "Public body or agency",
+    "university": "University or research institute",
+}
+ROR_SHAPE = re.compile(r"^0[a-z0-9]{6}[0-9]{2}$")
+
+
+class NewOrganisationInline(Strict):
+    """An organisation outside the partnership, named in the application form (never funded)."""
+
+    name: str = Field(min_length=2, max_length=300)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    kind: str = "company"
+    ror: str | None = None
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in ORGANISATION_SECTORS:
+            raise ValueError("choose one of: " + ", ".join(ORGANISATION_SECTORS.values()).lower())
+        return v
+
+    @field_validator("ror", mode="before")
+    @classmethod
+    def _ror(cls, v: Any) -> Any:
+        """Accept ``https://ror.org/0abcde123``, ``ror.org/…`` or the bare id; store the full URL."""
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        text = (
+            str(v).strip().lower().removeprefix("https://").removeprefix("http://").removeprefix("ror.org/")
+        )
+        if not ROR_SHAPE.match(text):
+            raise ValueError(
+                "a ROR id looks like https://ror.org/012abc345 (0, six letters or digits, two digits); "
+                "leave it empty if you do not know it"
+            )
+        return f"https://ror.org/{text}"

@@ -39,15 +39,29 @@ from halric.registry import service as registry
 # --- calls ----------------------------------------------------------------------------------------
 
 
+def _check_dates(data: CallInput) -> None:
+    if not data.deadline and not data.cutoffs:
+        raise InvalidInput(
+            "deadline: give a single deadline or cut-off dates for a rolling intake", field="deadline"
+        )
+    if data.deadline and data.deadline < data.opens_on:
+        raise InvalidInput(
+            f"deadline: the deadline ({data.deadline}) must not be before the opening date ({data.opens_on})",
+            field="deadline",
+        )
+    early = [d for d in data.cutoffs if d < data.opens_on]
+    if early:
+        raise InvalidInput(
+            f"cutoffs: the cut-off {early[0]} is before the opening date ({data.opens_on})", field="cutoffs"
+        )
+
+
 def create_call(s: Session, actor: Actor, data: CallInput) -> Call:
     if not actor.has_role("coordinator"):
         raise PermissionDenied("Only coordinators create calls.")
     if s.scalar(select(Call).where(Call.slug == data.slug)) is not None:
         raise Conflict(f"slug: a call with slug {data.slug!r} exists already", field="slug")
-    if not data.deadline and not data.cutoffs:
-        raise InvalidInput(
-            "deadline: give a single deadline or cut-off dates for a rolling intake", field="deadline"
-        )
+    _check_dates(data)
     try:
         rule_list = rules.validate_rules(data.rules if data.rules is not None else rules.DEFAULT_RULES)
     except ValueError as exc:
@@ -64,6 +78,44 @@ def create_call(s: Session, actor: Actor, data: CallInput) -> Call:
     return call
 
 
+EDITABLE = ("slug", "title", "text", "opens_on", "deadline", "cutoffs", "budget_ceiling", "currency",
+            "duration_months")  # fmt: skip
+
+
+def update_call(s: Session, actor: Actor, call_id: int, data: CallInput) -> Call:
+    """Change a call's text, dates and budget (criteria and rules stay: applications were judged by them)."""
+    if not actor.has_role("coordinator"):
+        raise PermissionDenied("Only coordinators edit calls.")
+    call = get_call(s, call_id)
+    clash = s.scalar(select(Call).where(Call.slug == data.slug, Call.id != call.id))
+    if clash is not None:
+        raise Conflict(f"slug: a call with slug {data.slug!r} exists already", field="slug")
+    _check_dates(data)
+    before = {k: str(getattr(call, k)) for k in EDITABLE}
+    for k in EDITABLE:
+        v = getattr(data, k)
+        setattr(call, k, [d.isoformat() for d in v] if k == "cutoffs" else v)
+    s.flush()
+    changed = {
+        k: {"from": before[k], "to": str(getattr(call, k))}
+        for k in EDITABLE
+        if before[k] != str(getattr(call, k))
+    }
+    audit.record(s, actor, "update", "call", call.id, {"changed": changed})
+    return call
+
+
+def close_call(s: Session, actor: Actor, call_id: int, *, reopen: bool = False) -> Call:
+    """Close a call to new applications and submissions now (or reopen it); drafts stay."""
+    if not actor.has_role("coordinator"):
+        raise PermissionDenied("Only coordinators close calls.")
+    call = get_call(s, call_id)
+    call.closed_at = None if reopen else utcnow()
+    s.flush()
+    audit.record(s, actor, "reopen" if reopen else "close", "call", call.id, {"slug": call.slug})
+    return call
+
+
 def list_calls(s: Session) -> list[Call]:
     return list(s.scalars(select(Call).order_by(Call.opens_on.desc())))
 
@@ -77,7 +129,7 @@ def get_call(s: Session, call_id: int) -> Call:
 
 def call_is_open(call: Call, today: date | None = None) -> bool:
     today = today or date.today()
-    if today < call.opens_on:
+    if call.closed_at is not None or today < call.opens_on:
         return False
     if call.deadline:
         return today <= call.deadline
@@ -138,6 +190,13 @@ def roles_on(s: Session, app: Application, actor: Actor) -> set[str]:
             hats.add("facility")
     if _reviews(app, actor, hats) and conflicts.conflict_of(s, app, actor) is None:
         hats.add("committee")
+    if (
+        app.state in ("committee", *workflow.DECIDED, *workflow.FUNDED)
+        and "applicant" not in hats
+        and _collab(s, app, actor, "reviewer") is not None
+        and conflicts.conflict_of(s, app, actor) is None
+    ):
+        hats.add("reviewer")
     if actor.is_admin:
         hats.add("coordinator")
     return hats
@@ -246,6 +305,20 @@ def save_draft(s: Session, actor: Actor, app_id: int, data: ApplicationInput) ->
     s.flush()
     audit.record(s, actor, "update", "application", app.id, {"version": app.version})
     return app
+
+
+def delete_draft(s: Session, actor: Actor, app_id: int) -> str:
+    """The owner deletes a draft (never a submitted application); returns its title for the message."""
+    app, _hats = get_application(s, actor, app_id)
+    if app.owner_id != actor.user_id:
+        raise PermissionDenied("Only the person who started this draft can delete it.")
+    if app.state != "draft":
+        raise Conflict("Only drafts can be deleted; this application has been submitted.")
+    title = app.title or "untitled draft"
+    audit.record(s, actor, "delete", "application", app.id, {"title": app.title, "call": app.call.slug})
+    s.delete(app)
+    s.flush()
+    return title
 
 
 def _known_org(s: Session, oid: str, field: str) -> None:
@@ -378,6 +451,49 @@ def assign_ambassador(s: Session, actor: Actor, app_id: int, user_id: int) -> Co
     s.flush()
     audit.record(s, actor, "assign-ambassador", "application", app.id, {"ambassador": user.username})
     return c
+
+
+def assign_reviewer(s: Session, actor: Actor, app_id: int, user_id: int, base_url: str = "") -> Collaborator:
+    """The coordinator gives an application to a reviewer (or an extra committee member) to score."""
+    app, hats = get_application(s, actor, app_id)
+    if "coordinator" not in hats:
+        raise PermissionDenied("Only coordinators assign reviewers.")
+    user = s.get(User, user_id)
+    if user is None or not user.is_active or not set(user.role_names) & {"reviewer", "committee"}:
+        raise InvalidInput(
+            "reviewer: choose an account with the reviewer or committee role", field="reviewer"
+        )
+    if user.organisation_id and user.organisation_id in team_organisations(app):
+        raise Conflict(f"reviewer: {user.username} belongs to one of the team's organisations "
+                       f"({user.organisation_id}) and is excluded for a conflict of interest", field="reviewer")  # fmt: skip
+    if user.id in {u.id for u in assigned_reviewers(s, app)}:
+        raise Conflict(f"reviewer: {user.username} is already assigned to this application", field="reviewer")
+    c = Collaborator(
+        application_id=app.id, kind="reviewer", email=user.email, user_id=user.id, accepted_at=utcnow()
+    )
+    s.add(c)
+    s.flush()
+    mail.queue(s, user.email, f"HALRIC application to review: {app.title}",
+               f"You are asked to review the HALRIC pilot-project application “{app.title}”.\n\n"
+               f"{base_url.rstrip('/')}/applications/{app.id}\n")  # fmt: skip
+    audit.record(s, actor, "assign-reviewer", "application", app.id, {"reviewer": user.username})
+    return c
+
+
+def assigned_reviewers(s: Session, app: Application) -> list[User]:
+    ids = s.scalars(select(Collaborator.user_id).where(Collaborator.application_id == app.id,
+                                                       Collaborator.kind == "reviewer"))  # fmt: skip
+    return [u for u in (s.get(User, i) for i in ids) if u is not None]
+
+
+def reviewer_conflict(s: Session, actor: Actor, app_id: int) -> str | None:
+    """Why an assigned reviewer is excluded from this application (committee members are told by
+    ``get_application``), or None."""
+    app = s.get(Application, app_id)
+    if app is None or app.state not in REVIEW_STATES or _collab(s, app, actor, "reviewer") is None:
+        return None
+    kind = conflicts.conflict_of(s, app, actor)
+    return conflicts.excluded_message(kind) if kind else None
 
 
 def assign_regional_ambassadors(s: Session, app: Application) -> list[int]:
@@ -516,6 +632,10 @@ def transition(s: Session, actor: Actor, app_id: int, target: str, comment: str 
             raise Conflict("Feasibility reviews are missing for: " + ", ".join(sorted(missing)))
     if target == "running":
         raise Conflict("Start the project with its start and end dates (start_project).")
+    if target == "submitted":
+        raise Conflict(
+            "Submit the application from its form (Submit application), where eligibility is checked."
+        )
     _move(s, actor, app, target, hats, comment)
     if target == "committee":
         flag_conflicts(s, app)
@@ -586,10 +706,11 @@ def committee_review(s: Session, actor: Actor, app_id: int, data: ReviewInput) -
     """Score an application, or declare a conflict of interest. A member in conflict (declared, or from a
     team organisation) cannot score; scoring never clears a declared conflict (a coordinator lifts it)."""
     app = s.get(Application, app_id)
-    if app is None or not ("committee" in actor.roles or actor.is_admin):
+    assigned = app is not None and _collab(s, app, actor, "reviewer") is not None
+    if app is None or not ("committee" in actor.roles or actor.is_admin or assigned):
         raise NotFound(f"No application with id {app_id}.")
     kind = conflicts.conflict_of(s, app, actor)
-    if kind is None and "committee" not in roles_on(s, app, actor):
+    if kind is None and not roles_on(s, app, actor) & {"committee", "reviewer"}:
         raise NotFound(f"No application with id {app_id}.")
     if app.state != "committee":
         raise Conflict("Scores are given while the application is in committee review.")

@@ -14,6 +14,21 @@ LABELS = {
     "final-report": "Final report submitted", "closed": "Closed",
 }  # fmt: skip
 
+# what the button that takes a transition says: a verb for the person pressing it
+ACTIONS = {
+    "submitted": "Submit application", "eligibility": "Start the eligibility check",
+    "feasibility": "Send to feasibility review", "committee": "Send to the committee", "approved": "Approve",
+    "revise": "Ask for a revision", "rejected": "Reject", "draft": "Reopen as a draft to revise",
+    "running": "Start the project", "final-report": "Submit the final report", "closed": "Close the project",
+}  # fmt: skip
+ACTIONS_FROM = {("final-report", "running"): "Send the final report back for completion"}
+
+
+def action_label(current: str, target: str) -> str:
+    """The button label for moving an application from ``current`` to ``target``."""
+    return ACTIONS_FROM.get((current, target)) or ACTIONS.get(target, f"Move to {LABELS.get(target, target)}")
+
+
 # (from, to) -> who may do it: "applicant" (owner or accepted co-applicant), "coordinator", "system"
 TRANSITIONS: dict[tuple[str, str], set[str]] = {
     ("draft", "submitted"): {"applicant"},

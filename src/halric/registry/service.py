@@ -159,6 +159,11 @@ def list_organisations(
     return list(s.scalars(q))
 
 
+ORGANISATION_KINDS = (
+    "company", "sme", "hospital", "public-body", "university", "research-institute", "region", "cluster", "other",
+)  # fmt: skip
+
+
 class NewOrganisation(BaseModel):
     """An organisation outside the partnership (a company, another hospital), added by a user."""
 
@@ -173,7 +178,7 @@ class NewOrganisation(BaseModel):
     @field_validator("kind")
     @classmethod
     def _kind(cls, v: str) -> str:
-        allowed = ("company", "hospital", "university", "research-institute", "region", "cluster", "other")
+        allowed = ORGANISATION_KINDS
         if v not in allowed:
             raise ValueError(f"choose one of {', '.join(allowed)}")
         return v

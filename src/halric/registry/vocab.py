@@ -58,3 +58,10 @@ SAMPLE_TYPES = {
     "pharmaceutical": "Pharmaceuticals",
     "data": "Data",
 }
+
+
+def is_abstract_technique(tid: str, label: str) -> bool:
+    """PaNET's organising classes, which nobody does as a technique: the facet axes (PaNET2…: probe, process,
+    purpose, functional dependence, beam characteristic and their members), the root, the "defined by …"
+    groupings and the "versus …" dependencies. Pickers hide them; the registry keeps them for the tree."""
+    return tid.startswith("PaNET2") or tid == "PaNET00001" or label.startswith(("defined by ", "versus "))

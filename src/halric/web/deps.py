@@ -132,8 +132,12 @@ class DbGate:
 
 
 async def form_data(request: Request) -> FormData:
-    """The posted form, read on the event loop so the route itself can be a plain (threaded) function."""
-    return await request.form()
+    """The posted form, read on the event loop so the route itself can be a plain (threaded) function.
+    Fields up to 16 MB are read (Starlette stops at 1 MB with a bare 400), so that a form's page can say
+    which field is too long and keep the rest of the input (web/forms.py)."""
+    from halric.web.forms import read_form
+
+    return await read_form(request)
 
 
 def settings(request: Request) -> Settings:

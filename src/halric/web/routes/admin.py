@@ -17,7 +17,7 @@ from halric.core.actor import Actor
 from halric.core.errors import HalricError
 from halric.web.access import ADMIN
 from halric.web.deps import DB
-from halric.web.errors import form_error
+from halric.web.forms import ACCOUNT_LABELS, FormErrors, from_exception
 from halric.web.templating import render
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
@@ -69,13 +69,13 @@ def users_create(
             user = accounts.create_user(s, actor, data, min_password_length=st.password_min_length)
             name = user.username
     except (ValidationError, HalricError) as exc:
-        msg = form_error(exc)
+        errors = from_exception(exc, labels=ACCOUNT_LABELS)
         with request.app.state.db.session() as s:
             users = accounts.list_users(s)
         return render(
             request,
             "admin_users.html",
-            {"users": users, "roles": ROLES, "error": msg, "form": form},
+            {"users": users, "roles": ROLES, "errors": errors, "form": form},
             status_code=400,
         )
     return RedirectResponse(f"/admin/users?created={name}", status_code=303)
@@ -93,7 +93,8 @@ def _edit_page(request: Request, user_id: int, *, status_code: int = 200, **extr
     with request.app.state.db.session() as s:
         target = accounts.get_user(s, user_id)
         history, _ = audit.list_events(s, entity_type="user", entity_id=str(user_id), limit=20)
-        ctx = {"target": target, "roles": ROLES, "history": history, **extra}
+        ctx = {"target": target, "roles": ROLES, "history": history, "errors": FormErrors(),
+               "password_errors": FormErrors(), **extra}  # fmt: skip
         return render(request, "admin_user_edit.html", ctx, status_code=status_code)
 
 
@@ -132,7 +133,8 @@ def user_edit(
             accounts.update_user(s, actor, user_id, data)
     except (ValidationError, HalricError) as exc:
         code = exc.status if isinstance(exc, HalricError) else 400
-        return _edit_page(request, user_id, status_code=code, error=form_error(exc), form=form)
+        errors = from_exception(exc, labels=ACCOUNT_LABELS)
+        return _edit_page(request, user_id, status_code=code, errors=errors, form=form)
     return RedirectResponse(f"/admin/users/{user_id}?saved=1", status_code=303)
 
 
@@ -151,7 +153,8 @@ def user_password(
             target = accounts.get_user(s, user_id)
             accounts.set_password(s, actor, target, password, min_length=st.password_min_length)
     except HalricError as exc:
-        return _edit_page(request, user_id, status_code=exc.status, password_error=exc.detail)
+        errors = from_exception(exc, labels=ACCOUNT_LABELS)
+        return _edit_page(request, user_id, status_code=exc.status, password_errors=errors)
     return RedirectResponse(f"/admin/users/{user_id}?password=1", status_code=303)
 
 

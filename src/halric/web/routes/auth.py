@@ -16,6 +16,7 @@ from halric.core.errors import HalricError, NotAuthenticated, TooManyRequests
 from halric.web.access import PUBLIC, SESSION_COOKIE, SIGNED_IN, client_ip, resolve_caller
 from halric.web.deps import DB
 from halric.web.errors import retry_after
+from halric.web.forms import ACCOUNT_LABELS, from_exception
 from halric.web.templating import cookie_secure, render
 
 pages = APIRouter(include_in_schema=False)
@@ -138,7 +139,11 @@ def account_password(
         return render(
             request,
             "account.html",
-            {"tokens": tokens, "me": user, "password_error": exc.detail},
+            {
+                "tokens": tokens,
+                "me": user,
+                "errors": from_exception(exc, labels=ACCOUNT_LABELS, aliases={"password": "new_password"}),
+            },
             status_code=400,
         )
     response = RedirectResponse("/account?changed=1", status_code=303)

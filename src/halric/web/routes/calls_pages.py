@@ -11,19 +11,28 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from halric.calls import conflicts, document, kpi, rules, service, workflow
-from halric.calls.schemas import COST_TYPES, SECTORS, ApplicationInput, CallInput, ReviewInput
+from halric.calls import conflicts, document, kpi, organisations, rules, service, workflow
+from halric.calls.schemas import COST_TYPES, ORGANISATION_SECTORS, SECTORS, CallInput, ReviewInput
 from halric.core.actor import Actor
-from halric.core.errors import Conflict, HalricError, InvalidInput
+from halric.core.errors import HalricError, InvalidInput, NotFound, PermissionDenied
 from halric.registry import service as registry
+from halric.web import application_form as appform
 from halric.web import charts
 from halric.web.access import PUBLIC, SIGNED_IN, require
-from halric.web.deps import DB, DB_WRITE, FORM, FormData
-from halric.web.errors import form_error
+from halric.web.deps import DB, FORM, FormData
+from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
 COORDINATOR = require("coordinator")
+
+
+class _FormInvalid(Exception):
+    """Errors the page finds itself (before the service is asked), raised to leave the transaction."""
+
+    def __init__(self, errors: FormErrors) -> None:
+        super().__init__(errors.summary)
+        self.errors = errors
 
 
 # --- calls ----------------------------------------------------------------------------------------
@@ -36,31 +45,109 @@ def calls(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> 
     )
 
 
+CALL_LABELS = {
+    "slug": "Short name", "title": "Title", "text": "Call text", "opens_on": "Opens on", "deadline": "Single deadline",
+    "cutoffs": "Cut-off dates", "budget_ceiling": "Budget ceiling per project", "currency": "Currency",
+    "duration_months": "Expected duration (months)",
+}  # fmt: skip
+
+
+def _call_input(form: dict[str, str]) -> CallInput:
+    return CallInput(
+        slug=form.get("slug", ""), title=form.get("title", ""), text=form.get("text", ""),
+        opens_on=form.get("opens_on") or None, deadline=form.get("deadline") or None,
+        cutoffs=[c.strip() for c in str(form.get("cutoffs", "")).replace(",", " ").split() if c.strip()],
+        budget_ceiling=(form.get("budget_ceiling") or "").replace(" ", "").replace(",", "") or None,
+        currency=(form.get("currency") or "EUR").strip().upper(),
+        duration_months=form.get("duration_months") or 6,
+    )  # fmt: skip
+
+
+def _call_form_values(call: Any) -> dict[str, str]:
+    return {"slug": call.slug, "title": call.title, "text": call.text, "opens_on": call.opens_on.isoformat(),
+            "deadline": call.deadline.isoformat() if call.deadline else "", "cutoffs": " ".join(call.cutoffs),
+            "budget_ceiling": f"{call.budget_ceiling:.2f}", "currency": call.currency,
+            "duration_months": str(call.duration_months)}  # fmt: skip
+
+
 @pages.get("/calls/new", response_class=HTMLResponse)
 def call_form(request: Request, actor: Actor = Depends(COORDINATOR)) -> Response:
-    return render(request, "calls/new.html", {"form": {}, "rules": rules.DEFAULT_RULES})
+    return render(
+        request,
+        "calls/new.html",
+        {"form": {}, "errors": FormErrors(), "rules": rules.DEFAULT_RULES, "call": None},
+    )
 
 
 @pages.post("/calls/new", response_class=HTMLResponse)
 def call_create(request: Request, actor: Actor = Depends(COORDINATOR), posted: FormData = FORM) -> Response:
-    form = dict(posted)
+    form = {k: str(v) for k, v in posted.items()}
+    errors = size_errors(form)
     try:
-        data = CallInput(
-            slug=form.get("slug", ""), title=form.get("title", ""), text=form.get("text", ""),
-            opens_on=form.get("opens_on") or None, deadline=form.get("deadline") or None,
-            cutoffs=[c.strip() for c in str(form.get("cutoffs", "")).replace(",", " ").split() if c.strip()],
-            budget_ceiling=form.get("budget_ceiling") or None, currency=form.get("currency") or "EUR",
-            duration_months=form.get("duration_months") or 6,
-        )  # fmt: skip
+        if errors:
+            raise _FormInvalid(errors)
+        data = _call_input(form)
         with request.app.state.db.session() as s:
-            call = service.create_call(s, actor, data)
-            cid = call.id
-    except (ValidationError, HalricError) as exc:
-        msg = form_error(exc)
-        return render(
-            request, "calls/new.html", {"form": form, "error": msg, "rules": rules.DEFAULT_RULES}, 400
+            cid = service.create_call(s, actor, data).id
+    except (ValidationError, HalricError, _FormInvalid) as exc:
+        errors = (
+            exc.errors
+            if isinstance(exc, _FormInvalid)
+            else from_exception(exc, labels=CALL_LABELS, collapse=("cutoffs",))
         )
-    return RedirectResponse(f"/calls/{cid}", status_code=303)
+        return render(request, "calls/new.html",
+                      {"form": form, "errors": errors, "rules": rules.DEFAULT_RULES, "call": None}, 400)  # fmt: skip
+    return RedirectResponse(f"/calls/{cid}?done=created", status_code=303)
+
+
+@pages.get("/calls/{call_id}/edit", response_class=HTMLResponse)
+def call_edit_form(
+    request: Request, call_id: int, actor: Actor = Depends(COORDINATOR), s: Session = DB
+) -> Response:
+    call = service.get_call(s, call_id)
+    return render(request, "calls/new.html",
+                  {"form": _call_form_values(call), "errors": FormErrors(), "rules": call.rules, "call": call})  # fmt: skip
+
+
+@pages.post("/calls/{call_id}/edit", response_class=HTMLResponse)
+def call_update(
+    request: Request, call_id: int, actor: Actor = Depends(COORDINATOR), posted: FormData = FORM
+) -> Response:
+    form = {k: str(v) for k, v in posted.items()}
+    db = request.app.state.db
+    try:
+        errors = size_errors(form)
+        if errors:
+            raise _FormInvalid(errors)
+        data = _call_input(form)
+        with db.session() as s:
+            service.update_call(s, actor, call_id, data)
+    except (ValidationError, HalricError, _FormInvalid) as exc:
+        if isinstance(exc, HalricError) and exc.status in (403, 404):
+            raise
+        errors = (
+            exc.errors
+            if isinstance(exc, _FormInvalid)
+            else from_exception(exc, labels=CALL_LABELS, collapse=("cutoffs",))
+        )
+        with db.session() as s:
+            call = service.get_call(s, call_id)
+            return render(request, "calls/new.html",
+                          {"form": form, "errors": errors, "rules": call.rules, "call": call}, 400)  # fmt: skip
+    return RedirectResponse(f"/calls/{call_id}?done=updated", status_code=303)
+
+
+@pages.post("/calls/{call_id}/close")
+def call_close(
+    request: Request,
+    call_id: int,
+    actor: Actor = Depends(COORDINATOR),
+    s: Session = DB,
+    form: FormData = FORM,
+) -> Response:
+    reopen = form.get("reopen") == "1"
+    service.close_call(s, actor, call_id, reopen=reopen)
+    return RedirectResponse(f"/calls/{call_id}?done={'reopened' if reopen else 'closed'}", status_code=303)
 
 
 @pages.get("/calls/apply", response_class=HTMLResponse)
@@ -69,23 +156,28 @@ def apply_from_match(
     instrument: str | None = None,
     question: str = "",
     actor: Actor = Depends(SIGNED_IN),
-    s: Session = DB_WRITE,  # creates the draft
+    s: Session = DB,
 ) -> Response:
-    """Start a draft from a matchmaking result: the instrument and the question are prefilled."""
+    """Start from a matchmaking result: the open calls, each with a button that creates the prefilled draft
+    (a POST: visiting this page creates nothing)."""
     open_calls = [c for c in service.list_calls(s) if service.call_is_open(c)]
-    if len(open_calls) == 1:
-        app = service.create_draft(s, actor, open_calls[0].id, instruments=[instrument] if instrument else [],
-                                   question=question)  # fmt: skip
-        return RedirectResponse(f"/applications/{app.id}/edit", status_code=303)
-    return render(
-        request, "calls/choose.html", {"calls": open_calls, "instrument": instrument, "question": question}
-    )
+    inst = None
+    if instrument:
+        try:
+            inst = registry.get_instrument(s, instrument)
+        except HalricError:
+            inst = None
+    return render(request, "calls/choose.html",
+                  {"calls": open_calls, "instrument": inst.id if inst else None, "inst": inst, "question": question})  # fmt: skip
 
 
 @pages.get("/calls/{call_id}", response_class=HTMLResponse)
 def call_page(request: Request, call_id: int, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Response:
     call = service.get_call(s, call_id)
-    return render(request, "calls/call.html", {"call": call, "open": service.call_is_open(call)})
+    done = {"created": "The call was created.", "updated": "The call was saved.",
+            "closed": "The call is closed: no new applications or submissions.", "reopened": "The call is open again."}  # fmt: skip
+    return render(request, "calls/call.html", {"call": call, "open": service.call_is_open(call),
+                                               "done_message": done.get(request.query_params.get("done", ""))})  # fmt: skip
 
 
 @pages.post("/calls/{call_id}/apply")
@@ -125,22 +217,10 @@ def invitation_accept(request: Request, token: str, actor: Actor = Depends(SIGNE
 def applications(request: Request, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     mine = service.my_applications(s, actor)
     others = [a for a in service.visible_applications(s, actor) if a not in mine]
+    ranking_calls = service.list_calls(s) if actor.has_role("coordinator", "committee") else []
     return render(request, "calls/applications.html", {"mine": mine, "others": others, "labels": workflow.LABELS,
+                                                       "ranking_calls": ranking_calls,
                                                        "roles_on": lambda a: service.roles_on(s, a, actor)})  # fmt: skip
-
-
-def _rows(
-    form: Any, prefix: str, fields: tuple[str, ...], defaults: tuple[str, ...] = ()
-) -> list[dict[str, str]]:
-    """Rows of a repeated form section; a row where only preset fields (``defaults``) have values is empty."""
-    out = []
-    for n in range(60):
-        if not any(f"{prefix}-{n}-{f}" in form for f in fields):
-            break
-        row = {f: str(form.get(f"{prefix}-{n}-{f}", "")).strip() for f in fields}
-        if any(v for k, v in row.items() if k not in defaults):
-            out.append(row)
-    return out
 
 
 def _decimal(value: str, field: str) -> Decimal:
@@ -150,42 +230,13 @@ def _decimal(value: str, field: str) -> Decimal:
         raise InvalidInput(f"{field}: write a number such as 1.5 or 6500.00", field=field) from exc
 
 
-def parse_form(form: Any) -> ApplicationInput:
-    team = _rows(form, "team", ("name", "email", "organisation_id", "country", "sector", "role"))
-    budget = _rows(
-        form,
-        "budget",
-        ("organisation_id", "cost_type", "description", "person_months", "monthly_cost"),
-        defaults=("cost_type",),
-    )
-    inkind = _rows(form, "inkind", ("organisation_id", "description", "amount"))
-    for n, b in enumerate(budget):
-        b["person_months"] = _decimal(b["person_months"] or "0", f"budget.{n}.person_months")  # type: ignore[assignment]
-        b["monthly_cost"] = _decimal(b["monthly_cost"] or "0", f"budget.{n}.monthly_cost")  # type: ignore[assignment]
-    for n, k in enumerate(inkind):
-        k["amount"] = _decimal(k["amount"] or "0", f"in_kind.{n}.amount")  # type: ignore[assignment]
-    for m in team:
-        m["country"] = m["country"].upper()
-    duration = str(form.get("duration_months", "")).strip()
-    return ApplicationInput(
-        version=int(form.get("version", 0) or 0),
-        title=str(form.get("title", "")), lay_summary=str(form.get("lay_summary", "")),
-        research_question=str(form.get("research_question", "")),
-        instruments=[str(x) for x in form.getlist("instruments") if x],
-        work_plan=str(form.get("work_plan", "")), timeline=str(form.get("timeline", "")),
-        duration_months=int(duration) if duration.isdigit() else None,
-        impact=str(form.get("impact", "")), data_management=str(form.get("data_management", "")),
-        motivations={k[len("motivation-"):]: str(v) for k, v in form.items() if k.startswith("motivation-") and str(v).strip()},
-        team=team, budget=budget, in_kind=inkind,
-    )  # fmt: skip
-
-
-def _edit_context(s: Session, app: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _edit_context(s: Session, app: Any, values: dict[str, Any], errors: FormErrors | None = None,
+                  **extra: Any) -> dict[str, Any]:  # fmt: skip
     ev = service.evaluate(s, app)
     return {
-        "app": app, "ev": ev, "orgs": registry.list_organisations(s),
+        "app": app, "d": values, "errors": errors or FormErrors(), "ev": ev, "orgs": registry.list_organisations(s),
         "instruments": registry.search_instruments(s, registry.InstrumentFilter()), "sectors": SECTORS,
-        "cost_types": COST_TYPES, "total": service.budget_total(app), **(extra or {}),
+        "org_sectors": ORGANISATION_SECTORS, "cost_types": COST_TYPES, "total": service.budget_total(app), **extra,
     }  # fmt: skip
 
 
@@ -194,56 +245,130 @@ def edit(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Se
     app, hats = service.get_application(s, actor, app_id)
     if "applicant" not in hats or app.state != "draft":
         return RedirectResponse(f"/applications/{app_id}", status_code=303)
-    return render(request, "calls/edit.html", _edit_context(s, app))
+    added = request.query_params.get("added")
+    added_org = None
+    if added:
+        try:
+            added_org = registry.get_organisation(s, added)
+        except HalricError:
+            added_org = None
+    return render(
+        request, "calls/edit.html", _edit_context(s, app, appform.values_from_app(app), added_org=added_org)
+    )
 
 
 @pages.post("/applications/{app_id}/edit", response_class=HTMLResponse)
 def save(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM) -> Response:
     autosave = request.headers.get("x-autosave") == "1"
+    intent = str(form.get("action", "save"))
     db = request.app.state.db
-    try:
-        data = parse_form(form)
-        with db.session() as s:
-            app = service.save_draft(s, actor, app_id, data)
-            version = app.version
-            ev = service.evaluate(s, app)
-            total = service.budget_total(app)
-    except (ValidationError, HalricError) as exc:
-        msg = form_error(exc)
-        status = exc.status if isinstance(exc, HalricError) else 422
+    data, errors = appform.parse(form)
+    neworg, org_errors = (None, FormErrors()) if autosave else appform.new_organisation(form)
+    errors.extend(org_errors)
+    status = 422
+    added = None
+    if not errors and data is not None:
+        try:
+            with db.session() as s:
+                if neworg is not None:
+                    org, _created = organisations.add_non_partner(s, actor, neworg)
+                    added = org.id
+                app = service.save_draft(s, actor, app_id, data)
+                version = app.version
+                ev = service.evaluate(s, app)
+                total = service.budget_total(app)
+        except HalricError as exc:
+            if exc.status in (403, 404) and not autosave:
+                raise
+            status = exc.status
+            errors = appform.renumber(from_exception(exc, labels=appform.LABELS, aliases=appform.ALIASES),
+                                      appform.page_positions(form))  # fmt: skip
+    if errors:
         if autosave:
-            return JSONResponse({"detail": msg}, status_code=status)
-        if isinstance(exc, HalricError) and status in (403, 404):
-            raise
+            return JSONResponse({"detail": errors.summary, "errors": errors.by_field}, status_code=status)
         with db.session() as s:
             app, _ = service.get_application(s, actor, app_id)
-            return render(request, "calls/edit.html", _edit_context(s, app, {"error": msg, "conflict": isinstance(exc, Conflict)}),
-                          status_code=status)  # fmt: skip
+            values = appform.values_from_form(form)
+            return render(request, "calls/edit.html",
+                          _edit_context(s, app, values, errors, conflict=status == 409), status_code=status)  # fmt: skip
     if autosave:
         return JSONResponse({"version": version, "eligible": ev.eligible, "total": str(total),
                              "results": [{"id": r.id, "status": r.status, "reason": r.reason} for r in ev.results]})  # fmt: skip
-    if form.get("action") == "submit":
+    if intent == "submit":
         try:
             with db.session() as s:
                 service.submit(s, actor, app_id)
         except HalricError as exc:
             with db.session() as s:
                 app, _ = service.get_application(s, actor, app_id)
-                return render(
-                    request, "calls/edit.html", _edit_context(s, app, {"error": exc.detail}), status_code=400
-                )
-        return RedirectResponse(f"/applications/{app_id}?submitted=1", status_code=303)
+                return render(request, "calls/edit.html",
+                              _edit_context(s, app, appform.values_from_app(app), from_exception(exc)), status_code=400)  # fmt: skip
+        return RedirectResponse(f"/applications/{app_id}?done=submitted", status_code=303)
+    if added:
+        return RedirectResponse(f"/applications/{app_id}/edit?saved=1&added={added}#team", status_code=303)
     return RedirectResponse(f"/applications/{app_id}/edit?saved=1", status_code=303)
 
 
-@pages.get("/applications/{app_id}", response_class=HTMLResponse)
-def view(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+@pages.get("/applications/{app_id}/delete", response_class=HTMLResponse)
+def delete_confirm(
+    request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> Response:
+    app, _hats = service.get_application(s, actor, app_id)
+    if app.state != "draft" or app.owner_id != actor.user_id:
+        return RedirectResponse(f"/applications/{app_id}", status_code=303)
+    return render(request, "calls/delete.html", {"app": app})
+
+
+@pages.post("/applications/{app_id}/delete")
+def delete(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+    service.delete_draft(s, actor, app_id)
+    return RedirectResponse("/applications?deleted=1", status_code=303)
+
+
+DONE = {
+    "submitted": "Your application was submitted: a confirmation was sent by e-mail and the eligibility check has started.",
+    "comment": "Your comment was added.",
+    "invite": "The invitation was sent by e-mail.",
+    "feasibility": "Your feasibility verdict was recorded.",
+    "review": "Your review was saved.",
+    "conflict": "Your conflict of interest was recorded: you will not score this application.",
+    "decide": "The decision was recorded and the letter sent to the applicants.",
+    "start": "The project was started.",
+    "followup": "The follow-up was saved.",
+    "final-report": "Your final report was submitted.",
+    "assign": "The reviewer was assigned and told by e-mail.",
+    "lift-conflict": "The declared conflict of interest was lifted; the member may now read and score.",
+}
+# where each action's errors go on the page: service field -> input name
+ACTION_FIELDS = {
+    "final-report": {k: f"sat-{k}" for k in service.SATISFACTION},
+    "followup": {"cost_claims": "claim_organisation", "milestones": "milestone"},
+}
+ACTION_LABELS = {
+    "letter": "Letter to the applicants", "outcome": "Outcome", "started_on": "Start", "ends_on": "End",
+    "claim_organisation": "Cost claim, organisation", "claim_amount": "Cost claim, amount", "milestone": "Milestone",
+    "conflict_reason": "Reason for the conflict", "comments": "Comments", "text": "Comment", "email": "E-mail",
+    "verdict": "Verdict", "reviewer": "Reviewer", "due": "Milestone due date", "reason": "Why the conflict no longer applies",
+    **{f"sat-{k}": f"Satisfaction, {k.replace('_', ' ')}" for k in service.SATISFACTION},
+    **{f: f.replace("_", " ").capitalize() for f in service.REPORT_FIELDS},
+}  # fmt: skip
+
+
+def _done_message(request: Request) -> str | None:
+    done = request.query_params.get("done")
+    if not done:
+        return None
+    if done.startswith("to-") and done[3:] in workflow.LABELS:
+        return f"The application moved to “{workflow.LABELS[done[3:]]}”; the applicants were told by e-mail."
+    return DONE.get(done)
+
+
+def _view_context(s: Session, request: Request, actor: Actor, app: Any, hats: set[str]) -> dict[str, Any]:
     from sqlalchemy import select
 
     from halric.accounts.models import User
     from halric.calls.models import Comment, CommitteeReview, Decision, FeasibilityReview, Project, Transition
 
-    app, hats = service.get_application(s, actor, app_id)
     view_data = document.review_view(s, app)
     infras = service.requested_infrastructures(s, app)
     feas = {
@@ -255,89 +380,214 @@ def view(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Se
     team_orgs = conflicts.team_organisations(app)
     liftable = {r.member_id for r in reviews if r.conflict and (m := s.get(User, r.member_id)) is not None
                 and m.organisation_id not in team_orgs}  # fmt: skip
-    ctx = {
-        "app": app, "hats": hats, "has": lambda *names: bool(hats.intersection(names)), "v": view_data, "labels": workflow.LABELS, "infras": infras, "feas": feas,
-        "next": [t for t in workflow.next_states(app.state, hats) if t not in ("running",)],
+    criteria = app.call.criteria
+    review_rows = [
+        {"n": n, "member_id": r.member_id, "conflict": r.conflict, "reason": r.conflict_reason, "comments": r.comments,
+         "scores": [(c["label"], r.scores.get(c["key"])) for c in criteria],
+         "weighted": service.weighted(r.scores, criteria) if r.scores and not r.conflict else None,
+         "submitted": r.submitted_at is not None}
+        for n, r in enumerate(reviews, 1)
+    ]  # fmt: skip
+    project = s.scalar(select(Project).where(Project.application_id == app.id))
+    reviewers = []
+    if "coordinator" in hats:
+        reviewers = [u for u in s.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username))
+                     if set(u.role_names) & {"reviewer", "committee"}]  # fmt: skip
+    return {
+        "app": app, "hats": hats, "has": lambda *names: bool(hats.intersection(names)), "v": view_data,
+        "labels": workflow.LABELS, "action_label": workflow.action_label, "infras": infras, "feas": feas,
+        "next": [t for t in workflow.next_states(app.state, hats) if t not in ("running", "submitted")],
         "comments": list(s.scalars(select(Comment).where(Comment.application_id == app.id).order_by(Comment.id))),
         "transitions": list(s.scalars(select(Transition).where(Transition.application_id == app.id).order_by(Transition.id))),
-        "reviews": reviews if hats & {"coordinator"} else [], "my_review": my_review, "liftable": liftable,
+        "reviews": review_rows if "coordinator" in hats else [], "my_review": my_review, "liftable": liftable,
         "decisions": list(s.scalars(select(Decision).where(Decision.application_id == app.id))),
-        "project": s.scalar(select(Project).where(Project.application_id == app.id)),
-        "conflict": conflicts.has_conflict(app, actor), "criteria": app.call.criteria,
+        "project": project, "org_names": view_data["org_names"],
+        "conflict": conflicts.has_conflict(app, actor), "criteria": criteria,
         "can_facility": [i for i in infras.values() if actor.is_admin or ("facility" in hats and i.organisation_id == actor.organisation)],
         "report_fields": service.REPORT_FIELDS, "satisfaction": service.SATISFACTION,
+        "reviewers": reviewers, "assigned": service.assigned_reviewers(s, app) if "coordinator" in hats else [],
+        "done_message": _done_message(request), "errors": FormErrors(), "f": {}, "failed": None,
     }  # fmt: skip
-    return render(request, "calls/view.html", ctx)
+
+
+def _excluded_page(request: Request, actor: Actor, app_id: int, exc: HalricError) -> Response | None:
+    """A committee member or reviewer excluded for a conflict of interest is told so (not "no application")."""
+    reason = None
+    if exc.detail in (conflicts.EXCLUDED_AUTOMATIC, conflicts.EXCLUDED_DECLARED):
+        reason = exc.detail
+    elif isinstance(exc, NotFound):
+        with request.app.state.db.session() as s:
+            reason = service.reviewer_conflict(s, actor, app_id)
+    if reason is None:
+        return None
+    return render(request, "calls/excluded.html", {"app_id": app_id, "reason": reason}, status_code=403)
+
+
+@pages.get("/applications/{app_id}", response_class=HTMLResponse)
+def view(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+    try:
+        app, hats = service.get_application(s, actor, app_id)
+    except (NotFound, PermissionDenied) as exc:
+        excluded = _excluded_page(request, actor, app_id, exc)
+        if excluded is not None:
+            return excluded
+        raise
+    return render(request, "calls/view.html", _view_context(s, request, actor, app, hats))
+
+
+def _review_input(form: Any, criteria: list[dict[str, Any]]) -> tuple[ReviewInput | None, FormErrors]:
+    errors = FormErrors()
+    conflict = form.get("conflict") == "true"
+    scores: dict[str, int] = {}
+    for c in criteria:
+        raw = str(form.get(f"score-{c['key']}", "")).strip()
+        if raw.isdigit() and 1 <= int(raw) <= 5:
+            scores[c["key"]] = int(raw)
+        elif not conflict:
+            errors.add(f"score-{c['key']}", "Choose a score from 1 (poor) to 5 (excellent).", c["label"])
+    if conflict and not str(form.get("conflict_reason", "")).strip():
+        errors.add(
+            "conflict_reason", "Say briefly why you have a conflict of interest.", "Reason for the conflict"
+        )
+    if errors:
+        return None, errors
+    try:
+        return ReviewInput(scores={} if conflict else scores, comments=str(form.get("comments", "")), conflict=conflict,
+                           conflict_reason=str(form.get("conflict_reason", ""))), errors  # fmt: skip
+    except ValidationError as exc:
+        return None, from_exception(exc, labels=ACTION_LABELS)
+
+
+def _do(s: Session, request: Request, actor: Actor, app_id: int, what: str, form: Any) -> str | Response:
+    """Run one role action; returns the key of the success message (or a redirect)."""
+    if what == "transition":
+        target = str(form.get("target", ""))
+        service.transition(s, actor, app_id, target, str(form.get("comment", "")))
+        return f"to-{target}"
+    if what == "comment":
+        service.add_comment(s, actor, app_id, str(form.get("text", "")))
+    elif what == "invite":
+        service.invite(s, actor, app_id, str(form.get("email", "")), str(form.get("kind", "co-applicant")),
+                       request.app.state.settings.base_url)  # fmt: skip
+    elif what == "assign":
+        raw = str(form.get("reviewer", ""))
+        if not raw.isdigit():
+            raise InvalidInput("reviewer: choose a reviewer from the list", field="reviewer")
+        service.assign_reviewer(s, actor, app_id, int(raw), request.app.state.settings.base_url)
+    elif what == "feasibility":
+        service.feasibility(s, actor, app_id, str(form.get("infrastructure_id", "")), str(form.get("verdict", "")),
+                            str(form.get("comments", "")))  # fmt: skip
+    elif what == "review":
+        from halric.calls.models import Application
+
+        app = s.get(Application, app_id)
+        data, errors = _review_input(form, app.call.criteria if app else [])
+        if errors:
+            raise _FormInvalid(errors)
+        assert data is not None
+        service.committee_review(s, actor, app_id, data)
+        return "conflict" if data.conflict else "review"
+    elif what == "lift-conflict":
+        member = str(form.get("member_id", ""))
+        if not member.isdigit():
+            raise InvalidInput("member_id: choose a review with a declared conflict", field="member_id")
+        conflicts.lift(s, actor, app_id, int(member), str(form.get("reason", "")))
+    elif what == "decide":
+        service.decide(s, actor, app_id, str(form.get("outcome", "")), str(form.get("letter", "")))
+    elif what == "start":
+        errors = FormErrors()
+        dates = {}
+        for name in ("started_on", "ends_on"):
+            try:
+                dates[name] = date.fromisoformat(str(form.get(name, "")))
+            except ValueError:
+                errors.add(
+                    name, "Give a date as YYYY-MM-DD (or pick one in the calendar).", ACTION_LABELS[name]
+                )
+        if errors:
+            raise _FormInvalid(errors)
+        service.start_project(s, actor, app_id, dates["started_on"], dates["ends_on"])
+    elif what == "followup":
+        changes: dict[str, Any] = {}
+        _, p, _ = service.get_project(s, actor, app_id)
+        if str(form.get("dataset", "")).strip():
+            changes["datasets"] = [*p.datasets, str(form["dataset"]).strip()]
+        if str(form.get("publication", "")).strip():
+            changes["publications"] = [*p.publications, {"title": str(form["publication"]).strip()}]
+        if form.get("claim_organisation") or str(form.get("claim_amount", "")).strip():
+            if not form.get("claim_organisation"):
+                raise InvalidInput("claim_organisation: choose the organisation that claims the cost",
+                                   field="claim_organisation")  # fmt: skip
+            amount = _decimal(str(form.get("claim_amount", "")), "claim_amount")
+            if amount <= 0:
+                raise InvalidInput("claim_amount: give the amount claimed, above 0", field="claim_amount")
+            changes["cost_claims"] = [*p.cost_claims, {"organisation_id": str(form["claim_organisation"]),
+                                                       "amount": str(amount)}]  # fmt: skip
+        if str(form.get("milestone", "")).strip():
+            changes["milestones"] = [
+                *p.milestones,
+                {"title": str(form["milestone"]).strip(), "due": str(form.get("due", ""))},
+            ]
+        if not changes:
+            raise InvalidInput(
+                "Fill in at least one of the follow-up fields (milestone, dataset, publication or cost claim)."
+            )
+        service.update_project(s, actor, app_id, changes)
+    elif what == "final-report":
+        report = {f: str(form.get(f, "")) for f in service.REPORT_FIELDS}
+        errors = FormErrors()
+        for f in service.REPORT_FIELDS:
+            if not report[f].strip():
+                errors.add(f, "Fill in this section of the final report.", ACTION_LABELS[f])
+        sat: dict[str, int] = {}
+        for k in service.SATISFACTION:
+            raw = str(form.get(f"sat-{k}", ""))
+            if raw.isdigit() and 1 <= int(raw) <= 5:
+                sat[k] = int(raw)
+            else:
+                errors.add(f"sat-{k}", "Choose from 1 (poor) to 5 (excellent).", ACTION_LABELS[f"sat-{k}"])
+        if errors:
+            raise _FormInvalid(errors)
+        service.final_report(s, actor, app_id, report, sat)
+    elif what == "copy":
+        new = service.copy_application(s, actor, app_id)
+        return RedirectResponse(f"/applications/{new.id}/edit", status_code=303)
+    else:
+        raise InvalidInput("do: unknown action", field="do")
+    return what
 
 
 @pages.post("/applications/{app_id}/action")
 def action(
     request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM
 ) -> Response:
-    """One form endpoint for the role actions on the application page (each validated by the service)."""
+    """One form endpoint for the role actions on the application page (each validated by the service).
+    A refused action shows the page again with what was typed and the message by the field."""
     what = str(form.get("do", ""))
     db = request.app.state.db
-    with db.session() as s:
-        if what == "transition":
-            service.transition(s, actor, app_id, str(form.get("target", "")), str(form.get("comment", "")))
-        elif what == "comment":
-            service.add_comment(s, actor, app_id, str(form.get("text", "")))
-        elif what == "invite":
-            service.invite(s, actor, app_id, str(form.get("email", "")), str(form.get("kind", "co-applicant")),
-                           request.app.state.settings.base_url)  # fmt: skip
-        elif what == "feasibility":
-            service.feasibility(s, actor, app_id, str(form.get("infrastructure_id", "")), str(form.get("verdict", "")),
-                                str(form.get("comments", "")))  # fmt: skip
-        elif what == "review":
-            scores = {k[6:]: int(v) for k, v in form.items() if k.startswith("score-") and str(v).isdigit()}
-            data = ReviewInput(scores=scores, comments=str(form.get("comments", "")),
-                               conflict=form.get("conflict") == "true", conflict_reason=str(form.get("conflict_reason", "")))  # fmt: skip
-            service.committee_review(s, actor, app_id, data)
-        elif what == "lift-conflict":
-            member = str(form.get("member_id", ""))
-            if not member.isdigit():
-                raise InvalidInput("member_id: choose a review with a declared conflict", field="member_id")
-            conflicts.lift(s, actor, app_id, int(member), str(form.get("reason", "")))
-        elif what == "decide":
-            service.decide(s, actor, app_id, str(form.get("outcome", "")), str(form.get("letter", "")))
-        elif what == "start":
-            try:
-                start, end = (
-                    date.fromisoformat(str(form.get("started_on"))),
-                    date.fromisoformat(str(form.get("ends_on"))),
-                )
-            except ValueError as exc:
-                raise InvalidInput("started_on: give dates as YYYY-MM-DD", field="started_on") from exc
-            service.start_project(s, actor, app_id, start, end)
-        elif what == "followup":
-            changes: dict[str, Any] = {}
-            if form.get("dataset"):
-                _, p, _ = service.get_project(s, actor, app_id)
-                changes["datasets"] = [*p.datasets, str(form["dataset"]).strip()]
-            if form.get("publication"):
-                _, p, _ = service.get_project(s, actor, app_id)
-                changes["publications"] = [*p.publications, {"title": str(form["publication"]).strip()}]
-            if form.get("claim_organisation"):
-                _, p, _ = service.get_project(s, actor, app_id)
-                changes["cost_claims"] = [*p.cost_claims, {"organisation_id": str(form["claim_organisation"]),
-                                                           "amount": str(_decimal(str(form.get("claim_amount", "0")), "claim_amount"))}]  # fmt: skip
-            if form.get("milestone"):
-                _, p, _ = service.get_project(s, actor, app_id)
-                changes["milestones"] = [
-                    *p.milestones,
-                    {"title": str(form["milestone"]).strip(), "due": str(form.get("due", ""))},
-                ]
-            service.update_project(s, actor, app_id, changes)
-        elif what == "final-report":
-            report = {f: str(form.get(f, "")) for f in service.REPORT_FIELDS}
-            sat = {k: int(str(form.get(f"sat-{k}", "0")) or 0) for k in service.SATISFACTION}
-            service.final_report(s, actor, app_id, report, sat)
-        elif what == "copy":
-            new = service.copy_application(s, actor, app_id)
-            return RedirectResponse(f"/applications/{new.id}/edit", status_code=303)
+    try:
+        with db.session() as s:
+            done = _do(s, request, actor, app_id, what, form)
+    except (HalricError, ValidationError, _FormInvalid) as exc:
+        if isinstance(exc, (NotFound, PermissionDenied)):
+            excluded = _excluded_page(request, actor, app_id, exc)
+            if excluded is not None:
+                return excluded
+        if isinstance(exc, HalricError) and exc.status in (401, 403, 404):
+            raise
+        if isinstance(exc, _FormInvalid):
+            errors, status = exc.errors, 400
         else:
-            raise InvalidInput("do: unknown action", field="do")
-    return RedirectResponse(f"/applications/{app_id}?done={what}", status_code=303)
+            errors = from_exception(exc, labels=ACTION_LABELS, aliases=ACTION_FIELDS.get(what, {}))
+            status = exc.status if isinstance(exc, HalricError) else 400
+        with db.session() as s:
+            app, hats = service.get_application(s, actor, app_id)
+            ctx = _view_context(s, request, actor, app, hats)
+            ctx.update(errors=errors, f={k: str(v) for k, v in form.items()}, failed=what)
+            return render(request, "calls/view.html", ctx, status_code=status)
+    if isinstance(done, Response):
+        return done
+    return RedirectResponse(f"/applications/{app_id}?done={done}", status_code=303)
 
 
 @pages.get("/applications/{app_id}/pdf")

@@ -15,8 +15,8 @@ from halric.match import service as matching
 from halric.match.service import MAX_QUESTION, MAX_TOP, MatchRequest
 from halric.registry import service as reg
 from halric.web.access import PUBLIC, SIGNED_IN, require
-from halric.web.deps import DB
-from halric.web.errors import form_error
+from halric.web.deps import DB, FORM, FormData
+from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -119,41 +119,58 @@ def report_page(request: Request, actor: Actor = Depends(REPORT_ROLES), s: Sessi
 @pages.get("/account/expertise", response_class=HTMLResponse)
 def expertise_form(request: Request, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     prof = reg.get_expert_profile(s, actor.user_id)  # type: ignore[arg-type]
-    return render(request, "expertise.html", {"prof": prof, "techniques": reg.search_techniques(s)})
+    return render(
+        request, "expertise.html", {"prof": prof, "techniques": _pickable(s, prof), "errors": FormErrors()}
+    )
+
+
+EXPERTISE_LABELS = {
+    "display_name": "Name shown to others", "techniques": "Techniques", "sample_types": "Sample types",
+    "languages": "Languages", "countries_served": "Countries you cover", "bio": "Short description",
+    "contact_email": "Contact e-mail",
+}  # fmt: skip
 
 
 @pages.post("/account/expertise", response_class=HTMLResponse)
-def expertise_save(
-    request: Request,
-    display_name: Annotated[str, Form(max_length=200)],
-    techniques: Annotated[list[str] | None, Form()] = None,
-    sample_types: Annotated[list[str] | None, Form()] = None,
-    languages: Annotated[str, Form(max_length=200)] = "",
-    countries_served: Annotated[list[str] | None, Form()] = None,
-    bio: Annotated[str, Form(max_length=3000)] = "",
-    contact_email: Annotated[str, Form(max_length=320)] = "",
-    public: Annotated[bool, Form()] = False,
-    actor: Actor = Depends(SIGNED_IN),
-) -> Response:
+def expertise_save(request: Request, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM) -> Response:
+    from types import SimpleNamespace
+
     from pydantic import ValidationError
 
+    posted = SimpleNamespace(
+        display_name=str(form.get("display_name", "")), techniques=[str(x) for x in form.getlist("techniques")],
+        sample_types=[str(x) for x in form.getlist("sample_types")],
+        languages=[x.strip() for x in str(form.get("languages", "")).split(",") if x.strip()],
+        countries_served=[str(x) for x in form.getlist("countries_served")], bio=str(form.get("bio", "")),
+        contact_email=str(form.get("contact_email", "")).strip() or None, public=form.get("public") == "true",
+    )  # fmt: skip
+    errors = size_errors({k: str(v) for k, v in form.items()})
     try:
-        data = reg.ExpertInput(
-            display_name=display_name, organisation_id=actor.organisation, techniques=techniques or [],
-            sample_types=sample_types or [], languages=[x.strip() for x in languages.split(",") if x.strip()],
-            countries_served=countries_served or [], bio=bio, contact_email=contact_email or None, public=public,
-        )  # fmt: skip
+        if errors:
+            raise ValueError("too large")
+        data = reg.ExpertInput(organisation_id=actor.organisation, **vars(posted))
         with request.app.state.db.session() as s:
             reg.save_expert_profile(s, actor, data)
-    except (ValidationError, HalricError) as exc:
-        msg = form_error(exc)
+    except (ValidationError, HalricError, ValueError) as exc:
+        if not errors:
+            errors = from_exception(exc, labels=EXPERTISE_LABELS, collapse=tuple(EXPERTISE_LABELS))
         with request.app.state.db.session() as s:
-            prof = reg.get_expert_profile(s, actor.user_id)  # type: ignore[arg-type]
-            techs = reg.search_techniques(s)
+            techs = _pickable(s, posted)
         return render(
-            request, "expertise.html", {"prof": prof, "techniques": techs, "error": msg}, status_code=400
+            request,
+            "expertise.html",
+            {"prof": posted, "techniques": techs, "errors": errors},
+            status_code=400,
         )
     return RedirectResponse("/account/expertise?saved=1", status_code=303)
+
+
+def _pickable(s: Session, prof: Any) -> list[Any]:
+    """Techniques a person can have expertise in (PaNET's organising classes hidden, unless already chosen)."""
+    from halric.registry.vocab import is_abstract_technique
+
+    mine = set(prof.techniques) if prof else set()
+    return [t for t in reg.search_techniques(s) if t.id in mine or not is_abstract_technique(t.id, t.label)]
 
 
 def register(app: FastAPI) -> None:

@@ -15,8 +15,9 @@ from halric.core.errors import HalricError
 from halric.registry import service as reg
 from halric.registry.vocab import ACCESS_ROUTES, COUNTRIES, SAMPLE_TYPES, STATUS_LABELS, STATUSES
 from halric.web.access import PUBLIC, SIGNED_IN
-from halric.web.deps import DB
+from halric.web.deps import DB, FORM, FormData
 from halric.web.errors import form_error
+from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.templating import TEMPLATES, render
 
 pages = APIRouter(prefix="/registry", include_in_schema=False)
@@ -200,36 +201,46 @@ def organisations(request: Request, actor: Actor = Depends(PUBLIC), s: Session =
     return render(request, "registry/organisations.html", {"rows": rows})
 
 
+ORG_LABELS = {"id": "Short id", "name": "Name", "country": "Country code", "city": "City", "kind": "Kind",
+              "url": "Web site", "ror": "ROR id"}  # fmt: skip
+
+
 @pages.get("/organisations/new", response_class=HTMLResponse)
 def organisation_form(request: Request, actor: Actor = Depends(SIGNED_IN)) -> Response:
-    return render(request, "registry/organisation_new.html", {"form": {}})
+    back = _safe_back(request.query_params.get("back", ""))
+    return render(request, "registry/organisation_new.html",
+                  {"form": {}, "errors": FormErrors(), "kinds": reg.ORGANISATION_KINDS, "back": back})  # fmt: skip
+
+
+def _safe_back(back: str) -> str:
+    """Only a page of this hub (the application form that linked here) to go back to."""
+    return back if back.startswith("/") and not back.startswith("//") else ""
 
 
 @pages.post("/organisations/new", response_class=HTMLResponse)
 def organisation_create(
-    request: Request,
-    id: Annotated[str, Form(max_length=64)],
-    name: Annotated[str, Form(max_length=300)],
-    country: Annotated[str, Form(max_length=2)],
-    kind: Annotated[str, Form(max_length=32)],
-    city: Annotated[str, Form(max_length=100)] = "",
-    url: Annotated[str, Form(max_length=500)] = "",
-    actor: Actor = Depends(SIGNED_IN),
+    request: Request, actor: Actor = Depends(SIGNED_IN), posted: FormData = FORM
 ) -> Response:
-    form = {"id": id, "name": name, "country": country, "kind": kind, "city": city, "url": url}
+    form = {k: str(v) for k, v in posted.items()}
+    back = _safe_back(form.get("back", ""))
+    errors = size_errors(form, limit=2000)
     try:
-        data = reg.NewOrganisation(
-            id=id.strip().lower(), name=name.strip(), country=country.strip().upper(), kind=kind,
-            city=city.strip() or None, url=url.strip() or None,
-        )  # fmt: skip
-        with request.app.state.db.session() as s:
-            org = reg.add_organisation(s, actor, data)
-            oid = org.id
+        if not errors:
+            data = reg.NewOrganisation(
+                id=form.get("id", "").strip().lower(), name=form.get("name", "").strip(),
+                country=form.get("country", "").strip().upper(), kind=form.get("kind", "company"),
+                city=form.get("city", "").strip() or None, url=form.get("url", "").strip() or None,
+                ror=form.get("ror", "").strip() or None,
+            )  # fmt: skip
+            with request.app.state.db.session() as s:
+                oid = reg.add_organisation(s, actor, data).id
     except (ValidationError, HalricError) as exc:
-        msg = form_error(exc)
-        return render(
-            request, "registry/organisation_new.html", {"form": form, "error": msg}, status_code=400
-        )
+        errors = from_exception(exc, labels=ORG_LABELS)
+    if errors:
+        return render(request, "registry/organisation_new.html",
+                      {"form": form, "errors": errors, "kinds": reg.ORGANISATION_KINDS, "back": back}, status_code=400)  # fmt: skip
+    if back:
+        return RedirectResponse(back, status_code=303)
     return RedirectResponse(f"/registry/organisations/{oid}", status_code=303)
 
 

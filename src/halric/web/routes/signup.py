@@ -16,7 +16,7 @@ from halric.calls import mail
 from halric.core.actor import Actor
 from halric.core.errors import HalricError, NotFound
 from halric.web.access import PUBLIC, client_ip
-from halric.web.errors import form_error
+from halric.web.forms import ACCOUNT_LABELS, FormErrors, from_exception
 from halric.web.routes.auth import _safe_next
 from halric.web.templating import render
 
@@ -60,11 +60,11 @@ def signup_form(request: Request, next: str | None = None, actor: Actor = Depend
 @pages.post("/signup", response_class=HTMLResponse)
 def signup(
     request: Request,
-    username: Annotated[str, Form(max_length=150)],
-    email: Annotated[str, Form(max_length=320)],
-    full_name: Annotated[str, Form(max_length=200)],
-    password: Annotated[str, Form(max_length=1024)],
-    confirm_password: Annotated[str, Form(max_length=1024)],
+    username: Annotated[str, Form()],
+    email: Annotated[str, Form()],
+    full_name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    confirm_password: Annotated[str, Form()],
     next: Annotated[str, Form(max_length=2000)] = "/dashboard",
     actor: Actor = Depends(PUBLIC),
 ) -> Response:
@@ -108,8 +108,9 @@ def signup(
                 )
     except (ValidationError, HalricError) as exc:
         code = exc.status if isinstance(exc, HalricError) else 400
+        errors = from_exception(exc, labels=ACCOUNT_LABELS)
         return render(
-            request, "signup.html", {"error": form_error(exc), "form": form, "next": next}, status_code=code
+            request, "signup.html", {"errors": errors, "form": form, "next": next}, status_code=code
         )
     # the same answer whether or not the address already had an account
     return render(request, "signup_sent.html", {"email": data.email.lower()})
@@ -147,16 +148,19 @@ def forgot_form(request: Request, actor: Actor = Depends(PUBLIC)) -> Response:
 
 
 @pages.post("/password/forgot", response_class=HTMLResponse)
-def forgot(
-    request: Request, email: Annotated[str, Form(max_length=320)], actor: Actor = Depends(PUBLIC)
-) -> Response:
+def forgot(request: Request, email: Annotated[str, Form()], actor: Actor = Depends(PUBLIC)) -> Response:
     st = request.app.state.settings
     email = email.strip()
-    if "@" not in email:
+    if "@" not in email or len(email) > 320:
         return render(
             request,
             "password_forgot.html",
-            {"error": "email: give the e-mail address of your account", "email": email},
+            {
+                "errors": FormErrors().add(
+                    "email", "Give the e-mail address of your account.", "E-mail address"
+                ),
+                "email": email,
+            },
             status_code=400,
         )
     try:
@@ -174,7 +178,10 @@ def forgot(
                 )
     except HalricError as exc:
         return render(
-            request, "password_forgot.html", {"error": exc.detail, "email": email}, status_code=exc.status
+            request,
+            "password_forgot.html",
+            {"errors": from_exception(exc, labels=ACCOUNT_LABELS), "email": email},
+            status_code=exc.status,
         )
     # the same answer for every address: the page does not tell who has an account
     return render(request, "password_forgot.html", {"sent_to": email})
@@ -195,8 +202,8 @@ def reset_form(request: Request, token: str = "", actor: Actor = Depends(PUBLIC)
 def reset(
     request: Request,
     token: Annotated[str, Form(max_length=200)],
-    password: Annotated[str, Form(max_length=1024)],
-    confirm_password: Annotated[str, Form(max_length=1024)],
+    password: Annotated[str, Form()],
+    confirm_password: Annotated[str, Form()],
     actor: Actor = Depends(PUBLIC),
 ) -> Response:
     st = request.app.state.settings
@@ -220,7 +227,7 @@ def reset(
         return render(
             request,
             "password_reset.html",
-            {"token": token, "username": name, "error": exc.detail},
+            {"token": token, "username": name, "errors": from_exception(exc, labels=ACCOUNT_LABELS)},
             status_code=exc.status,
         )
     return RedirectResponse("/signin?" + urlencode({"reset": name}), status_code=303)
