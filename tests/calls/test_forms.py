@@ -358,6 +358,9 @@ def test_review_decision_and_follow_up_pages(client, people, open_call, make_use
                                                              "letter": "Approved."}, headers=hc)  # fmt: skip
     assert short.status_code == 400 and "20 characters" in error_by(short.text, "letter")
     assert page_form(short.text, "decision-form")["letter"] == ["Approved."]
+    huge = client.post(f"/applications/{aid}/action", data={"do": "decide", "outcome": "approved",
+                                                            "letter": "Dear applicants " * 150_000}, headers=hc)  # fmt: skip
+    assert huge.status_code == 400 and "at most 20,000 characters" in error_by(huge.text, "letter")
     r = client.post(f"/applications/{aid}/action", data={"do": "decide", "outcome": "approved",
                                                          "letter": "Dear applicants, the committee approves your pilot."},
                     headers=hc)  # fmt: skip

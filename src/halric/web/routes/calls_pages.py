@@ -566,6 +566,9 @@ def action(
     what = str(form.get("do", ""))
     db = request.app.state.db
     try:
+        too_long = size_errors({k: str(v) for k, v in form.items()}, limit=20_000)
+        if too_long:
+            raise _FormInvalid(too_long)
         with db.session() as s:
             done = _do(s, request, actor, app_id, what, form)
     except (HalricError, ValidationError, _FormInvalid) as exc:
@@ -587,6 +590,8 @@ def action(
             return render(request, "calls/view.html", ctx, status_code=status)
     if isinstance(done, Response):
         return done
+    if done == "conflict":  # the member is excluded from now on: the application is no longer theirs to open
+        return RedirectResponse("/applications?conflict=1", status_code=303)
     return RedirectResponse(f"/applications/{app_id}?done={done}", status_code=303)
 
 

@@ -33,14 +33,18 @@
     });
   }
 
-  function clearFieldErrors() {
-    Array.prototype.forEach.call(form.querySelectorAll("[data-autosave-error]"), function (el) {
-      el.parentNode.removeChild(el);
-    });
-    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid=true][data-autosave-invalid]"), function (el) {
+  // all: also the errors of the last full save (a successful autosave means they are fixed)
+  function clearFieldErrors(all) {
+    var notes = all ? "p.field-error" : "[data-autosave-error]";
+    var fields = all ? "[aria-invalid=true]" : "[aria-invalid=true][data-autosave-invalid]";
+    Array.prototype.forEach.call(form.querySelectorAll(notes), function (el) { el.parentNode.removeChild(el); });
+    Array.prototype.forEach.call(form.querySelectorAll(fields), function (el) {
       el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
       el.removeAttribute("data-autosave-invalid");
     });
+    var summary = document.querySelector(".error-summary");
+    if (all && summary) { summary.hidden = true; }
   }
 
   function showFieldErrors(errors) {
@@ -53,6 +57,7 @@
       p.id = "autosave-err-" + name;
       p.textContent = errors[name];
       field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", p.id);
       field.setAttribute("data-autosave-invalid", "1");
       field.parentNode.insertBefore(p, field.nextSibling);
     });
@@ -72,7 +77,7 @@
         );
       })
       .then(function (res) {
-        clearFieldErrors();
+        clearFieldErrors(res.ok);
         if (res.ok) {
           version.value = res.body.version;
           say("Saved at " + new Date().toLocaleTimeString() + (res.body.eligible ? " — ready to submit." : "."));

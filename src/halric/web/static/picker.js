@@ -48,10 +48,10 @@
     select.parentNode.insertBefore(wrap, select.nextSibling);
     wrap.appendChild(help);
     wrap.appendChild(search);
+    wrap.appendChild(list);  // Tab from the search box lands on the first match
+    wrap.appendChild(more);
     wrap.appendChild(chosenHead);
     wrap.appendChild(chosen);
-    wrap.appendChild(list);
-    wrap.appendChild(more);
 
     function changed() {
       select.dispatchEvent(new Event("change", { bubbles: true }));
