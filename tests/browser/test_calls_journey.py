@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from tests.browser.conftest import (
     assert_accessible,
     assert_fits,
@@ -94,6 +95,7 @@ def open_application(page, who: str, title: str = TITLE) -> None:
     page.get_by_role("link", name=title).first.click()
 
 
+@pytest.mark.timeout(1200)  # a whole journey with the first matchmaking answer; minutes on a busy machine
 def test_applicant_from_a_matchmaking_answer_to_a_submitted_application(hub, cast, browser):
     base = hub["base"]
     ann = person(browser, base, "ann")
@@ -101,9 +103,8 @@ def test_applicant_from_a_matchmaking_answer_to_a_submitted_application(hub, cas
     expect_status(ann, 422, "/applications/*/edit")
     ann.get_by_role("link", name=re.compile("HALRIC")).first.click()
     type_into(ann, "What do you want to find out?", QUESTION)
-    ann.get_by_role("button", name="Find techniques").click()
+    ann.get_by_role("button", name="Find techniques").click(timeout=300_000)  # the first answer loads a model
     start = ann.get_by_role("link", name=re.compile("^Start a pilot application with")).first
-    start.wait_for(timeout=300_000)  # the first answer may load the language model
     instrument = start.inner_text().removeprefix("Start a pilot application with").strip()
     start.click()
     assert QUESTION in ann.locator("main").inner_text()
@@ -137,10 +138,8 @@ def test_applicant_from_a_matchmaking_answer_to_a_submitted_application(hub, cas
     type_in(ann, "Budget line 1", "Person-months", "3")
     type_in(ann, "Budget line 1", "Monthly cost", "7000")
     # autosave: the total and the panel follow without pressing Save, and a reload keeps everything
-    ann.wait_for_function(
-        "document.getElementById('budget-total').textContent === '21,000.00'", timeout=30_000
-    )
-    ann.wait_for_function("document.getElementById('autosave-status').textContent.startsWith('Saved at')")
+    expect(ann.locator("#budget-total")).to_have_text("21,000.00", timeout=30_000)
+    expect(ann.locator("#autosave-status")).to_have_text(re.compile("^Saved at"), timeout=30_000)
     assert "pass" in ann.locator('li[data-rule="employment-only"]').inner_text()
     ann.reload()
     assert ann.get_by_label("Title", exact=True).input_value() == TITLE
@@ -179,6 +178,7 @@ def test_applicant_from_a_matchmaking_answer_to_a_submitted_application(hub, cas
     assert "Acme Tablets AB" in ann.locator("#application-document").inner_text()
 
 
+@pytest.mark.timeout(1200)
 def test_review_with_a_conflict_decision_follow_up_and_kpis(hub, cast, browser):
     base = hub["base"]
     coo = person(browser, base, "coo")
