@@ -20,7 +20,16 @@ def home(request: Request, actor: Actor = Depends(PUBLIC)) -> HTMLResponse:
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, actor: Actor = Depends(SIGNED_IN)) -> HTMLResponse:
-    cards = [card for card in request.app.state.dashboard_cards if actor.has_role(*card["roles"])]
+    cards = []
+    for card in request.app.state.dashboard_cards:
+        if not actor.has_role(*card["roles"]):
+            continue
+        if "href_for" in card:  # a card whose address depends on the person (e.g. their organisation)
+            href = card["href_for"](actor)
+            if href is None:
+                continue
+            card = {**card, "href": href}
+        cards.append(card)
     roles = [(r, ROLES[r]) for r in sorted(actor.roles) if r in ROLES]
     return render(request, "dashboard.html", {"cards": cards, "roles": roles})
 

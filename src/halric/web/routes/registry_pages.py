@@ -97,6 +97,7 @@ def index(
             "rows": shown, "total": len(rows), "page": page, "pages_total": pages_total, "sort": sort,
             "sorts": SORTS, "first": (page - 1) * PAGE_SIZE + 1,
             "page_url": lambda n: "/registry?" + urlencode({**kept, "page": n}),
+            "editable": set() if actor.is_anonymous else {i.id for i in shown if reg.can_edit_instrument(actor, i)},
             "f": f, "error": error, "organisations": reg.list_organisations(s),
             "techniques": _technique_options(s), "statuses": STATUSES,
             "counts": {
@@ -302,6 +303,13 @@ def experts(
 
 def register(app: FastAPI) -> None:
     app.include_router(pages)
+    app.state.dashboard_cards += [
+        {"roles": ["facility"], "title": "Your instruments",
+         "text": "Keep your organisation's instruments up to date: status, what each is good for, access "
+                 "routes and contacts.",
+         "href_for": lambda a: f"/registry?organisation={a.organisation}" if a.organisation else None,
+         "link": "Edit your instruments"},
+    ]  # fmt: skip
     app.state.nav.extend(
         [
             ("Find", "Instruments", "/registry"),
