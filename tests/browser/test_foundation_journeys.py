@@ -63,3 +63,15 @@ def test_wrong_password_shows_generic_error(hub, page):
     # the typed user name is kept, the password is not
     assert page.get_by_label("User name").input_value() == "appl"
     assert page.get_by_label("Password").input_value() == ""
+
+
+def test_api_docs_render_without_internet(hub, page):
+    """Swagger UI comes from the hub itself (this browser has no internet) and runs under the CSP."""
+    base = hub["base"]
+    page.goto(base + "/")
+    page.get_by_role("contentinfo").get_by_role("link", name="API").click()
+    page.wait_for_url(base + "/api/docs")
+    assert page.locator(".swagger-ui .info .title").inner_text().startswith("HALRIC Hub API")
+    assert page.locator(".opblock").count() > 20  # the operations are listed
+    page.locator(".opblock-summary", has_text="/healthz").first.click()
+    assert page.get_by_role("button", name="Try it out").is_visible()
