@@ -165,3 +165,22 @@ def test_instrument_list_is_paged_and_sorted(client):
     # a page past the end shows the last page, an unknown sort the default order
     assert client.get("/registry", params={"page": 999}).status_code == 200
     assert client.get("/registry", params={"sort": "bogus"}).status_code == 200
+
+
+def test_facility_staff_reach_and_edit_their_instruments_from_the_dashboard(client, make_user):
+    anonymous = html.fromstring(client.get("/registry", params={"organisation": "maxiv"}).text)
+    assert not anonymous.xpath("//a[contains(@href, '/edit')]")
+    signin(client, make_user(roles=["facility"], organisation="maxiv"))
+    dash = html.fromstring(client.get("/dashboard").text)
+    (card,) = dash.xpath("//a[@href='/registry?organisation=maxiv']")
+    assert card.text_content() == "Edit your instruments"
+    mine = html.fromstring(client.get(card.get("href")).text)
+    edits = [a.get("href") for a in mine.xpath("//section[@id='instruments']//a[contains(@href, '/edit')]")]
+    cards = mine.cssselect("#instruments .instrument")
+    assert edits and len(edits) == len(cards)
+    assert client.get(edits[0]).status_code == 200
+    other = html.fromstring(client.get("/registry", params={"organisation": "ess"}).text)
+    assert other.cssselect("#instruments .instrument") and not other.xpath("//a[contains(@href, '/edit')]")
+    signin(client, make_user(roles=["applicant"]))
+    dash = html.fromstring(client.get("/dashboard").text)
+    assert not dash.xpath("//a[starts-with(@href, '/registry?organisation=')]")

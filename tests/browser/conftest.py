@@ -377,9 +377,13 @@ def assert_accessible(page: Any, *, impacts: tuple[str, ...] = ("serious", "crit
 _OVERFLOW_JS = """
 (limit) => {
   const doc = document.documentElement;
-  const wide = [];
+  const wide = [], escaped = [];
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '');
   for (const el of document.querySelectorAll('body *')) {
     const r = el.getBoundingClientRect();
+    if (r.right > limit + 1 && getComputedStyle(el).position === 'absolute')
+      escaped.push(name(el) + ' (absolute) right=' + Math.round(r.right));
     if (r.width > 0 && r.right > limit + 1) {
       let p = el.parentElement, clipped = false;
       while (p && p !== document.body) {
@@ -387,12 +391,10 @@ _OVERFLOW_JS = """
         if (o === 'auto' || o === 'scroll' || o === 'hidden') { clipped = true; break; }
         p = p.parentElement;
       }
-      if (!clipped) wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-        (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') +
-        ' right=' + Math.round(r.right));
+      if (!clipped) wide.push(name(el) + ' right=' + Math.round(r.right));
     }
   }
-  return {scroll: doc.scrollWidth, wide: wide.slice(0, 8)};
+  return {scroll: doc.scrollWidth, wide: (wide.length ? wide : escaped).slice(0, 8)};
 }
 """
 
