@@ -77,6 +77,10 @@ WRITE = "halric_write"  # execution option: this transaction writes (SQLite: BEG
 
 
 def _sqlite_engine(url: str, opts: PoolOptions) -> Engine:
+    from halric.core.private import private_file, sqlite_file
+
+    if (path := sqlite_file(url)) is not None:
+        private_file(path)  # 0600 before SQLite creates it with the umask's mode
     pool: dict[str, Any] = {}
     if ":memory:" not in url and url.rstrip("/") != "sqlite:":
         pool = {

@@ -234,8 +234,9 @@ class Settings(BaseSettings):
         )
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.data_dir
+        from halric.core.private import private_dir
+
+        return private_dir(self.data_dir)
 
     @cached_property
     def signing_key(self) -> str:
@@ -243,8 +244,9 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.ensure_data_dir() / "secret_key"
         if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            from halric.core.private import private_file
+
+            private_file(path).write_text(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
 

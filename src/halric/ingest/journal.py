@@ -79,8 +79,10 @@ class FileRow:
 
 class Journal:
     def __init__(self, path: Path) -> None:
+        from halric.core.private import private_file
+
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # file lists and checksums of unpublished data: owner-only (with -wal, -shm)
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: every commit survives a crash of the process (kill -9); only a power cut may
