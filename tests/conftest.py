@@ -14,6 +14,12 @@ from fastapi.testclient import TestClient
 from halric.core.db import Database
 from halric.core.settings import Settings
 
+# The suite federates sites it starts on this machine (http://127.0.0.1:port); a hub refuses such sites
+# unless told otherwise (halric.federation.addresses). tests/federation/test_site_addresses.py checks the
+# refusals with these switched off.
+os.environ.setdefault("HALRIC_FEDERATION_ALLOW_HTTP", "true")
+os.environ.setdefault("HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS", "true")
+
 PG_ADMIN_DSN = os.environ.get("HALRIC_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

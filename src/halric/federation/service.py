@@ -14,6 +14,7 @@ from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from halric.core.timeutil import utcnow
+from halric.federation.addresses import check_site_url
 from halric.federation.crypto import TokenBox
 from halric.federation.models import HarvestedRecord, Site, SiteUserToken
 from halric.federation.schemas import SiteIn
@@ -102,6 +103,7 @@ def get_site(s: Session, key: str | int) -> Site:
 
 def add_site(s: Session, actor: Actor, box: TokenBox, data: SiteIn, *, token: str | None = None) -> Site:
     ensure_manager(actor)
+    check_site_url(data.url)
     if s.scalar(select(Site).where(func.lower(Site.name) == data.name.lower())) is not None:
         raise Conflict(f"name: a site named {data.name!r} exists already; choose another name", field="name")
     now = utcnow()
@@ -134,6 +136,8 @@ def update_site(
 ) -> Site:
     ensure_manager(actor)
     site = get_site(s, key)
+    if data.url != site.url:
+        check_site_url(data.url)
     if data.name.lower() != site.name.lower() and s.scalar(
         select(Site).where(func.lower(Site.name) == data.name.lower())
     ):

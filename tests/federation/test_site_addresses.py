@@ -1,0 +1,71 @@
+"""Coordinators register federation sites only at public https addresses unless the administrator allows
+http or private hosts (issue 13): loopback, private, link-local (cloud metadata), shared and IPv4-mapped
+addresses are refused after the host name is resolved (SQLite and PostgreSQL for the API)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import bearer
+from halric.core.errors import InvalidInput
+from halric.federation import addresses
+from halric.federation.addresses import FederationSettings, check_site_url
+
+STRICT = FederationSettings(federation_allow_http=False, federation_allow_private_hosts=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://127.0.0.1", "https://localhost:8443/api", "https://10.1.2.3", "https://192.168.0.10",
+     "https://172.16.5.5", "https://169.254.169.254/latest/meta-data", "https://100.64.0.1",
+     "https://[::1]:8000", "https://[fe80::1]", "https://[fd00:ec2::254]", "https://[::ffff:127.0.0.1]",
+     "https://0.0.0.0", "https://224.0.0.1", "https://2130706433", "https://0x7f.0.0.1"],
+)  # fmt: skip
+def test_non_public_hosts_are_refused(url):
+    with pytest.raises(InvalidInput, match="non-public network|cannot be resolved"):
+        check_site_url(url, STRICT)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [("http://93.184.215.14", "https only"), ("ftp://93.184.215.14", "https only"),
+     ("https://user:secret@93.184.215.14", "user name or password"),
+     ("https://no-such-host.invalid", "cannot be resolved")],
+)  # fmt: skip
+def test_scheme_credentials_and_unresolvable_names_are_refused(url, words):
+    with pytest.raises(InvalidInput, match=words):
+        check_site_url(url, STRICT)
+
+
+def test_public_addresses_pass_and_the_settings_open_what_they_name():
+    assert check_site_url("https://93.184.215.14/panosc-api", STRICT) == "https://93.184.215.14/panosc-api"
+    assert check_site_url("https://[2606:4700::1111]", STRICT)
+    http_ok = FederationSettings(federation_allow_http=True, federation_allow_private_hosts=False)
+    assert check_site_url("http://93.184.215.14", http_ok)
+    with pytest.raises(InvalidInput, match="non-public"):
+        check_site_url("http://127.0.0.1:8000", http_ok)
+    both = FederationSettings(federation_allow_http=True, federation_allow_private_hosts=True)
+    assert check_site_url("http://127.0.0.1:8000", both)
+
+
+def test_the_api_refuses_a_loopback_site_and_audits_nothing(client, db, make_user, monkeypatch):
+    coordinator = make_user(roles=["coordinator"], prefix="coord")
+    h = bearer(db, coordinator)
+    monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_HTTP", "false")
+    monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS", "false")
+    addresses.reset()
+    try:
+        for url in ("https://127.0.0.1:9", "https://169.254.169.254", "http://93.184.215.14"):
+            r = client.post("/api/federation/sites", headers=h,
+                            json={"name": "probe", "url": url, "kind": "panosc"})  # fmt: skip
+            assert r.status_code == 400 and r.json()["detail"].startswith("url: "), r.text
+        assert client.get("/api/federation/sites", headers=h).json() == []
+        monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_HTTP", "true")
+        monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS", "true")
+        addresses.reset()
+        r = client.post("/api/federation/sites", headers=h,
+                        json={"name": "nearby", "url": "http://127.0.0.1:9", "kind": "panosc"})  # fmt: skip
+        assert r.status_code == 201, r.text
+    finally:
+        monkeypatch.undo()
+        addresses.reset()
