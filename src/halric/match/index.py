@@ -143,7 +143,8 @@ def build_lexical(docs: list[TechniqueDoc], extra: dict[str, dict[str, float]] |
     n = len(docs)
     idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
     lengths = np.array([sum(tf.values()) for tf in tfs], dtype=float)
-    return LexicalIndex(docs, tfs, idf, lengths, float(lengths.mean() or 1.0), set(df))
+    mean = float(lengths.mean()) if len(lengths) else 0.0  # an empty registry has no documents
+    return LexicalIndex(docs, tfs, idf, lengths, mean or 1.0, set(df))
 
 
 def snapshot_digest(snapshot: dict[str, Any]) -> str:

@@ -254,6 +254,11 @@ def match(
     req = req.validated()
     if req.organisation:
         registry.get_organisation(s, req.organisation)
+    if not s.scalar(select(func.count()).select_from(Technique)):
+        raise NotFound(
+            "The registry holds no techniques yet, so there is nothing to match against; an administrator "
+            "loads them with `halric registry load` (or `halric init`)."
+        )
     matcher = get_matcher(s, cache_dir=cache_dir)
     ans = matcher.query(req.question, req.constraints(), top=req.top)
     out = answer_dict(ans, ambassadors(s, ans.preferred_country))
