@@ -22,7 +22,7 @@ STRICT = FederationSettings(federation_allow_http=False, federation_allow_privat
      "https://0.0.0.0", "https://224.0.0.1", "https://2130706433", "https://0x7f.0.0.1"],
 )  # fmt: skip
 def test_non_public_hosts_are_refused(url):
-    with pytest.raises(InvalidInput, match="non-public network|cannot be resolved"):
+    with pytest.raises(InvalidInput, match=r"non-public network|cannot be resolved"):
         check_site_url(url, STRICT)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from halric.core.errors import Conflict, InvalidInput, PermissionDenied
+from halric.core.values import text_problem
 
 
 def canonical(path: str | os.PathLike[str] | None) -> str | None:
@@ -33,8 +34,8 @@ def canonical(path: str | os.PathLike[str] | None) -> str | None:
     if path is None:
         return None
     raw = os.fspath(path)
-    if "\x00" in raw:
-        raise InvalidInput("sourceFolder: contains a NUL character", field="sourceFolder")
+    if problem := text_problem(raw):
+        raise InvalidInput(f"sourceFolder: {problem}", field="sourceFolder")
     if not raw.startswith("/"):
         return None
     real = os.path.realpath(raw)

@@ -23,9 +23,21 @@ MAX_DEPTH = 64  # nesting of free-form JSON
 FIRST_YEAR, LAST_YEAR = 1000, 2999
 
 
-def no_nul(value: str) -> str:
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be stored (a NUL character, an unpaired UTF-16 surrogate), or None."""
     if "\x00" in value:
-        raise ValueError("contains a NUL character (\\u0000), which cannot be stored")
+        return "contains a NUL character (\\u0000), which cannot be stored"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate (\\ud800-\\udfff), which is not text"
+    return None
+
+
+def no_nul(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -48,9 +60,8 @@ def json_problem(value: Any, where: str = "", depth: int = 0) -> str | None:
     if depth > MAX_DEPTH:
         return f"{here}: nested more than {MAX_DEPTH} levels deep"
     if isinstance(value, str):
-        return (
-            f"{here}: contains a NUL character (\\u0000), which cannot be stored" if "\x00" in value else None
-        )
+        problem = text_problem(value)
+        return f"{here}: {problem}" if problem else None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, float):
@@ -64,8 +75,8 @@ def json_problem(value: Any, where: str = "", depth: int = 0) -> str | None:
     if isinstance(value, dict):
         for key, item in value.items():
             name = f"{where}.{key}" if where else str(key)
-            if isinstance(key, str) and "\x00" in key:
-                return f"{where or 'value'}: a key contains a NUL character (\\u0000), which cannot be stored"
+            if isinstance(key, str) and (problem := text_problem(key)):
+                return f"{where or 'value'}: a key {problem}"
             problem = json_problem(item, name, depth + 1)
             if problem:
                 return problem

@@ -15,8 +15,9 @@ from halric import __version__
 from halric.core.db import Database
 from halric.core.settings import Settings
 from halric.migrations import check_schema
-from halric.web import errors
+from halric.web import errors, openapi
 from halric.web.deps import commit_in_route_thread
+from halric.web.guard import InputGuard
 from halric.web.limits import BodyLimit
 
 
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = db
     app.state.nav = []  # (section, label, href), filled by the routers below
     errors.install(app)
+    openapi.install(app)
+    app.add_middleware(InputGuard)  # inside the security headers below
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:

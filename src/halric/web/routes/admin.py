@@ -18,6 +18,7 @@ from halric.core.errors import HalricError
 from halric.web.access import ADMIN
 from halric.web.deps import DB
 from halric.web.forms import ACCOUNT_LABELS, FormErrors, from_exception
+from halric.web.params import Offset, RowId
 from halric.web.templating import render
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
@@ -83,7 +84,7 @@ def users_create(
 
 @pages.post("/users/{user_id}/active")
 def users_active(
-    user_id: int, active: Annotated[bool, Form()], actor: Actor = Depends(ADMIN), s: Session = DB
+    user_id: RowId, active: Annotated[bool, Form()], actor: Actor = Depends(ADMIN), s: Session = DB
 ) -> Response:
     accounts.set_active(s, actor, user_id, active)
     return RedirectResponse("/admin/users", status_code=303)
@@ -99,14 +100,14 @@ def _edit_page(request: Request, user_id: int, *, status_code: int = 200, **extr
 
 
 @pages.get("/users/{user_id}", response_class=HTMLResponse)
-def user_edit_page(request: Request, user_id: int, actor: Actor = Depends(ADMIN)) -> Response:
+def user_edit_page(request: Request, user_id: RowId, actor: Actor = Depends(ADMIN)) -> Response:
     return _edit_page(request, user_id)
 
 
 @pages.post("/users/{user_id}", response_class=HTMLResponse)
 def user_edit(
     request: Request,
-    user_id: int,
+    user_id: RowId,
     email: Annotated[str, Form(max_length=320)],
     role: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form default
     full_name: Annotated[str, Form(max_length=200)] = "",
@@ -141,7 +142,7 @@ def user_edit(
 @pages.post("/users/{user_id}/password", response_class=HTMLResponse)
 def user_password(
     request: Request,
-    user_id: int,
+    user_id: RowId,
     password: Annotated[str, Form(max_length=1024)],
     confirm_password: Annotated[str, Form(max_length=1024)],
     actor: Actor = Depends(ADMIN),
@@ -226,7 +227,7 @@ def api_create_user(
 
 
 @api.get("/users/{user_id}", response_model=UserOut, summary="One account")
-def api_user(user_id: int, actor: Actor = Depends(ADMIN), s: Session = DB) -> UserOut:
+def api_user(user_id: RowId, actor: Actor = Depends(ADMIN), s: Session = DB) -> UserOut:
     return accounts.to_out(accounts.get_user(s, user_id))
 
 
@@ -237,7 +238,7 @@ def api_user(user_id: int, actor: Actor = Depends(ADMIN), s: Session = DB) -> Us
     responses={409: {"description": "would leave the hub without an active administrator, or e-mail in use"}},
 )
 def api_update_user(
-    user_id: int, body: UserUpdate, actor: Actor = Depends(ADMIN), s: Session = DB
+    user_id: RowId, body: UserUpdate, actor: Actor = Depends(ADMIN), s: Session = DB
 ) -> UserOut:
     return accounts.to_out(accounts.update_user(s, actor, user_id, body))
 
@@ -248,7 +249,7 @@ def api_update_user(
     summary="Set a new password for an account (ends its sessions); audited",
 )
 def api_set_password(
-    request: Request, user_id: int, body: NewPassword, actor: Actor = Depends(ADMIN), s: Session = DB
+    request: Request, user_id: RowId, body: NewPassword, actor: Actor = Depends(ADMIN), s: Session = DB
 ) -> Response:
     target = accounts.get_user(s, user_id)
     accounts.set_password(
@@ -264,7 +265,7 @@ def api_audit(
     actor_name: str | None = Query(None, alias="actor"),
     action: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     actor: Actor = Depends(ADMIN),
     s: Session = DB,
 ) -> AuditPage:

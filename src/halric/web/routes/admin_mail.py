@@ -21,6 +21,7 @@ from halric.core.actor import Actor
 from halric.core.errors import NotFound
 from halric.web.access import ADMIN
 from halric.web.deps import DB
+from halric.web.params import RowId
 from halric.web.templating import render
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
@@ -61,7 +62,7 @@ def outbox(
 
 
 @pages.get("/mail/{message_id}", response_class=HTMLResponse)
-def message(request: Request, message_id: int, actor: Actor = Depends(ADMIN), s: Session = DB) -> Response:
+def message(request: Request, message_id: RowId, actor: Actor = Depends(ADMIN), s: Session = DB) -> Response:
     m = s.get(OutboxMessage, message_id)
     if m is None:
         raise NotFound(f"No message {message_id} in the outbox.")

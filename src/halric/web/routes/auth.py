@@ -17,6 +17,7 @@ from halric.web.access import PUBLIC, SESSION_COOKIE, SIGNED_IN, client_ip, reso
 from halric.web.deps import DB
 from halric.web.errors import retry_after
 from halric.web.forms import ACCOUNT_LABELS, from_exception
+from halric.web.params import RowId
 from halric.web.templating import cookie_secure, render
 
 pages = APIRouter(include_in_schema=False)
@@ -174,7 +175,7 @@ def account_new_token(
 
 
 @pages.post("/account/tokens/{token_id}/revoke")
-def account_revoke_token(token_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+def account_revoke_token(token_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     accounts.revoke_api_token(s, actor, token_id)
     return RedirectResponse("/account", status_code=303)
 
@@ -261,7 +262,7 @@ def create_token(
 
 
 @api.delete("/tokens/{token_id}", status_code=204, summary="Revoke one of your API tokens")
-def delete_token(token_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+def delete_token(token_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     accounts.revoke_api_token(s, actor, token_id)
     return Response(status_code=204)
 

@@ -17,6 +17,7 @@ from halric.core.actor import Actor
 from halric.core.errors import NotFound
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB
+from halric.web.params import RowId
 
 api = APIRouter(prefix="/api", tags=["calls"])
 COORDINATOR = require("coordinator")
@@ -63,7 +64,7 @@ def create_call(body: CallInput, actor: Actor = Depends(COORDINATOR), s: Session
 
 
 @api.get("/calls/{call_id}", summary="One call")
-def get_call(call_id: int, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
+def get_call(call_id: RowId, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
     return call_dict(service.get_call(s, call_id))
 
 
@@ -74,7 +75,7 @@ class NewDraft(BaseModel):
 
 @api.post("/calls/{call_id}/applications", status_code=201, summary="Start a draft application")
 def new_draft(
-    call_id: int, body: NewDraft, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    call_id: RowId, body: NewDraft, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     app = service.create_draft(s, actor, call_id, instruments=body.instruments, question=body.question)
     return app_dict(s, app, {"applicant"})
@@ -82,7 +83,7 @@ def new_draft(
 
 @api.get("/calls/{call_id}/ranking", summary="Committee ranking per cut-off")
 def ranking(
-    call_id: int,
+    call_id: RowId,
     cutoff: date | None = None,
     actor: Actor = Depends(require("coordinator", "committee")),
     s: Session = DB,
@@ -110,28 +111,28 @@ def applications(
 
 
 @api.get("/applications/{app_id}", summary="One application")
-def application(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+def application(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     app, hats = service.get_application(s, actor, app_id)
     return app_dict(s, app, hats)
 
 
 @api.put("/applications/{app_id}", summary="Save a draft (optimistic locking on version)")
 def save(
-    app_id: int, body: ApplicationInput, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    app_id: RowId, body: ApplicationInput, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     app = service.save_draft(s, actor, app_id, body)
     return app_dict(s, app, {"applicant"})
 
 
 @api.get("/applications/{app_id}/eligibility", summary="Each eligibility rule with its result and reason")
-def eligibility(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+def eligibility(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     app, _ = service.get_application(s, actor, app_id)
     ev = service.evaluate(s, app)
     return {"eligible": ev.eligible, "results": [r.__dict__ for r in ev.results]}
 
 
 @api.post("/applications/{app_id}/submit", summary="Submit (all hard eligibility rules must pass)")
-def submit(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+def submit(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     ev = service.submit(s, actor, app_id)
     app, hats = service.get_application(s, actor, app_id)
     return {**app_dict(s, app, hats), "eligibility": [r.__dict__ for r in ev.results]}
@@ -144,14 +145,14 @@ class TransitionBody(BaseModel):
 
 @api.post("/applications/{app_id}/transition", summary="Move the application to another state")
 def transition(
-    app_id: int, body: TransitionBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    app_id: RowId, body: TransitionBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     app = service.transition(s, actor, app_id, body.target, body.comment)
     return app_dict(s, app, service.roles_on(s, app, actor))
 
 
 @api.post("/applications/{app_id}/copy", status_code=201, summary="Copy into a new draft")
-def copy(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+def copy(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     return app_dict(s, service.copy_application(s, actor, app_id), {"applicant"})
 
 
@@ -164,7 +165,7 @@ class InviteBody(BaseModel):
     "/applications/{app_id}/invitations", status_code=201, summary="Invite a co-applicant or an ambassador"
 )
 def invite(
-    request: Request, app_id: int, body: InviteBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    request: Request, app_id: RowId, body: InviteBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     c = service.invite(s, actor, app_id, body.email, body.kind, request.app.state.settings.base_url)
     return {"id": c.id, "email": c.email, "kind": c.kind}
@@ -186,7 +187,7 @@ class CommentBody(BaseModel):
     summary="Comment (applicants, ambassadors, coordinators)",
 )
 def comment(
-    app_id: int, body: CommentBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    app_id: RowId, body: CommentBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     c = service.add_comment(s, actor, app_id, body.text)
     return {"id": c.id, "author": c.author_name, "text": c.text}
@@ -200,7 +201,7 @@ class FeasibilityBody(BaseModel):
 
 @api.post("/applications/{app_id}/feasibility", summary="Feasibility verdict by the infrastructure's staff")
 def feasibility(
-    app_id: int, body: FeasibilityBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    app_id: RowId, body: FeasibilityBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     r = service.feasibility(s, actor, app_id, body.infrastructure_id, body.verdict, body.comments)
     return {"infrastructure_id": r.infrastructure_id, "verdict": r.verdict}
@@ -208,7 +209,7 @@ def feasibility(
 
 @api.post("/applications/{app_id}/review", summary="Committee scores per criterion, or a declared conflict")
 def review(
-    app_id: int, body: ReviewInput, actor: Actor = Depends(require("committee")), s: Session = DB
+    app_id: RowId, body: ReviewInput, actor: Actor = Depends(require("committee")), s: Session = DB
 ) -> dict[str, Any]:
     r = service.committee_review(s, actor, app_id, body)
     return {"conflict": r.conflict, "scores": r.scores}
@@ -223,7 +224,7 @@ class LiftConflict(BaseModel):
     summary="Lift a committee member's declared conflict of interest (coordinators; audited)",
 )
 def lift_conflict(
-    app_id: int, member_id: int, body: LiftConflict, actor: Actor = Depends(COORDINATOR), s: Session = DB
+    app_id: RowId, member_id: RowId, body: LiftConflict, actor: Actor = Depends(COORDINATOR), s: Session = DB
 ) -> dict[str, Any]:
     conflicts.lift(s, actor, app_id, member_id, body.reason)
     return {"application_id": app_id, "member_id": member_id, "conflict": False}
@@ -236,7 +237,7 @@ class DecisionBody(BaseModel):
 
 @api.post("/applications/{app_id}/decision", summary="Decide, with a letter to the applicants")
 def decision(
-    app_id: int, body: DecisionBody, actor: Actor = Depends(COORDINATOR), s: Session = DB
+    app_id: RowId, body: DecisionBody, actor: Actor = Depends(COORDINATOR), s: Session = DB
 ) -> dict[str, Any]:
     d = service.decide(s, actor, app_id, body.outcome, body.letter)
     return {"outcome": d.outcome, "application_id": app_id}
@@ -249,7 +250,7 @@ class ProjectStart(BaseModel):
 
 @api.post("/applications/{app_id}/project", status_code=201, summary="Start the approved project")
 def start_project(
-    app_id: int, body: ProjectStart, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    app_id: RowId, body: ProjectStart, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     p = service.start_project(s, actor, app_id, body.started_on, body.ends_on)
     return {
@@ -263,7 +264,7 @@ def start_project(
     "/applications/{app_id}/project", summary="Follow-up: milestones, datasets, publications, cost claims"
 )
 def update_project(
-    app_id: int, body: dict[str, Any], actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    app_id: RowId, body: dict[str, Any], actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     p = service.update_project(s, actor, app_id, body)
     return {"milestones": p.milestones, "datasets": p.datasets, "publications": p.publications,
@@ -277,14 +278,14 @@ class FinalReport(BaseModel):
 
 @api.post("/applications/{app_id}/final-report", summary="Final report and satisfaction questionnaire")
 def final_report(
-    app_id: int, body: FinalReport, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    app_id: RowId, body: FinalReport, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     service.final_report(s, actor, app_id, body.report, body.satisfaction)
     return {"application_id": app_id, "state": "final-report"}
 
 
 @api.get("/applications/{app_id}/pdf", summary="The application as reviewers see it, as PDF")
-def application_pdf(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+def application_pdf(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     app, _ = service.get_application(s, actor, app_id)
     data = document.pdf(document.review_view(s, app))
     return Response(data, media_type="application/pdf",

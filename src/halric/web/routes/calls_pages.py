@@ -21,6 +21,7 @@ from halric.web import charts
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
+from halric.web.params import RowId
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -102,7 +103,7 @@ def call_create(request: Request, actor: Actor = Depends(COORDINATOR), posted: F
 
 @pages.get("/calls/{call_id}/edit", response_class=HTMLResponse)
 def call_edit_form(
-    request: Request, call_id: int, actor: Actor = Depends(COORDINATOR), s: Session = DB
+    request: Request, call_id: RowId, actor: Actor = Depends(COORDINATOR), s: Session = DB
 ) -> Response:
     call = service.get_call(s, call_id)
     return render(request, "calls/new.html",
@@ -111,7 +112,7 @@ def call_edit_form(
 
 @pages.post("/calls/{call_id}/edit", response_class=HTMLResponse)
 def call_update(
-    request: Request, call_id: int, actor: Actor = Depends(COORDINATOR), posted: FormData = FORM
+    request: Request, call_id: RowId, actor: Actor = Depends(COORDINATOR), posted: FormData = FORM
 ) -> Response:
     form = {k: str(v) for k, v in posted.items()}
     db = request.app.state.db
@@ -140,7 +141,7 @@ def call_update(
 @pages.post("/calls/{call_id}/close")
 def call_close(
     request: Request,
-    call_id: int,
+    call_id: RowId,
     actor: Actor = Depends(COORDINATOR),
     s: Session = DB,
     form: FormData = FORM,
@@ -172,7 +173,7 @@ def apply_from_match(
 
 
 @pages.get("/calls/{call_id}", response_class=HTMLResponse)
-def call_page(request: Request, call_id: int, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Response:
+def call_page(request: Request, call_id: RowId, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Response:
     call = service.get_call(s, call_id)
     done = {"created": "The call was created.", "updated": "The call was saved.",
             "closed": "The call is closed: no new applications or submissions.", "reopened": "The call is open again."}  # fmt: skip
@@ -182,7 +183,11 @@ def call_page(request: Request, call_id: int, actor: Actor = Depends(PUBLIC), s:
 
 @pages.post("/calls/{call_id}/apply")
 def apply(
-    request: Request, call_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB, form: FormData = FORM
+    request: Request,
+    call_id: RowId,
+    actor: Actor = Depends(SIGNED_IN),
+    s: Session = DB,
+    form: FormData = FORM,
 ) -> Response:
     instruments = [str(x) for x in form.getlist("instrument") if x]
     app = service.create_draft(
@@ -241,7 +246,7 @@ def _edit_context(s: Session, app: Any, values: dict[str, Any], errors: FormErro
 
 
 @pages.get("/applications/{app_id}/edit", response_class=HTMLResponse)
-def edit(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+def edit(request: Request, app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     app, hats = service.get_application(s, actor, app_id)
     if "applicant" not in hats or app.state != "draft":
         return RedirectResponse(f"/applications/{app_id}", status_code=303)
@@ -258,7 +263,9 @@ def edit(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Se
 
 
 @pages.post("/applications/{app_id}/edit", response_class=HTMLResponse)
-def save(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM) -> Response:
+def save(
+    request: Request, app_id: RowId, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM
+) -> Response:
     autosave = request.headers.get("x-autosave") == "1"
     intent = str(form.get("action", "save"))
     db = request.app.state.db
@@ -311,7 +318,7 @@ def save(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), form:
 
 @pages.get("/applications/{app_id}/delete", response_class=HTMLResponse)
 def delete_confirm(
-    request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+    request: Request, app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> Response:
     app, _hats = service.get_application(s, actor, app_id)
     if app.state != "draft" or app.owner_id != actor.user_id:
@@ -320,7 +327,7 @@ def delete_confirm(
 
 
 @pages.post("/applications/{app_id}/delete")
-def delete(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+def delete(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     service.delete_draft(s, actor, app_id)
     return RedirectResponse("/applications?deleted=1", status_code=303)
 
@@ -410,7 +417,7 @@ def _view_context(s: Session, request: Request, actor: Actor, app: Any, hats: se
     }  # fmt: skip
 
 
-def _excluded_page(request: Request, actor: Actor, app_id: int, exc: HalricError) -> Response | None:
+def _excluded_page(request: Request, actor: Actor, app_id: RowId, exc: HalricError) -> Response | None:
     """A committee member or reviewer excluded for a conflict of interest is told so (not "no application")."""
     reason = None
     if exc.detail in (conflicts.EXCLUDED_AUTOMATIC, conflicts.EXCLUDED_DECLARED):
@@ -424,7 +431,7 @@ def _excluded_page(request: Request, actor: Actor, app_id: int, exc: HalricError
 
 
 @pages.get("/applications/{app_id}", response_class=HTMLResponse)
-def view(request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+def view(request: Request, app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     try:
         app, hats = service.get_application(s, actor, app_id)
     except (NotFound, PermissionDenied) as exc:
@@ -458,7 +465,7 @@ def _review_input(form: Any, criteria: list[dict[str, Any]]) -> tuple[ReviewInpu
         return None, from_exception(exc, labels=ACTION_LABELS)
 
 
-def _do(s: Session, request: Request, actor: Actor, app_id: int, what: str, form: Any) -> str | Response:
+def _do(s: Session, request: Request, actor: Actor, app_id: RowId, what: str, form: Any) -> str | Response:
     """Run one role action; returns the key of the success message (or a redirect)."""
     if what == "transition":
         target = str(form.get("target", ""))
@@ -559,7 +566,7 @@ def _do(s: Session, request: Request, actor: Actor, app_id: int, what: str, form
 
 @pages.post("/applications/{app_id}/action")
 def action(
-    request: Request, app_id: int, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM
+    request: Request, app_id: RowId, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM
 ) -> Response:
     """One form endpoint for the role actions on the application page (each validated by the service).
     A refused action shows the page again with what was typed and the message by the field."""
@@ -596,7 +603,7 @@ def action(
 
 
 @pages.get("/applications/{app_id}/pdf")
-def pdf(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+def pdf(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     app, _ = service.get_application(s, actor, app_id)
     return Response(document.pdf(document.review_view(s, app)), media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="halric-application-{app.id}.pdf"'})  # fmt: skip
@@ -605,7 +612,7 @@ def pdf(app_id: int, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Resp
 @pages.get("/calls/{call_id}/ranking", response_class=HTMLResponse)
 def ranking(
     request: Request,
-    call_id: int,
+    call_id: RowId,
     actor: Actor = Depends(require("coordinator", "committee")),
     s: Session = DB,
 ) -> Response:

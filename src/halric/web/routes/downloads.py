@@ -23,6 +23,7 @@ from halric.catalog import files
 from halric.core.actor import Actor
 from halric.web.access import PUBLIC, client_ip
 from halric.web.deps import DB
+from halric.web.params import Offset
 
 api = APIRouter(prefix="/api/catalog", tags=["catalog"])
 MAX_LIST = 10000
@@ -90,7 +91,7 @@ def list_files(
     pid: str,
     request: Request,
     limit: int = Query(1000, ge=1, le=MAX_LIST),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     actor: Actor = Depends(PUBLIC),
     s: Session = DB,
 ) -> dict[str, Any]:

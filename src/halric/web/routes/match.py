@@ -17,6 +17,7 @@ from halric.registry import service as reg
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
+from halric.web.params import RowId
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -56,7 +57,7 @@ def match_api(
 
 @api.post("/{query_id}/feedback", status_code=201, summary="Mark a suggestion helpful or not")
 def feedback_api(
-    query_id: int, body: FeedbackBody, actor: Actor = Depends(PUBLIC), s: Session = DB
+    query_id: RowId, body: FeedbackBody, actor: Actor = Depends(PUBLIC), s: Session = DB
 ) -> dict[str, Any]:
     fb = matching.record_feedback(s, actor, query_id, body.technique_id, body.helpful, body.comment)
     return {"id": fb.id, "query_id": query_id, "technique_id": fb.technique_id, "helpful": fb.helpful}
@@ -98,7 +99,7 @@ def match_page(
 @pages.post("/match/{query_id}/feedback", response_class=HTMLResponse)
 def match_feedback(
     request: Request,
-    query_id: int,
+    query_id: RowId,
     technique_id: Annotated[str, Form(max_length=80)],
     helpful: Annotated[bool, Form()],
     back: Annotated[str, Form(max_length=4000)] = "/match",
