@@ -231,3 +231,28 @@ def test_canonical_folders(tmp_path):
     assert folders.ancestors("/a/b") == ["/a/b", "/a", "/"]
     assert folders.is_within("/a/b", "/a") and not folders.is_within("/ab", "/a")
     assert folders.is_within("/a", "/") and folders.is_within("/a", "/a")
+
+
+def test_the_upgrade_fills_canonical_folders_in_one_pass(client, db, site):
+    """Migration 0012's fill: each distinct folder resolved once, every row set by one UPDATE."""
+    import importlib
+
+    fill = importlib.import_module("halric.migrations.versions.0012_catalog_canonical_folders").fill
+    run = _run(site)
+    pids = [
+        _create(client, site["h_a"], "grp-alice", str(run.parent / "current"), ["secret.bin"]),
+        _create(client, site["h_a"], "grp-alice", str(run.parent / "other"), ["a"]),
+    ]
+    assert all(isinstance(p, str) for p in pids)
+    with db.session() as s:  # as an older hub left them: spelled as sent, nothing resolved
+        s.execute(update(Dataset).where(Dataset.pid == pids[0]).values(
+            source_folder=str(run.parent / "current").replace("/", "//") + "/", canonical_folder=None))  # fmt: skip
+        s.execute(update(Dataset).where(Dataset.pid == pids[1]).values(canonical_folder=None))
+    with db.engine.begin() as conn:
+        fill(conn)
+    with db.session() as s:
+        got = dict(s.execute(
+            Dataset.__table__.select().with_only_columns(Dataset.pid, Dataset.canonical_folder)
+            .where(Dataset.pid.in_(pids))).all())  # fmt: skip
+    assert got[pids[0]] == str(run.resolve())  # the link followed, the spelling normalised
+    assert got[pids[1]] == folders.canonical(str(run.parent / "other"))

@@ -25,8 +25,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from halric.catalog.folders import canonical
-
     op.add_column(
         "catalog_datasets",
         sa.Column(
@@ -36,20 +34,44 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_catalog_datasets_canonical_folder", "catalog_datasets", ["canonical_folder"])
-    conn = op.get_bind()
-    table = sa.table("catalog_datasets", sa.column("pid"), sa.column("source_folder"),
-                     sa.column("canonical_folder"))  # fmt: skip
-    folders: dict[str, str | None] = {}
-    for (folder,) in conn.execute(sa.select(table.c.source_folder).distinct()):
+    fill(op.get_bind())
+
+
+def fill(conn: sa.Connection) -> None:
+    """Set ``canonical_folder`` of every row from its ``source_folder`` (also used by the tests)."""
+    from halric.catalog.folders import canonical
+
+    # Each distinct folder is resolved once; the rows are then updated in one statement through a
+    # temporary mapping table (one UPDATE per folder would take hours at a million datasets).
+    mapping = sa.Table(
+        "tmp_canonical_folders",
+        sa.MetaData(),
+        sa.Column("source_folder", sa.String(1000), primary_key=True),
+        sa.Column("canonical_folder", sa.String(1000), nullable=False),
+        prefixes=["TEMPORARY"],
+    )
+    mapping.create(conn)
+    rows: list[dict[str, str]] = []
+    for (folder,) in conn.execute(sa.text("SELECT DISTINCT source_folder FROM catalog_datasets")):
+        if folder is None:
+            continue
         try:
-            folders.setdefault(folder, canonical(folder))
+            rows.append({"source_folder": folder, "canonical_folder": canonical(folder)})
         except Exception:  # a NUL or similar in an old row: no claim, never served
-            folders.setdefault(folder, None)
-    for folder, real in folders.items():
-        if real is not None:
-            conn.execute(
-                sa.update(table).where(table.c.source_folder == folder).values(canonical_folder=real)
-            )
+            continue
+        if len(rows) >= 10_000:
+            conn.execute(mapping.insert(), rows)
+            rows.clear()
+    if rows:
+        conn.execute(mapping.insert(), rows)
+    conn.execute(
+        sa.text(
+            "UPDATE catalog_datasets SET canonical_folder = (SELECT m.canonical_folder "
+            "FROM tmp_canonical_folders m WHERE m.source_folder = catalog_datasets.source_folder) "
+            "WHERE source_folder IN (SELECT source_folder FROM tmp_canonical_folders)"
+        )
+    )
+    mapping.drop(conn)
 
 
 def downgrade() -> None:
