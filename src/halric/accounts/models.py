@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from halric.core.db import Base
@@ -28,6 +28,8 @@ class User(Base):
     # when the person proved they read mail at ``email``: at sign-up through the link sent there;
     # accounts made by an administrator count as confirmed
     email_verified_at: Mapped[datetime | None] = mapped_column()
+    # the person's ORCID iD (0000-0002-1825-0097), learnt from ORCID or a provider's claim at sign-in
+    orcid: Mapped[str | None] = mapped_column(String(19))
 
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
@@ -69,19 +71,64 @@ class UserGroup(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    # None: given by an administrator; "idp:NAME": granted by a group rule at sign-in through NAME
+    # (and taken away at a later sign-in there when no rule grants it any more)
+    source: Mapped[str | None] = mapped_column(String(80))
     group: Mapped[Group] = relationship(lazy="joined")
 
 
 class ExternalIdentity(Base):
-    """A link from an account to an outside identity (OIDC subject, eduGAIN, ORCID iD)."""
+    """A link from an account to an outside identity: the ``sub`` an OpenID provider (``issuer``) gives
+    the person. Issuer and subject are the key, never the e-mail address. ``provider`` is the name of
+    the configured provider it was linked through."""
 
     __tablename__ = "external_identities"
-    __table_args__ = (UniqueConstraint("provider", "subject"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "subject"),
+        Index("uq_external_identities_issuer_subject", "issuer", "subject", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(255))
+    issuer: Mapped[str] = mapped_column(String(500), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+
+
+class IdentityProvider(Base):
+    """An OpenID provider people may sign in with, configured by an administrator (``halric idp``).
+    The client secret is stored sealed (:mod:`halric.core.sealing`)."""
+
+    __tablename__ = "identity_providers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(255))
+    client_secret_sealed: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(String(500))
+    groups_claim: Mapped[str | None] = mapped_column(String(100))
+    preset: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupRule(Base):
+    """Grants a hub group to whoever signs in through ``provider`` (any provider when None) with
+    ``claim`` holding ``value`` (a list claim: one of its entries; ``value`` ending in ``*``: any
+    entry starting with the rest)."""
+
+    __tablename__ = "idp_group_rules"
+    __table_args__ = (UniqueConstraint("provider", "claim", "value", "group_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str | None] = mapped_column(String(64))
+    claim: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(String(500))
+    group_name: Mapped[str] = mapped_column(String(150))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -98,6 +145,9 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column()
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # signed in through this identity provider; its ID token is the hint for RP-initiated logout
+    idp: Mapped[str | None] = mapped_column(String(64))
+    id_token: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiToken(Base):

@@ -12,6 +12,7 @@ from halric.accounts import throttle
 from halric.accounts.models import (
     AccountToken,
     ApiToken,
+    ExternalIdentity,
     Group,
     LoginFailure,
     User,
@@ -281,6 +282,16 @@ def authenticate(
     return user
 
 
+def authenticate_token(session: Session, username: str, token: str) -> User:
+    """A user name with one of that account's personal API tokens, for clients that only know how to
+    log in with a user name and password (the SciCat login) — e.g. accounts without a password."""
+    user = resolve_api_token(session, token.strip())
+    if user is None or user.username.lower() != username.strip().lower():
+        raise NotAuthenticated(GENERIC_LOGIN_ERROR)
+    user.last_login_at = utcnow()
+    return user
+
+
 def start_session(
     session: Session, user: User, *, hours: int, ip: str | None, user_agent: str | None
 ) -> tuple[str, WebSession]:
@@ -423,7 +434,12 @@ def purge_expired(
     # sign-ups whose address was never confirmed: they cannot sign in, so nothing else refers to them
     unconfirmed = (
         s.execute(
-            delete(User).where(User.email_verified_at.is_(None), User.created_at < now - unconfirmed_after)
+            delete(User).where(
+                User.email_verified_at.is_(None),
+                User.created_at < now - unconfirmed_after,
+                # opened through an identity provider: signs in there, whatever its address
+                ~select(ExternalIdentity.id).where(ExternalIdentity.user_id == User.id).exists(),
+            )
         ).rowcount
         or 0
     )

@@ -23,6 +23,7 @@ def _register() -> None:
         db,
         download,
         federation,
+        idp,
         ingest,
         mail,
         match,
@@ -40,6 +41,7 @@ def _register() -> None:
     app.add_typer(mail.app, name="mail")
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(federation.sites_app, name="sites")
+    app.add_typer(idp.app, name="idp")
     app.command("search")(federation.search)
     app.command("serve")(serve.serve)
     app.command("worker")(worker.worker)

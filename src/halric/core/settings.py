@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         default=True,
         description="Let people open their own account (role applicant, after confirming their e-mail).",
     )
+    local_signin: bool = Field(
+        default=True,
+        description="Let people sign in with a user name and password. Off: only through the identity "
+        "providers configured with `halric idp` (API tokens keep working).",
+    )
+    oidc_leeway_seconds: int = Field(
+        default=60, ge=0, le=600, description="Clock skew allowed when checking an ID token's times."
+    )
     signup_confirm_hours: int = Field(default=48, ge=1, le=24 * 30, description="Life of a sign-up link.")
     password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60, description="Life of a reset link.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from halric.accounts import service as accounts
 from halric.accounts.schemas import TokenOut, UserOut
 from halric.core.actor import Actor
-from halric.core.errors import HalricError, NotAuthenticated, TooManyRequests
+from halric.core.errors import HalricError, NotAuthenticated, PermissionDenied, TooManyRequests
 from halric.web.access import PUBLIC, SESSION_COOKIE, SIGNED_IN, client_ip, resolve_caller
 from halric.web.deps import DB
 from halric.web.errors import retry_after
@@ -44,11 +45,31 @@ def _current_user(request: Request, s: Session):
     return accounts.get_user(s, caller.user.id)
 
 
+LOCAL_OFF = "This hub signs people in through their organisation: choose your provider below."
+
+
+def _check_local(request: Request) -> None:
+    if not request.app.state.settings.local_signin:
+        raise PermissionDenied(LOCAL_OFF)
+
+
+def signin_page(request: Request, context: dict, status_code: int = 200) -> Response:
+    """The sign-in page: the local form (unless turned off) and a button per identity provider."""
+    from halric.accounts import idp
+    from halric.web.routes.oidc import pending_link
+
+    with request.app.state.db.session() as s:
+        providers = [(p.name, p.display_name) for p in idp.list_providers(s)]
+    waiting = pending_link(request)
+    ctx = {"providers": providers, "link_waiting": bool(waiting), **context}
+    return render(request, "signin.html", ctx, status_code=status_code)
+
+
 @pages.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request, next: str | None = None, actor: Actor = Depends(PUBLIC)) -> Response:
     if not actor.is_anonymous:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "signin.html", {"next": _safe_next(next)})
+    return signin_page(request, {"next": _safe_next(next)})
 
 
 @pages.post("/signin", response_class=HTMLResponse)
@@ -59,9 +80,13 @@ def signin(
     next: Annotated[str, Form()] = "/dashboard",
     actor: Actor = Depends(PUBLIC),
 ) -> Response:
+    from halric.web.routes.oidc import complete_pending_link
+
     st = request.app.state.settings
     db = request.app.state.db
+    response = RedirectResponse(_safe_next(next), status_code=303)
     try:
+        _check_local(request)
         with db.session() as s:
             user = accounts.authenticate(
                 s,
@@ -78,27 +103,36 @@ def signin(
                 ip=client_ip(request),
                 user_agent=request.headers.get("user-agent"),
             )
-    except (NotAuthenticated, TooManyRequests) as exc:
-        page = render(
+            linked = complete_pending_link(request, response, s, user)
+            if linked:
+                response.headers["location"] = "/account?" + urlencode({"linked": linked})
+    except (NotAuthenticated, TooManyRequests, PermissionDenied) as exc:
+        page = signin_page(
             request,
-            "signin.html",
             {"error": exc.detail, "username": username, "next": _safe_next(next)},
             status_code=exc.status,
         )
         page.headers.update(retry_after(exc) or {})
         return page
-    response = RedirectResponse(_safe_next(next), status_code=303)
     _set_session_cookie(request, response, token)
     return response
 
 
 @pages.post("/signout")
 def signout(request: Request, actor: Actor = Depends(SIGNED_IN)) -> Response:
+    """End the hub session; after a sign-in through a provider that offers RP-initiated logout, the
+    browser then goes there to end the provider's session too (and comes back to the home page)."""
     token = request.cookies.get(SESSION_COOKIE)
+    target = "/"
+    ws = resolve_caller(request).web_session
+    if ws is not None and ws.idp:
+        from halric.web.routes.oidc import provider_logout
+
+        target = provider_logout(request, ws.idp, ws.id_token) or "/"
     if token:
         with request.app.state.db.session() as s:
             accounts.end_session(s, token, actor)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -106,7 +140,23 @@ def signout(request: Request, actor: Actor = Depends(SIGNED_IN)) -> Response:
 @pages.get("/account", response_class=HTMLResponse)
 def account_page(request: Request, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
     user = _current_user(request, s)
-    return render(request, "account.html", {"tokens": accounts.list_api_tokens(s, user), "me": user})
+    return render(request, "account.html", account_context(request, s, user))
+
+
+def account_context(request: Request, s: Session, user, **extra) -> dict:
+    """What the account page shows: API tokens, linked identities and the providers one may link."""
+    from halric.accounts import federated, idp
+
+    providers = idp.list_providers(s)
+    names = {p.name: p.display_name for p in providers}
+    identities = [(i, names.get(i.provider, i.provider)) for i in federated.list_identities(s, user)]
+    return {
+        "tokens": accounts.list_api_tokens(s, user),
+        "me": user,
+        "identities": identities,
+        "providers": [(p.name, p.display_name) for p in providers],
+        **extra,
+    }
 
 
 @pages.post("/account/password", response_class=HTMLResponse)
@@ -136,17 +186,17 @@ def account_password(
     except HalricError as exc:
         with db.session() as s:
             user = _current_user(request, s)
-            tokens = accounts.list_api_tokens(s, user)
-        return render(
-            request,
-            "account.html",
-            {
-                "tokens": tokens,
-                "me": user,
-                "errors": from_exception(exc, labels=ACCOUNT_LABELS, aliases={"password": "new_password"}),
-            },
-            status_code=400,
-        )
+            return render(
+                request,
+                "account.html",
+                account_context(
+                    request,
+                    s,
+                    user,
+                    errors=from_exception(exc, labels=ACCOUNT_LABELS, aliases={"password": "new_password"}),
+                ),
+                status_code=400,
+            )
     response = RedirectResponse("/account?changed=1", status_code=303)
     _set_session_cookie(request, response, token)
     return response
@@ -163,14 +213,7 @@ def account_new_token(
     token, row = accounts.create_api_token(s, actor, user, name)
     s.flush()
     return render(
-        request,
-        "account.html",
-        {
-            "tokens": accounts.list_api_tokens(s, user),
-            "me": user,
-            "new_token": token,
-            "new_token_name": row.name,
-        },
+        request, "account.html", account_context(request, s, user, new_token=token, new_token_name=row.name)
     )
 
 
@@ -205,6 +248,7 @@ def me(request: Request, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> 
 )
 def token_from_password(request: Request, body: Credentials, actor: Actor = Depends(PUBLIC)) -> TokenOut:
     st = request.app.state.settings
+    _check_local(request)
     with request.app.state.db.session() as s:
         user = accounts.authenticate(
             s,

@@ -30,7 +30,7 @@ from halric.catalog.filters import (
     whole_number,
 )
 from halric.core.actor import Actor
-from halric.core.errors import NotFound
+from halric.core.errors import NotFound, PermissionDenied
 from halric.web.access import PUBLIC, SIGNED_IN, client_ip
 from halric.web.deps import DB
 
@@ -160,10 +160,18 @@ def make_router(version: str) -> APIRouter:
         from halric.core import audit
 
         st = request.app.state.settings
-        user = accounts.authenticate(
-            s, body.username, body.password, ip=client_ip(request),
-            max_failures=st.login_max_failures, lock_minutes=st.login_lock_minutes,
-        )  # fmt: skip
+        if body.password.startswith(accounts.TOKEN_PREFIX):
+            # accounts without a password (signed in through an identity provider): a personal API token
+            user = accounts.authenticate_token(s, body.username, body.password)
+        else:
+            if not st.local_signin:
+                raise PermissionDenied(
+                    "This hub has no passwords: give a personal API token (your account page) as the password."
+                )
+            user = accounts.authenticate(
+                s, body.username, body.password, ip=client_ip(request),
+                max_failures=st.login_max_failures, lock_minutes=st.login_lock_minutes,
+            )  # fmt: skip
         token, iat, exp = tokens.issue(user, st.signing_key, catalog_settings().catalog_token_hours)
         who = accounts.actor_for(user, ip=client_ip(request), via="api")
         audit.record(s, who, "sign-in", "user", user.id, {"via": f"scicat-{version}-login"})
