@@ -9,9 +9,10 @@ import uuid
 from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import select
-from .conftest import callback_url, sign_in_at_provider
 
 from conftest import PASSWORD
+
+from .conftest import callback_url, sign_in_at_provider
 
 ENTITLEMENT = "urn:geant:lifescience-ri.eu:group:halric-sample-team#aai.lifescience-ri.eu"
 
