@@ -175,7 +175,8 @@ def test_jwks_key_rotation(client, providers, add_idp, app):
     login = _login()
     providers.set_user(op, login, email=f"{login}@uni.example", email_verified=True)
     assert sign_in_at_provider(_fresh(client), "op0", login).status_code == 303  # keys cached by the hub
-    op.keys = [new_key("op0-k2"), *op.keys]  # the provider signs with a new key from now on
+    kid = "op0-" + uuid.uuid4().hex[:8]
+    op.keys = [new_key(kid), *op.keys]  # the provider signs with a new key from now on
     providers.restart()
     r = sign_in_at_provider(_fresh(client), "op0", login)
     assert r.status_code == 303, r.text[:500]
@@ -184,7 +185,7 @@ def test_jwks_key_rotation(client, providers, add_idp, app):
             select(WebSession).where(WebSession.idp == "op0").order_by(WebSession.id.desc())
         ).first()
         header = json.loads(base64.urlsafe_b64decode(ws.id_token.split(".")[0] + "=="))
-    assert header["kid"] == "op0-k2"
+    assert header["kid"] == kid
 
 
 def test_unverified_email_never_links_or_matches(client, providers, add_idp, make_user, app):
