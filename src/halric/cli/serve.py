@@ -45,6 +45,7 @@ def serve(
         log_level="info",
         timeout_graceful_shutdown=10,
         timeout_keep_alive=75,  # longer than a proxy keeps an idle upstream connection: it closes first
+        timeout_worker_healthcheck=60,  # a worker importing the app on a busy machine is not dead
     )
 
 
