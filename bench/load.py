@@ -27,6 +27,7 @@ import contextlib
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -393,6 +394,7 @@ def main() -> None:
     ap.add_argument("--halric", default=shutil.which("halric") or str(Path(sys.executable).parent / "halric"))
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directory (server log)")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the hub and drop the database on kill
     rows: list[list[str]] = []
     load_before = os.getloadavg()[0]
     for kind in args.db:

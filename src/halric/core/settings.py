@@ -175,7 +175,7 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="PostgreSQL: longest wait for a row or table lock, seconds (0: none)."
     )
     db_idle_in_transaction_timeout: float = Field(
-        default=30.0, ge=0,
+        default=300.0, ge=0,
         description="PostgreSQL: a web connection idle inside a transaction this long is ended (0: never).",
     )  # fmt: skip
     sqlite_busy_timeout: float = Field(
