@@ -281,12 +281,16 @@ async def writes(base: str, token: str, writers: int, per_writer: int) -> tuple[
 
 
 def count_datasets(base: str, token: str) -> int:
-    r = httpx.get(
-        base + "/api/v3/datasets/count",
-        params={"where": '{"isPublished": false}'},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
+    for _ in range(10):  # a hub still busy with the previous load answers 503: ask again
+        r = httpx.get(
+            base + "/api/v3/datasets/count",
+            params={"where": '{"isPublished": false}'},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        if r.status_code != 503:
+            break
+        time.sleep(5)
     r.raise_for_status()
     return int(r.json()["count"])
 
