@@ -232,7 +232,10 @@ def get_application(s: Session, actor: Actor, app_id: int) -> tuple[Application,
 def my_applications(s: Session, actor: Actor) -> list[Application]:
     if actor.user_id is None:
         return []
-    co = select(Collaborator.application_id).where(Collaborator.user_id == actor.user_id)
+    # the applications one applies with: owned or co-applied (an ambassador's or reviewer's are listed apart)
+    co = select(Collaborator.application_id).where(
+        Collaborator.user_id == actor.user_id, Collaborator.kind == "co-applicant"
+    )
     q = select(Application).where((Application.owner_id == actor.user_id) | Application.id.in_(co))
     return list(s.scalars(q.order_by(Application.id.desc())))
 
