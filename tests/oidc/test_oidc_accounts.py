@@ -219,3 +219,14 @@ def test_local_passwords_off(client, app, providers, add_idp, make_user):
         assert r.status_code == 403 and "organisation" in r.json()["detail"]
     finally:
         app.state.settings.local_signin = True
+
+
+def test_orcid_id_from_the_provider_is_shown_on_the_account_page(client, providers, add_idp):
+    op = providers.ops[0]
+    add_idp("op0", op)
+    login = "r" + uuid.uuid4().hex[:8]
+    providers.set_user(op, login, email=f"{login}@uni.example", email_verified=True,
+                       eduperson_orcid="https://orcid.org/0000-0002-1825-0097")  # fmt: skip
+    assert sign_in_at_provider(_fresh(client), "op0", login).status_code == 303
+    page = client.get("/account")
+    assert 'id="orcid" href="https://orcid.org/0000-0002-1825-0097"' in page.text

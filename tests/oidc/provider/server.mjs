@@ -32,7 +32,7 @@ for (const p of config.providers) {
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
-      profile: ['name', 'given_name', 'family_name'],
+      profile: ['name', 'given_name', 'family_name', 'eduperson_orcid'],
       eduperson_entitlement: ['eduperson_entitlement'],
       groups: ['groups'],
     },
