@@ -182,9 +182,10 @@ class Settings(BaseSettings):
         default=20.0, gt=0, le=600, description="SQLite: seconds a writer waits for another process's write."
     )
     auth_cache_seconds: float = Field(
-        default=5.0, ge=0, le=300,
-        description="How long a process remembers who a Bearer token belongs to (a revoked token stops "
-        "working after at most this long; 0: look it up on every request).",
+        default=0.0, ge=0, le=300,
+        description="SciCat API only: how long a process may remember who a Bearer token belongs to. "
+        "0 (the default): looked up on every request, so a revoked token, a deactivated account or "
+        "changed groups take effect at once; above 0 they may lag by that many seconds.",
     )  # fmt: skip
     max_body_default: int = Field(
         default=1024 * 1024, ge=1024, description="Largest request body in bytes for routes not named below."
