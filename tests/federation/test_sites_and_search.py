@@ -217,7 +217,9 @@ def test_coordinator_registers_sites_in_the_browser(client, world, remotes):
     form = {"csrf_token": csrf_from(page.text), "name": "gamma", "url": "ftp://nope", "kind": "hub", "mode": "live",
             "timeout": "3", "token": "", "group_map": "", "description": "", "landing_template": ""}  # fmt: skip
     bad = client.post("/federation/sites", data=form)
-    assert bad.status_code == 400 and "url:" in bad.text and 'value="gamma"' in bad.text
+    assert bad.status_code == 400 and 'value="gamma"' in bad.text  # the form comes back as typed
+    alert = lxml.html.fromstring(bad.text).cssselect(".alert")[0].text_content()
+    assert alert.startswith("Address (URL): give an http:// or https:// address"), alert
     form["url"] = remotes["alpha"].base
     form["group_map"] = "alpha-team = hub-alpha"
     ok = client.post("/federation/sites", data=form, follow_redirects=False)

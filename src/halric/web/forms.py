@@ -99,7 +99,13 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
+# Field names whose plain capitalisation would still read as code.
+_LABELS = {"url": "Address (URL)", "doi": "DOI", "pid": "Identifier (pid)", "ror_id": "ROR id"}
+
+
 def humanise_name(name: str) -> str:
+    if name in _LABELS:
+        return _LABELS[name]
     return name.replace("_", " ").replace("-", " ").strip().capitalize() or "This field"
 
 
@@ -179,12 +185,14 @@ def label_for(name: str, labels: Mapping[str, str]) -> str:
     """``team-1-organisation_id`` → "Team member 2, organisation" with ``labels``; unknown parts are tidied."""
     if name in labels:
         return labels[name]
+    if name in _LABELS:
+        return _LABELS[name]
     words = []
     for part in name.split("-"):
         if part.isdigit() and words:
             words[-1] = f"{words[-1]} {int(part) + 1}"
         else:
-            words.append(labels.get(part, part.replace("_", " ")))
+            words.append(labels.get(part, _LABELS.get(part, part.replace("_", " "))))
     text = ", ".join(words)
     return text[:1].upper() + text[1:] if text else "This field"
 
