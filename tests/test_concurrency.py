@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support import aio
 
 from conftest import PASSWORD
 from halric.core.db import Database
@@ -222,7 +223,7 @@ def test_more_clients_than_the_pool_every_request_answers_and_every_write_is_sto
 ) -> None:
     marker = "m" + uuid.uuid4().hex[:10]
     started = time.perf_counter()
-    log, acked = asyncio.run(_load(served["base"], served["token"], marker))
+    log, acked = aio.run(lambda: _load(served["base"], served["token"], marker))
     elapsed = time.perf_counter() - started
 
     failures = [

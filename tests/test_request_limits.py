@@ -3,13 +3,13 @@ client addresses believed only from configured proxies."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.support import aio
 
 from conftest import PASSWORD
 from halric.core.settings import Settings
@@ -48,7 +48,7 @@ def _asgi(
         async with app.router.lifespan_context(app):
             await app(scope, receive, send)
 
-    asyncio.run(run())
+    aio.run(run)
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return status, json.loads(body or b"null"), asked

@@ -5,13 +5,16 @@ and the planner answering a word through the index."""
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from halric.core.actor import ANONYMOUS, Actor, system_actor
+from halric.core.timeutil import utcnow
 from halric.federation import harvest, index, records, service
 from halric.federation.models import RECORD_WORDS, HarvestedRecord, Site
 
@@ -184,7 +187,8 @@ def test_the_index_serves_a_word_search(db):
         finally:
             event.remove(db.engine, "before_cursor_execute", capture)
         assert [i["pid"] for i in res["items"]] == ["p-rare"] and res["total"] == 1
-        statement, parameters = seen[0]  # total, facets and page ids: the one that matches words
+        # total, facets and page ids: the one that matches words (after SQLite's BEGIN IMMEDIATE, if any)
+        statement, parameters = next((st, p) for st, p in seen if not st.lstrip().upper().startswith("BEGIN"))
         assert "WITH" in statement
         conn = s.connection()
         if conn.dialect.name == "postgresql":
@@ -275,10 +279,23 @@ def test_migration_indexes_records_already_harvested_and_downgrades(empty_url):
     upgrade(empty_url, "0007")
     db = Database(empty_url)
     try:
+        # The site row as revision 0007 knows it (the Site model has columns later revisions add); the
+        # functions under test read only these attributes of a site.
+        site = SimpleNamespace(name="ix-" + uuid.uuid4().hex[:8], url="https://scicat.example", kind="scicat",
+                               landing_template=None, group_map={"site-team": ["hub-team"]})  # fmt: skip
+        with db.engine.begin() as conn:
+            table = sa.Table("federation_sites", sa.MetaData(), autoload_with=conn)
+            now = utcnow()
+            values = {
+                "name": site.name, "url": site.url, "kind": "scicat", "mode": "harvest", "timeout": 5.0,
+                "enabled": True, "description": "", "group_map": site.group_map, "status": "unknown",
+                "harvest_cursor_seen": [], "harvest_stats": {}, "created_by": "test", "created_at": now,
+                "updated_by": "test", "updated_at": now,
+            }  # fmt: skip
+            row = {k: v for k, v in values.items() if k in table.c}
+            site.id = conn.execute(table.insert().values(row).returning(table.c.id)).scalar_one()
         with db.session() as s:  # harvested before the word index existed
-            site = new_site(s)
             harvest.store(s, site, [rec("p-old", "Ferritin cage assembly"), rec("p-new", "Apoferritin grid")])
-            site_id = site.id
 
         def objects() -> set[str]:
             with db.engine.connect() as conn:
@@ -296,7 +313,6 @@ def test_migration_indexes_records_already_harvested_and_downgrades(empty_url):
         assert (RECORD_WORDS.fts if db.engine.dialect.name == "sqlite" else RECORD_WORDS.trgm) in after
         with db.session() as s:
             fts_consistent(s)
-            site = s.get(Site, site_id)
             assert found(s, site, "ferritin") == {"p-old", "p-new"}
             assert found(s, site, "cage") == {"p-old"}
         command.downgrade(alembic_config(empty_url), "0007")
@@ -304,6 +320,6 @@ def test_migration_indexes_records_already_harvested_and_downgrades(empty_url):
         upgrade(empty_url, "0008")
         with db.session() as s:
             fts_consistent(s)
-            assert found(s, s.get(Site, site_id), "apoferritin") == {"p-new"}
+            assert found(s, site, "apoferritin") == {"p-new"}
     finally:
         db.dispose()

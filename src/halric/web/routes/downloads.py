@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from halric.catalog import files
 from halric.core.actor import Actor
 from halric.web.access import PUBLIC, client_ip
-from halric.web.deps import DB
+from halric.web.deps import DB, DB_WRITE
 from halric.web.params import Offset
 
 api = APIRouter(prefix="/api/catalog", tags=["catalog"])
@@ -121,7 +121,7 @@ def download_file(
     request: Request,
     path: str = PATH_PARAM,
     actor: Actor = Depends(PUBLIC),
-    s: Session = DB,
+    s: Session = DB_WRITE,  # GET that writes: the audit entry
 ) -> Response:
     f = files.resolve(s, actor, pid, path, serving(request))
     byte_range = request.headers.get("range")
@@ -162,7 +162,9 @@ def _zip_headers(pid: str, size: int) -> dict[str, str]:
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}}},
 )
-def download_zip(pid: str, request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Response:
+def download_zip(
+    pid: str, request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB_WRITE
+) -> Response:  # writes the audit entry
     served = files.resolve_all(s, actor, pid, serving(request))
     chunks, size = files.zip_stream(pid, served)
     files.record_download(s, _with_ip(actor, request), pid, files.WHOLE_DATASET, size=size)
