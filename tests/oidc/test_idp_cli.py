@@ -52,6 +52,10 @@ def test_idp_commands(db, settings, client, make_user):
         assert maxiv.scopes == "openid email groups" and maxiv.display_name == "MAX IV"
         assert s.query(AuditEvent).filter_by(entity_type="identity-provider", action="create").count() == 2
 
+    # `check` asks the provider now: this one's address does not resolve, which is said in one line
+    _bad(_halric(settings, "check", "maxiv"), "MAX IV cannot be reached")
+    _bad(_halric(settings, "check", "nowhere"), "nowhere")
+
     listed = json.loads(_halric(settings, "list", "--json").stdout)
     assert [p["name"] for p in listed] == ["lslogin", "maxiv"]
     assert "top-secret" not in json.dumps(listed)

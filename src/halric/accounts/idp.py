@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from halric.accounts.models import ExternalIdentity, GroupRule, IdentityProvider
+from halric.accounts.models import ExternalIdentity, Group, GroupRule, IdentityProvider
 from halric.accounts.schemas import GROUP_RE
 from halric.core import audit
 from halric.core.actor import Actor
@@ -64,7 +64,13 @@ def _check_admin(actor: Actor) -> None:
 
 def check_issuer(issuer: str) -> str:
     issuer = issuer.strip()
-    parts = urlsplit(issuer)
+    if len(issuer) > 500:
+        raise InvalidInput("issuer: give an address of at most 500 characters", field="issuer")
+    try:
+        parts = urlsplit(issuer)
+        parts.port  # noqa: B018 - a bad port raises here
+    except ValueError:
+        raise InvalidInput(f"issuer: {issuer!r} is not a web address", field="issuer") from None
     local = parts.hostname in {"127.0.0.1", "localhost", "::1"}
     if parts.scheme != "https" and not (parts.scheme == "http" and local):
         raise InvalidInput(
@@ -114,11 +120,17 @@ def add_provider(
         scope_list.insert(0, "openid")
     if any(not re.match(r"^[\x21\x23-\x5b\x5d-\x7e]+$", sc) for sc in scope_list):
         raise InvalidInput("scopes: give scope names separated by spaces", field="scopes")
+    if len(" ".join(dict.fromkeys(scope_list))) > 500:
+        raise InvalidInput("scopes: give at most 500 characters of scope names", field="scopes")
     claim = groups_claim if groups_claim is not None else (p.groups_claim if p else None)
     if claim is not None:
         claim = claim.strip() or None
     if claim is not None and not CLAIM_RE.match(claim):
         raise InvalidInput("groups_claim: give a claim name (letters, digits, _ . : -)", field="groups_claim")
+    if not client_secret.strip() or len(client_secret) > 4096:
+        raise InvalidInput(
+            "client_secret: give the client secret the provider issued for the hub", field="client_secret"
+        )
     display = (display_name or (p.display_name if p else "") or name).strip()[:100]
     if s.scalar(select(IdentityProvider.id).where(IdentityProvider.name == name)) is not None:
         raise Conflict(f"An identity provider named {name!r} exists already.", field="name")
@@ -152,12 +164,18 @@ def get_provider(s: Session, name: str) -> IdentityProvider:
     return row
 
 
+def linked_identities(s: Session, name: str) -> int:
+    """How many identities were linked through the provider ``name``."""
+    return len(list(s.scalars(select(ExternalIdentity.id).where(ExternalIdentity.provider == name))))
+
+
 def remove_provider(s: Session, actor: Actor, name: str) -> int:
     """Remove a provider. Identities linked through it stay (the person keeps the account and signs in
-    another way); they work again if the provider is added back. Returns how many there are."""
+    another way), and so do the group rules naming it; both work again if the provider is added back
+    under the same name. Returns how many identities there are."""
     _check_admin(actor)
     row = get_provider(s, name)
-    linked = len(list(s.scalars(select(ExternalIdentity.id).where(ExternalIdentity.provider == name))))
+    linked = linked_identities(s, name)
     s.delete(row)
     audit.record(s, actor, "delete", "identity-provider", name, {"linked_identities": linked})
     return linked
@@ -197,6 +215,11 @@ def add_rule(
         {"provider": provider, "claim": claim, "value": value, "group": group},
     )  # fmt: skip
     return rule
+
+
+def hub_groups(s: Session) -> list[str]:
+    """The groups the hub knows (those some account has or had), for choosing a rule's group."""
+    return list(s.scalars(select(Group.name).order_by(Group.name)))
 
 
 def list_rules(s: Session) -> list[GroupRule]:

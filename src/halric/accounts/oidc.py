@@ -120,6 +120,35 @@ def discover(issuer: str, display: str = "The identity provider") -> dict[str, A
     return meta
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What a provider's discovery answered (:func:`probe`)."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    keys: int
+    end_session: bool
+    missing_scopes: list[str]  # asked for, but not in the provider's scopes_supported
+
+
+def probe(issuer: str, display: str, scopes: str = "openid") -> Probe:
+    """Ask the provider afresh (nothing cached) for its configuration and signing keys, as a sign-in
+    would; ProviderUnavailable says what is wrong."""
+    forget(issuer)
+    meta = discover(issuer, display)
+    keys = _get_json(meta["jwks_uri"], "signing keys", display).get("keys")
+    if not isinstance(keys, list) or not keys:
+        raise ProviderUnavailable(f"{display} publishes no signing keys at {meta['jwks_uri']}.")
+    supported = meta.get("scopes_supported")
+    missing = [sc for sc in scopes.split() if isinstance(supported, list) and sc not in supported]
+    return Probe(
+        issuer=issuer, authorization_endpoint=meta["authorization_endpoint"],
+        token_endpoint=meta["token_endpoint"], keys=len(keys),
+        end_session=isinstance(meta.get("end_session_endpoint"), str), missing_scopes=missing,
+    )  # fmt: skip
+
+
 def _key_set(meta: dict[str, Any], display: str, *, refresh: bool):  # type: ignore[no-untyped-def]
     from joserfc.jwk import KeySet
 

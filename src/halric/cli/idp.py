@@ -110,6 +110,31 @@ def remove(name: str = typer.Argument(..., help="The provider's short name.")) -
     console.print(f"Removed {name} ({linked} linked identities kept).", highlight=False)
 
 
+@app.command("check")
+def check(name: str = typer.Argument(..., help="The provider's short name.")) -> None:
+    """Ask the provider now for its configuration and signing keys (as a sign-in would)."""
+    from halric.accounts import idp, oidc
+
+    db = database()
+    try:
+        with db.session() as s:
+            row = idp.get_provider(s, name)
+            issuer, display, scopes = row.issuer, row.display_name, row.scopes
+    finally:
+        db.dispose()
+    try:
+        found = oidc.probe(issuer, display, scopes)
+    except oidc.ProviderUnavailable as exc:
+        fail(exc.detail)
+    console.print(
+        f"{display} answers: sign-in page {found.authorization_endpoint}, {found.keys} signing key(s)"
+        f"{', sign-out at the provider offered' if found.end_session else ''}.",
+        highlight=False,
+    )
+    if found.missing_scopes:
+        console.print(f"Scopes the provider does not list as supported: {' '.join(found.missing_scopes)}.")
+
+
 @app.command("map")
 def map_(
     claim: str = typer.Argument(..., help="The claim to read, e.g. eduperson_entitlement or groups."),

@@ -1,5 +1,5 @@
-"""Sign-in through OpenID Connect providers: start, callback, linking identities from the account page,
-and the admin's list of providers and group rules (configured with `halric idp`)."""
+"""Sign-in through OpenID Connect providers: start, callback, linking identities from the account page.
+The administrators' page for providers and group rules is web/routes/idp_admin.py."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from halric.accounts.models import IdentityProvider, User
 from halric.core.actor import Actor
 from halric.core.errors import HalricError, NotAuthenticated
 from halric.core.sealing import SealBox
-from halric.web.access import ADMIN, PUBLIC, SIGNED_IN, client_ip, resolve_caller
-from halric.web.templating import cookie_secure, render
+from halric.web.access import PUBLIC, SIGNED_IN, client_ip, resolve_caller
+from halric.web.templating import cookie_secure
 
 pages = APIRouter(include_in_schema=False)
 
@@ -239,24 +239,5 @@ def unlink(request: Request, identity_id: int, actor: Actor = Depends(SIGNED_IN)
     return RedirectResponse("/account?" + _q(unlinked="1"), status_code=303)
 
 
-@pages.get("/admin/identity-providers", response_class=HTMLResponse)
-def admin_providers(request: Request, actor: Actor = Depends(ADMIN)) -> Response:
-    with request.app.state.db.session() as s:
-        providers = idps.list_providers(s)
-        rules = idps.list_rules(s)
-        rows = [{"p": p, "redirect_uri": redirect_uri(request, p.name)} for p in providers]
-        return render(request, "admin_identity_providers.html", {"rows": rows, "rules": rules})
-
-
 def register(app: FastAPI) -> None:
     app.include_router(pages)
-    app.state.dashboard_cards += [
-        {
-            "roles": ["admin"],
-            "title": "Identity providers",
-            "text": "The OpenID providers people sign in with (LS Login, MyAccessID, ORCID…) and the rules "
-            "that turn their group claims into hub groups.",
-            "href": "/admin/identity-providers",
-            "link": "Open the providers",
-        },
-    ]
