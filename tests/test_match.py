@@ -194,6 +194,66 @@ def test_ambassadors_offered_for_the_region(client, make_user, db):
     assert h
 
 
+def test_experts_and_ambassadors_show_their_orcid(client, make_user, db):
+    """An expert's ORCID iD (issue #19) comes from the account that owns the profile, or else from an
+    account whose confirmed e-mail is the profile's contact address; it is shown wherever the contact is."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from halric.accounts.models import User
+    from halric.accounts.service import actor_for
+    from halric.registry import service as reg
+
+    question = "How big are the nanoparticles in our suspension, measured in Lund?"
+    technique = ask(client, question)["results"][0]["technique"]["id"]
+
+    def person(roles, orcid=None, confirmed=True) -> User:
+        name = make_user(roles)
+        with db.session() as s:
+            user = s.scalar(select(User).where(User.username == name))
+            user.orcid = orcid  # as learnt at a sign-in through ORCID
+            if not confirmed:
+                user.email_verified_at = None
+            return user
+
+    own = person(["ambassador"], "0000-0002-1825-0097")
+    by_contact = person(["ambassador"])
+    colleague = person(["applicant"], "0000-0001-5109-3700")
+    unconfirmed_contact = person(["applicant"], "0000-0002-1694-233X", confirmed=False)
+    third = person(["ambassador"])
+    expert = person(["facility"])
+    tag = uuid.uuid4().hex[:6]
+    with db.session() as s:
+        for user, name, contact, extra in [
+            (own, f"Amb Own {tag}", own.email, {"countries_served": ["SE"]}),
+            (by_contact, f"Amb Colleague {tag}", colleague.email.upper(), {"countries_served": ["SE"]}),
+            (third, f"Amb Unconfirmed {tag}", unconfirmed_contact.email, {"countries_served": ["SE"]}),
+            (expert, f"Expert {tag}", colleague.email, {"techniques": [technique]}),
+        ]:  # fmt: skip
+            actor = actor_for(user)
+            reg.save_expert_profile(
+                s, actor, reg.ExpertInput(display_name=name, contact_email=contact, **extra)
+            )
+    answer = ask(client, question)
+    orcids = {a["name"]: a["orcid"] for a in answer["ambassadors"] if tag in a["name"]}
+    assert orcids == {f"Amb Own {tag}": "0000-0002-1825-0097", f"Amb Colleague {tag}": "0000-0001-5109-3700",
+                      f"Amb Unconfirmed {tag}": None}  # fmt: skip
+    page = client.get("/match", params={"question": question}).text
+    assert 'href="https://orcid.org/0000-0002-1825-0097"' in page and "0000-0002-1694-233X" not in page
+    experts = {e["display_name"]: e["orcid"] for e in client.get("/api/registry/experts").json()}
+    assert experts[f"Expert {tag}"] == "0000-0001-5109-3700"
+    for path in ["/registry/experts", f"/registry/techniques/{technique}"]:
+        text = client.get(path).text
+        assert 'href="https://orcid.org/0000-0001-5109-3700"' in text, path
+
+
+def uuid_tag() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:6]
+
+
 def test_batch_cli_output_shape(settings, tmp_path):
     questions = tmp_path / "q.jsonl"
     questions.write_text(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from halric.accounts import idp as idps
 from halric.accounts.models import ExternalIdentity, IdentityProvider, User, UserGroup, UserRole
+from halric.accounts.orcid import ORCID_RE, normalise
 from halric.accounts.service import SIGNUP_ROLE, _group, actor_for
 from halric.core import audit
 from halric.core.actor import Actor
@@ -26,7 +27,6 @@ from halric.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFoun
 from halric.core.timeutil import utcnow
 
 ORCID_ISSUER = "https://orcid.org"
-ORCID_RE = re.compile(r"(\d{4}-\d{4}-\d{4}-\d{3}[\dX])")
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,11 @@ def verified_email(claims: dict[str, Any]) -> str | None:
 def orcid_of(issuer: str, claims: dict[str, Any]) -> str | None:
     if issuer.rstrip("/") == ORCID_ISSUER and isinstance(claims.get("sub"), str):
         m = ORCID_RE.fullmatch(claims["sub"])
-        return m.group(1) if m else None
+        return normalise(m.group(1)) if m else None
     for key in ("orcid", "eduperson_orcid"):
         value = claims.get(key)
-        if isinstance(value, str) and (m := ORCID_RE.search(value)):
-            return m.group(1)
+        if isinstance(value, str) and (m := ORCID_RE.search(value)) and (found := normalise(m.group(1))):
+            return found
     return None
 
 

@@ -4,6 +4,7 @@ shipped in ``data/`` (see data/SOURCE.md), and register DOIs with a DataCite RES
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -83,6 +84,26 @@ def build(pd: Any, *, landing_url: str, dataset_urls: list[str], publisher: str)
         "schemaVersion": SCHEMA_VERSION,
     }
     doc.update({k: v for k, v in (pd.datacite or {}).items() if k not in ("doi", "prefix", "suffix")})
+    return doc
+
+
+def orcid_identifiers(orcid: str) -> list[dict[str, str]]:
+    """A creator's ``nameIdentifiers`` for an ORCID iD (``0000-0002-1825-0097``)."""
+    return [
+        {
+            "nameIdentifier": f"https://orcid.org/{orcid}",
+            "nameIdentifierScheme": "ORCID",
+            "schemeUri": "https://orcid.org",
+        }
+    ]
+
+
+def add_orcids(doc: dict[str, Any], orcids: Mapping[str, str]) -> dict[str, Any]:
+    """Give each creator of ``doc`` whose ``name`` is a key of ``orcids`` that ORCID iD, unless the
+    creator names its identifiers already (the record's own ``datacite`` extras win)."""
+    for creator in doc.get("creators") or []:
+        if isinstance(creator, dict) and "nameIdentifiers" not in creator and creator.get("name") in orcids:
+            creator["nameIdentifiers"] = orcid_identifiers(orcids[creator["name"]])
     return doc
 
 

@@ -13,6 +13,8 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from halric.accounts import orcid
+from halric.accounts.models import User
 from halric.catalog import datacite, dto, rules
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.filters import Filter, project
@@ -190,15 +192,67 @@ def dataset_url(pid: str) -> str:
     return f"{catalog_settings().catalog_base_url.rstrip('/')}/catalog/datasets/{quote(pid, safe='')}"
 
 
+def _name_key(name: str | None) -> str:
+    """A person's name compared across spellings: "Svensson, Maria" and "maria  svensson" are one."""
+    if not name:
+        return ""
+    if "," in name:
+        family, given = name.split(",", 1)
+        name = f"{given} {family}"
+    return " ".join(name.casefold().split())
+
+
+def creator_orcids(s: Session, p: PublishedData) -> dict[str, str]:
+    """``{creator as written: ORCID iD}`` for the record's creators the hub knows as people.
+
+    A creator is known when their name is that of
+    - the owner of one of the published datasets whose ``orcidOfOwner`` is set;
+    - a hub account with an ORCID iD (learnt at sign-in, accounts/orcid.py) whose confirmed e-mail is a
+      published dataset's ``ownerEmail`` or ``contactEmail`` (that dataset's ``owner`` name counts too,
+      for the account with its ``ownerEmail``);
+    - the hub account that created the record, when it has an ORCID iD.
+    A name that would get two different iDs gets none."""
+    creators = [c for c in p.creator or [] if isinstance(c, str)]
+    if not creators:
+        return {}
+    known: dict[str, set[str]] = {}
+
+    def note(name: str | None, oid: str | None) -> None:
+        if (key := _name_key(name)) and oid:
+            known.setdefault(key, set()).add(oid)
+
+    datasets = (
+        list(s.scalars(select(Dataset).where(Dataset.pid.in_(p.pid_array or [])))) if p.pid_array else []
+    )
+    people = orcid.people(s, [e for d in datasets for e in (d.owner_email, d.contact_email)])
+    for d in datasets:
+        note(d.owner, orcid.normalise(d.orcid_of_owner))
+        if (person := people.get((d.owner_email or "").strip().lower())) is not None:
+            note(d.owner, person[1])
+    for name, oid in people.values():
+        note(name, oid)
+    author = s.scalar(select(User).where(User.username == p.created_by)) if p.created_by else None
+    if author is not None and author.is_active:
+        note(author.full_name, orcid.normalise(author.orcid))
+    out = {}
+    for c in creators:
+        found = known.get(_name_key(c), set())
+        if len(found) == 1:
+            out[c] = next(iter(found))
+    return out
+
+
 def metadata(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
-    """The DataCite document for this record (what registration would send)."""
+    """The DataCite document for this record (what registration would send); creators the hub knows
+    get their ORCID iD (:func:`creator_orcids`)."""
     p = _load(s, actor, doi)
-    return datacite.build(
+    doc = datacite.build(
         p,
         landing_url=landing_url(p.doi),
         dataset_urls=[dataset_url(x) for x in p.pid_array or []],
         publisher=catalog_settings().datacite_publisher,
     )
+    return datacite.add_orcids(doc, creator_orcids(s, p))
 
 
 def publish(s: Session, actor: Actor, doi: str) -> dict[str, Any]:

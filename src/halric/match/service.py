@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from halric.accounts import orcid
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import InvalidInput, NotFound
 from halric.match.engine import Answer, Constraints, Matcher
 from halric.match.models import MatchFeedback, MatchQuery
 from halric.registry import service as registry
-from halric.registry.models import Instrument, Technique
+from halric.registry.models import ExpertProfile, Instrument, Technique
 from halric.registry.vocab import ACCESS_ROUTES, COUNTRIES, SAMPLE_TYPES
 
 MAX_QUESTION = 2000
@@ -239,11 +240,25 @@ def batch_line(qid: str, ans: Answer, elapsed_ms: float) -> dict[str, Any]:
     }
 
 
+def expert_orcids(s: Session, profiles: list[ExpertProfile]) -> dict[int, str]:
+    """``{profile id: ORCID iD}``: the iD of the account that owns the expert profile, or else of an
+    account whose confirmed e-mail is the profile's contact address (accounts/orcid.py)."""
+    by_user = orcid.by_user(s, [p.user_id for p in profiles])
+    by_email = orcid.by_email(s, [p.contact_email for p in profiles if p.user_id not in by_user])
+    out = {}
+    for p in profiles:
+        found = by_user.get(p.user_id) or by_email.get((p.contact_email or "").strip().lower())
+        if found:
+            out[p.id] = found
+    return out
+
+
 def ambassadors(s: Session, country: str | None) -> list[dict[str, Any]]:
     rows = registry.ambassadors_for(s, country) or registry.ambassadors_for(s, None)
+    orcids = expert_orcids(s, rows)
     return [
         {"name": a.display_name, "countries": a.countries_served, "email": a.contact_email,
-         "organisation": a.organisation_id, "languages": a.languages}
+         "organisation": a.organisation_id, "languages": a.languages, "orcid": orcids.get(a.id)}
         for a in rows
     ]  # fmt: skip
 

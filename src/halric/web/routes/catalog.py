@@ -331,6 +331,7 @@ def published_page(doi: str, request: Request, actor: Actor = Depends(PUBLIC), s
         request,
         "catalog/published.html",
         {"rec": rec, "datacite": json.dumps(meta, indent=1, ensure_ascii=False), "datasets": visible,
+         "creators": [c for c in meta.get("creators") or [] if isinstance(c, dict)],
          "quote": lambda v: quote(str(v), safe="")},
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from halric.core.actor import Actor
+from halric.match import service as matching
 from halric.registry import service as reg
 from halric.web.access import PUBLIC, SIGNED_IN
 from halric.web.deps import DB
@@ -157,11 +158,12 @@ def experts(
     technique: str | None = None, actor: Actor = Depends(PUBLIC), s: Session = DB
 ) -> list[dict[str, Any]]:
     rows = reg.list_experts(s, technique=technique)
+    orcids = matching.expert_orcids(s, rows)
     return [
         {
             "display_name": e.display_name, "organisation": e.organisation_id, "techniques": e.techniques,
             "sample_types": e.sample_types, "languages": e.languages, "countries_served": e.countries_served,
-            "bio": e.bio, "contact_email": e.contact_email,
+            "bio": e.bio, "contact_email": e.contact_email, "orcid": orcids.get(e.id),
         }
         for e in rows
     ]  # fmt: skip

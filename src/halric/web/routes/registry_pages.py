@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from halric.core.actor import Actor
 from halric.core.errors import HalricError
+from halric.match import service as matching
 from halric.registry import service as reg
 from halric.registry.vocab import ACCESS_ROUTES, COUNTRIES, SAMPLE_TYPES, STATUS_LABELS, STATUSES
 from halric.web.access import PUBLIC, SIGNED_IN
@@ -278,7 +279,7 @@ def technique(
     return render(
         request, "registry/technique.html",
         {"t": t, "parents": parents, "children": sorted(children, key=lambda c: c.label), "insts": insts,
-         "complements": complements, "experts": experts},
+         "complements": complements, "experts": experts, "orcids": matching.expert_orcids(s, experts)},
     )  # fmt: skip
 
 
@@ -294,11 +295,13 @@ def experts(
     request: Request, technique: str | None = None, actor: Actor = Depends(PUBLIC), s: Session = DB
 ) -> Response:
     rows = reg.list_experts(s, technique=technique or None)
+    ambassadors = reg.ambassadors_for(s, None)
     return render(
         request,
         "registry/experts.html",
-        {"rows": rows, "technique": technique, "ambassadors": reg.ambassadors_for(s, None)},
-    )
+        {"rows": rows, "technique": technique, "ambassadors": ambassadors,
+         "orcids": matching.expert_orcids(s, rows + ambassadors)},
+    )  # fmt: skip
 
 
 def register(app: FastAPI) -> None:
