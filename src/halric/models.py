@@ -8,6 +8,7 @@ from halric.core.db import Base
 from halric.federation import models as federation_models  # noqa: F401
 from halric.jobs import models as jobs_models  # noqa: F401
 from halric.match import models as match_models  # noqa: F401
+from halric.projects import models as projects_models  # noqa: F401
 from halric.registry import models as registry_models  # noqa: F401
 
 metadata = Base.metadata

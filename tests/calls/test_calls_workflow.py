@@ -208,11 +208,16 @@ def test_full_journey_draft_to_closed(client, people, open_call, db):
     )
     assert p.status_code == 201
     upd = client.patch(f"/api/applications/{aid}/project", headers=ha, json={
-        "milestones": [{"title": "Beamtime", "due": "2027-03-01"}], "datasets": ["20.500.12345/abc"],
+        "milestones": [{"title": "Beamtime", "due": "2027-03-01"}],
         "publications": [{"title": "Humidity-induced transitions"}],
         "cost_claims": [{"organisation_id": "lu", "amount": "10000.00"}]})  # fmt: skip
     assert upd.status_code == 200
     assert client.patch(f"/api/applications/{aid}/project", headers=ha, json={"budget": 1}).status_code == 400
+    # datasets are no longer a typed list: they land in the project through its proposal id
+    old_list = client.patch(
+        f"/api/applications/{aid}/project", headers=ha, json={"datasets": ["20.500.12345/abc"]}
+    )
+    assert old_list.status_code == 400 and old_list.json()["field"] == "datasets"
     incomplete = client.post(f"/api/applications/{aid}/final-report", headers=ha,
                              json={"report": {"summary": "x"}, "satisfaction": {}})  # fmt: skip
     assert incomplete.status_code == 400

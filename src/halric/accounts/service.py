@@ -619,3 +619,60 @@ def reset_password(session: Session, token: str, new: str, *, min_length: int, i
     _end_sessions(session, user)
     audit.record(session, actor_for(user, ip=ip), "reset-password", "user", user.id, {"via": "e-mail link"})
     return user
+
+
+# --- groups kept by another part of the hub ---------------------------------------------------------------
+
+
+@dataclass
+class GroupSync:
+    group: Group
+    added: list[str]
+    removed: list[str]
+
+
+def sync_group(
+    session: Session, actor: Actor, name: str, user_ids: set[int], *, source: str, description: str = ""
+) -> GroupSync:
+    """Make ``user_ids`` the members of group ``name`` that ``source`` gave (e.g. ``project:12``), creating
+    the group if needed. Only links with this source are taken away: a membership an administrator gave
+    (source None) or a sign-in rule gave stays. Audited when something changed."""
+    group = _group(session, name)
+    if description and group.description != description:
+        group.description = description[:500]
+    links = list(session.scalars(select(UserGroup).where(UserGroup.group_id == group.id)))
+    linked = {link.user_id for link in links}
+    removed: list[str] = []
+    for link in links:
+        if link.source == source and link.user_id not in user_ids:
+            user = session.get(User, link.user_id)
+            if user is not None and link in user.group_links:
+                user.group_links.remove(link)
+            session.delete(link)
+            removed.append(user.username if user else str(link.user_id))
+    added: list[str] = []
+    for uid in sorted(user_ids - linked):
+        user = session.get(User, uid)
+        if user is None:
+            continue
+        user.group_links.append(UserGroup(user_id=uid, group=group, source=source))
+        added.append(user.username)
+    session.flush()
+    if added or removed:
+        audit.record(
+            session, actor, "sync-group", "group", group.name,
+            {"source": source, "added": sorted(added), "removed": sorted(removed)},
+        )  # fmt: skip
+    return GroupSync(group, sorted(added), sorted(removed))
+
+
+def group_members(session: Session, name: str) -> list[User]:
+    """The accounts in group ``name`` (none when there is no such group), by user name."""
+    q = (
+        select(User)
+        .join(UserGroup, UserGroup.user_id == User.id)
+        .join(Group, Group.id == UserGroup.group_id)
+        .where(Group.name == name)
+        .order_by(User.username)
+    )
+    return list(session.scalars(q))

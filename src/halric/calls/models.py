@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from halric.calls.schemas import DEFAULT_FUNDER
 from halric.core.db import Base
 from halric.core.timeutil import utcnow
 
@@ -33,6 +34,9 @@ class Call(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()  # closed early by a coordinator
+    # who funds the pilots, as credited in DataCite fundingReference of the projects' published data
+    funder_name: Mapped[str] = mapped_column(String(300), default=DEFAULT_FUNDER)
+    award_number: Mapped[str] = mapped_column(String(100), default="")
 
 
 class Application(Base):
@@ -206,7 +210,6 @@ class Project(Base):
     started_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     milestones: Mapped[list[Any]] = mapped_column(default=list)  # [{title, due, done}]
-    datasets: Mapped[list[Any]] = mapped_column(default=list)  # catalog pids
     publications: Mapped[list[Any]] = mapped_column(default=list)  # [{title, doi}]
     final_report: Mapped[dict[str, Any]] = mapped_column(default=dict)
     satisfaction: Mapped[dict[str, Any]] = mapped_column(default=dict)

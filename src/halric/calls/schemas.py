@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SECTORS = ("industry", "hospital", "academia")
 COST_TYPES = ("employment", "equipment", "travel", "consumables", "other")
+# the programme that funds HALRIC's pilots: a call's default funder (DataCite fundingReference)
+DEFAULT_FUNDER = "Interreg Öresund-Kattegat-Skagerrak"
 
 
 class Strict(BaseModel):
@@ -40,6 +42,8 @@ class CallInput(Strict):
     budget_ceiling: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     duration_months: int = Field(default=6, ge=1, le=60)
+    funder_name: str = Field(default=DEFAULT_FUNDER, min_length=2, max_length=300)
+    award_number: str = Field(default="", max_length=100)
     criteria: list[Criterion] = Field(default_factory=lambda: [Criterion(**c) for c in DEFAULT_CRITERIA])
     rules: list[dict[str, Any]] | None = None  # None: HALRIC's default rules
 

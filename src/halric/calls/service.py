@@ -70,7 +70,7 @@ def create_call(s: Session, actor: Actor, data: CallInput) -> Call:
         slug=data.slug, title=data.title, text=data.text, opens_on=data.opens_on, deadline=data.deadline,
         cutoffs=[d.isoformat() for d in data.cutoffs], budget_ceiling=data.budget_ceiling, currency=data.currency,
         duration_months=data.duration_months, criteria=[c.model_dump(mode="json") for c in data.criteria],
-        rules=rule_list, created_by=actor.user_id,
+        rules=rule_list, created_by=actor.user_id, funder_name=data.funder_name, award_number=data.award_number,
     )  # fmt: skip
     s.add(call)
     s.flush()
@@ -79,7 +79,7 @@ def create_call(s: Session, actor: Actor, data: CallInput) -> Call:
 
 
 EDITABLE = ("slug", "title", "text", "opens_on", "deadline", "cutoffs", "budget_ceiling", "currency",
-            "duration_months")  # fmt: skip
+            "duration_months", "funder_name", "award_number")  # fmt: skip
 
 
 def update_call(s: Session, actor: Actor, call_id: int, data: CallInput) -> Call:
@@ -635,6 +635,12 @@ def transition(s: Session, actor: Actor, app_id: int, target: str, comment: str 
             raise Conflict("Feasibility reviews are missing for: " + ", ".join(sorted(missing)))
     if target == "running":
         raise Conflict("Start the project with its start and end dates (start_project).")
+    if target == "closed" and app.state == "final-report":
+        from halric.calls.report import missing_for_closure
+
+        missing = missing_for_closure(s, app)
+        if missing:
+            raise Conflict("The project cannot close yet; still missing: " + "; ".join(missing) + ".")
     if target == "submitted":
         raise Conflict(
             "Submit the application from its form (Submit application), where eligibility is checked."
@@ -850,7 +856,7 @@ def update_project(s: Session, actor: Actor, app_id: int, changes: dict[str, Any
     _app, p, hats = get_project(s, actor, app_id)
     if not hats & {"applicant", "coordinator"}:
         raise PermissionDenied("Only the applicants and coordinators update the project.")
-    allowed = {"milestones", "datasets", "publications", "cost_claims"}
+    allowed = {"milestones", "publications", "cost_claims"}
     unknown = set(changes) - allowed
     if unknown:
         raise InvalidInput(f"{sorted(unknown)[0]}: not a project field; use {', '.join(sorted(allowed))}",
@@ -862,6 +868,8 @@ def update_project(s: Session, actor: Actor, app_id: int, changes: dict[str, Any
             raise InvalidInput("cost_claims: each claim needs organisation_id and a decimal amount",
                                field="cost_claims") from exc  # fmt: skip
         _known_org(s, claim.get("organisation_id", ""), "cost_claims.organisation_id")
+    if "publications" in changes:
+        changes["publications"] = _publications(changes["publications"])
     for k, v in changes.items():
         setattr(p, k, v)
     s.flush()
@@ -869,13 +877,40 @@ def update_project(s: Session, actor: Actor, app_id: int, changes: dict[str, Any
     return p
 
 
+def _publications(items: Any) -> list[dict[str, str]]:
+    """Publications as [{title, doi}]: a title, a DOI or both; a DOI must have a DOI's shape."""
+    from halric.calls.report import normalise_doi
+
+    if not isinstance(items, list):
+        raise InvalidInput("publications: a list of {title, doi}", field="publications")
+    out = []
+    for n, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidInput("publications: each publication is {title, doi}", field="publications")
+        title, doi = str(item.get("title") or "").strip(), str(item.get("doi") or "").strip()
+        if not title and not doi:
+            raise InvalidInput(f"publications.{n}: give the title or the DOI", field="publications")
+        out.append({"title": title[:500], "doi": normalise_doi(doi, "publications") if doi else ""})
+    return out
+
+
 REPORT_FIELDS = ("summary", "results", "infrastructure_experience", "next_steps")
 SATISFACTION = ("overall", "support", "access", "data_handling")
 
 
 def final_report(
-    s: Session, actor: Actor, app_id: int, report: dict[str, str], satisfaction: dict[str, int]
+    s: Session,
+    actor: Actor,
+    app_id: int,
+    report: dict[str, str],
+    satisfaction: dict[str, int],
+    *,
+    publications: list[dict[str, str]] | None = None,
+    datasets: list[str] | None = None,
 ) -> Project:
+    """The applicants' final report; ``publications`` ([{title, doi}], DOI shape checked) join the project's
+    list and the report links their DOIs; ``datasets``: pids of the project's datasets the report links (the
+    caller, ``halric.projects``, checks that they are the project's)."""
     app, p, hats = get_project(s, actor, app_id)
     if "applicant" not in hats:
         raise PermissionDenied("The applicants submit the final report.")
@@ -886,7 +921,12 @@ def final_report(
         v = satisfaction.get(k)
         if not isinstance(v, int) or not 1 <= v <= 5:
             raise InvalidInput(f"{k}: rate 1 (poor) to 5 (excellent)", field=k)
+    linked = _publications(publications or [])
+    known = {x.get("doi") for x in p.publications if x.get("doi")}
+    p.publications = [*p.publications, *(x for x in linked if not x["doi"] or x["doi"] not in known)]
     p.final_report = {f: str(report[f]).strip() for f in REPORT_FIELDS}
+    p.final_report["publications"] = [x["doi"] for x in linked if x["doi"]]
+    p.final_report["datasets"] = list(dict.fromkeys(datasets or []))
     p.satisfaction = {k: satisfaction[k] for k in SATISFACTION}
     _move(s, actor, app, "final-report", hats)
     s.flush()

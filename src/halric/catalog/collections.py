@@ -21,6 +21,8 @@ from halric.privacy import guard as personal_data
 from halric.privacy.scan import scan_metadata
 
 POLICY_ROLES = ("steward", "coordinator")
+# proposals of the hub's pilot projects (halric.projects) have ids with this prefix; nobody else makes them
+PILOT_PREFIX = "HALRIC-"
 INSTRUMENT_ROLES = ("steward", "facility")
 
 
@@ -303,6 +305,7 @@ def create_proposal(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[st
     dto.require(data, ("proposalId", "ownerGroup", "email"), "proposal")
     rules.ensure_may_own(actor, data.ownerGroup or "", "create proposals")
     pid = data.proposalId or ""
+    _check_pilot_fields(actor, data, pid)
     now = utcnow()
     p = Proposal(
         proposal_id=pid, title="", access_groups=[], measurement_periods=[], is_published=False,
@@ -326,7 +329,15 @@ def update_proposal(s: Session, actor: Actor, proposal_id: str, dto_in: dict[str
     if data.proposalId not in (None, proposal_id):
         raise InvalidInput("proposalId: the id of a proposal cannot change", field="proposalId")
     if "ownerGroup" in data.model_fields_set and data.ownerGroup != p.owner_group:
+        if p.pilot_project_id and not rules.is_curator(actor):
+            raise PermissionDenied(
+                f"ownerGroup: {proposal_id} is a pilot project's proposal; it stays with the project's group "
+                f"{p.owner_group!r}, which the hub keeps in step with the team.",
+                field="ownerGroup",
+            )
         rules.ensure_may_own(actor, data.ownerGroup or "", "give proposals to a group")
+    if "pilotProjectId" in data.model_fields_set and data.pilotProjectId != p.pilot_project_id:
+        _check_pilot_fields(actor, data, proposal_id)
     before = (p.embargo_years, p.never_release)
     changed = _apply_proposal(p, data, actor)
     p.updated_by, p.updated_at = actor.username, utcnow()
@@ -334,6 +345,88 @@ def update_proposal(s: Session, actor: Actor, proposal_id: str, dto_in: dict[str
     if (p.embargo_years, p.never_release) != before:
         set_proposal_policy(s, actor, proposal_id, years=p.embargo_years, never_release=p.never_release)
     return proposal_dict(p)
+
+
+def _check_pilot_fields(actor: Actor, data: dto.ProposalIn, proposal_id: str) -> None:
+    """The proposals of pilot projects are made by the hub when a pilot starts (``put_pilot_proposal``);
+    through the API only data stewards make or relabel them."""
+    if rules.is_curator(actor):
+        return
+    if proposal_id.upper().startswith(PILOT_PREFIX):
+        raise PermissionDenied(
+            f"proposalId: ids starting with {PILOT_PREFIX} belong to the hub's pilot projects and are "
+            "made when a pilot starts; choose another id.",
+            field="proposalId",
+        )
+    if "pilotProjectId" in data.model_fields_set and data.pilotProjectId:
+        raise PermissionDenied(
+            "pilotProjectId: the hub links a proposal to its pilot project itself; leave this field out.",
+            field="pilotProjectId",
+        )
+
+
+PILOT_FIELDS = ("title", "abstract", "email", "firstname", "lastname", "pi_email", "pi_firstname",
+                "pi_lastname", "start_time", "end_time", "type", "proposal_metadata")  # fmt: skip
+
+
+def put_pilot_proposal(
+    s: Session,
+    actor: Actor,
+    proposal_id: str,
+    *,
+    pilot_project_id: str,
+    owner_group: str,
+    fields: dict[str, Any],
+) -> Proposal:
+    """Create the proposal of a pilot project, or bring it in line with the project (``fields``: model
+    attributes from ``PILOT_FIELDS``). For ``halric.projects``, which checks the actor's right to the
+    project first. A proposal with this id that belongs to something else is a Conflict. Audited."""
+    unknown = set(fields) - set(PILOT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"{sorted(unknown)[0]}: not a field of a pilot project's proposal")
+    now = utcnow()
+    p = s.get(Proposal, proposal_id)
+    if p is None:
+        p = Proposal(
+            proposal_id=proposal_id, access_groups=[], measurement_periods=[], is_published=False,
+            never_release=False, created_by=actor.username, created_at=now,
+        )  # fmt: skip
+        p.pilot_project_id, p.owner_group = pilot_project_id, owner_group
+        for k, v in fields.items():
+            setattr(p, k, v)
+        p.title = p.title or proposal_id
+        p.updated_by, p.updated_at = actor.username, now
+        s.add(p)
+        s.flush()
+        audit.record(s, actor, "create", "proposal", proposal_id,
+                     {"pilotProjectId": pilot_project_id, "ownerGroup": owner_group})  # fmt: skip
+        return p
+    if p.pilot_project_id != pilot_project_id:
+        raise Conflict(
+            f"proposalId: a proposal {proposal_id!r} exists already and is not pilot project "
+            f"{pilot_project_id}'s; a data steward must rename or remove it first",
+            field="proposalId",
+        )
+    changed = []
+    for k, v in {"pilot_project_id": pilot_project_id, "owner_group": owner_group, **fields}.items():
+        if getattr(p, k) != v:
+            setattr(p, k, v)
+            changed.append(k)
+    if changed:
+        p.updated_by, p.updated_at = actor.username, now
+        s.flush()
+        audit.record(s, actor, "update", "proposal", proposal_id, {"fields": sorted(changed)})
+    return p
+
+
+def pilot_proposals(s: Session, ids: list[str]) -> list[Proposal]:
+    """Of these proposal ids, the proposals of pilot projects, in the order given."""
+    out = []
+    for pid in dict.fromkeys(str(i) for i in ids):
+        p = s.get(Proposal, pid)
+        if p is not None and p.pilot_project_id:
+            out.append(p)
+    return out
 
 
 PROPOSAL_QUERY: FieldMap = {

@@ -298,12 +298,28 @@ def _apply(ds: Dataset, data: dto.DatasetIn) -> list[str]:
     return sorted(given)
 
 
-def _check_links(s: Session, actor: Actor, ds: Dataset) -> None:
-    """Linked proposals and samples, when the hub knows them, must be visible to the actor."""
+def _named_proposals(data: dto.DatasetIn) -> list[str]:
+    """The proposal ids a dataset DTO names (``proposalIds``, or the v3 ``proposalId``)."""
+    if "proposalIds" in data.model_fields_set:
+        return [str(x) for x in data.proposalIds or []]
+    return [data.proposalId] if data.proposalId else []
+
+
+def _check_links(s: Session, actor: Actor, ds: Dataset, before: list[Any] | None = None) -> None:
+    """Linked proposals and samples, when the hub knows them, must be visible to the actor. A dataset joins
+    a pilot project's proposal (``pilotProjectId``) only from a member of the project's group — its team and
+    facility contacts (halric.projects) — or a data steward; ``before``: the proposals it had already."""
     for pid in ds.proposal_ids or []:
         p = s.get(Proposal, pid)
         if p is not None and not rules.can_read(actor, p.owner_group, p.access_groups, p.is_published):
             raise InvalidInput(f"proposalIds: no proposal {pid!r} that you may use", field="proposalIds")
+        joins = p is not None and p.pilot_project_id and pid not in (before or [])
+        if joins and not rules.can_write(actor, p.owner_group):
+            raise PermissionDenied(
+                f"proposalIds: {pid} is pilot project {p.pilot_project_id}'s proposal; only the project's "
+                f"team and facility contacts (group {p.owner_group!r}) add datasets to it.",
+                field="proposalIds",
+            )
     for sid in ds.sample_ids or []:
         smp = s.get(Sample, sid)
         if smp is not None and not rules.can_read(
@@ -353,6 +369,12 @@ def create_dataset_model(
     rules.ensure_signed_in(actor, "create datasets")
     data = dto.parse(dto.DatasetIn, dto_in, what="dataset")
     assert isinstance(data, dto.DatasetIn)
+    if not data.ownerGroup:  # a pilot project's dataset belongs to the project's group unless told otherwise
+        from halric.catalog.collections import pilot_proposals
+
+        pilots = pilot_proposals(s, _named_proposals(data))
+        if pilots:
+            data.ownerGroup = pilots[0].owner_group
     dto.require(data, dto.DATASET_REQUIRED, "dataset")
     rules.ensure_may_own(actor, data.ownerGroup or "", "create datasets")
     personal_data.check(personal_data.dataset_findings(dto_in), "dataset")
@@ -512,12 +534,13 @@ def update_dataset(
         rules.ensure_may_own(actor, data.ownerGroup or "", "give datasets to a group")
     was_published = ds.is_published
     old_claim = (ds.source_folder, ds.owner_group)
+    old_proposals = list(ds.proposal_ids or [])
     changed = _apply(ds, data)
     if (ds.source_folder, ds.owner_group) != old_claim:
         with s.no_autoflush:
             _claim_folder(s, actor, ds)
     changed = [c for c in changed if c not in ("pid",)]
-    _check_links(s, actor, ds)
+    _check_links(s, actor, ds, old_proposals)
     if "isPublished" in data.model_fields_set and data.isPublished is not None:
         ds.is_published = data.isPublished
     if "embargoUntil" in data.model_fields_set:

@@ -111,6 +111,45 @@ def _writer(catalog: str | None, token: str | None) -> Any:
     return HubWriter(database(), system_actor(getpass.getuser(), via="system"))
 
 
+def _project_target(
+    ref: str, user: str | None, catalog: str | None, token: str | None, owner_group: str | None
+) -> tuple[Any, str, str]:
+    """(writer, proposal id, owner group) for ``--project``. Into the hub's own catalog the caller is the hub
+    account ``--user`` (default: the login name), who must be in the project's team; into another catalog
+    the token's user, whose catalog decides (the hub's SciCat API refuses people outside the team)."""
+    if catalog:
+        from halric.ingest.writers import SciCatHttpWriter
+
+        if not token:
+            fail("--token: a SciCat catalog needs an access token (--token or HALRIC_CATALOG_TOKEN)")
+        writer = SciCatHttpWriter(catalog, token)
+        pid = f"HALRIC-{ref.strip()}" if ref.strip().isdigit() else ref.strip()
+        proposal = writer.get_proposal(pid)
+        if proposal is None:
+            fail(f"--project: no proposal {pid!r} in {catalog} that you may use")
+        return writer, pid, str(proposal.get("ownerGroup") or "")
+    if token:
+        fail("--token: only with --catalog (the hub's own catalog needs no token)")
+    import getpass
+
+    from halric.accounts import service as accounts
+    from halric.core.errors import NotFound
+    from halric.ingest.writers import HubWriter
+    from halric.projects import service as projects
+
+    name = user or getpass.getuser()
+    db = database()
+    with db.session() as s:
+        try:
+            account = accounts.find_user(s, name)
+        except NotFound:
+            fail(f"--user: the hub has no account {name!r}; give --user with your hub account name")
+        actor = accounts.actor_for(account, via="cli")
+        space = projects.for_ingest(s, actor, ref)
+        pid, group = space.proposal_id, space.group_name
+    return HubWriter(db, actor), pid, group
+
+
 def _client(workers: int | None, scheduler: str | None) -> Any:
     from halric.ingest.runner import dask_client, default_workers
 
@@ -260,6 +299,18 @@ def ingest(
     keyword: list[str] = typer.Option([], "--keyword", help="Keyword (repeatable)."),
     instrument: str | None = typer.Option(None, "--instrument", help="Instrument id."),
     proposal: str | None = typer.Option(None, "--proposal", help="Proposal id."),
+    project: str | None = typer.Option(
+        None,
+        "--project",
+        help="Pilot project (application id or proposal id, e.g. 12 or HALRIC-12): the datasets get its "
+        "proposalId and ownerGroup. Only for its team.",
+    ),
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        envvar="HALRIC_USER",
+        help="With --project into the hub's own catalog: your hub account (default: your login name).",
+    ),
     sample: str | None = typer.Option(None, "--sample", help="Sample id."),
     split: str = typer.Option("none", "--split", help="none: one dataset; subfolders: one per sub-folder."),
     hash_: str = typer.Option(
@@ -282,7 +333,21 @@ def ingest(
 
     ist = IngestSettings()
     roots = ist.roots(settings())
-    writer = _writer(catalog, token)
+    if project is not None:
+        writer, project_proposal, group = _project_target(project, user, catalog, token, owner_group)
+        if proposal and proposal != project_proposal:
+            fail(
+                f"--proposal: {proposal} differs from the project's proposal {project_proposal}; give one of them"
+            )
+        if owner_group and owner_group != group:
+            fail(
+                f"--owner-group: the project's datasets belong to its group {group}; leave --owner-group out"
+            )
+        proposal, owner_group = project_proposal, group
+    else:
+        if user:
+            fail("--user: only with --project")
+        writer = _writer(catalog, token)
     req = service.IngestRequest(
         path=path, algorithm=hash_, extra_algorithms=["sha256"] if sha256 else [], split=split,
         dataset=DatasetOptions(

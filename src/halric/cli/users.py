@@ -56,6 +56,9 @@ def add(
         user = service.create_user(
             s, system_actor(), data, min_password_length=settings().password_min_length
         )
+        from halric.projects.service import sync_all
+
+        sync_all(s, system_actor())  # a facility account joins the projects of its organisation
         console.print(f"Created user {user.username} (id {user.id}) with roles {', '.join(user.role_names)}.")
 
 
@@ -140,6 +143,9 @@ def edit(
         if not fields:
             fail("nothing to change: give --role, --group, --email, --name, --organisation or --active")
         user = service.update_user(s, system_actor(), user.id, UserUpdate(**fields))
+        from halric.projects.service import sync_all
+
+        sync_all(s, system_actor())  # who is a project's facility contact may have changed
         out = service.to_out(user)
     if as_json:
         print(json.dumps(out.model_dump(), indent=2))

@@ -135,6 +135,14 @@ class SciCatHttpWriter:
     def get_dataset(self, pid: str) -> dict[str, Any]:
         return self._request("GET", "/Datasets/" + urllib.parse.quote(pid, safe=""))
 
+    def get_proposal(self, proposal_id: str) -> dict[str, Any] | None:
+        """The proposal, or None when the catalog has none that the token's user may see."""
+        try:
+            out = self._request("GET", "/Proposals/" + urllib.parse.quote(proposal_id, safe=""))
+        except NotFound:
+            return None
+        return out if isinstance(out, dict) else None
+
     def datablocks(self, pid: str) -> list[dict[str, Any]]:
         flt = json.dumps({"where": {"datasetId": pid}})
         return self._request("GET", "/OrigDatablocks", query={"filter": flt}) or []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -14,6 +15,7 @@ from halric.web.access import CSRF_COOKIE, csrf_expected, ensure_csrf_cookie, re
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals["version"] = __version__
+TEMPLATES.env.globals["quote"] = lambda v: quote(str(v), safe="")  # a pid as one path segment
 
 
 def render(

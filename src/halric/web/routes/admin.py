@@ -15,6 +15,7 @@ from halric.accounts.schemas import NewPassword, NewUser, UserOut, UserUpdate
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import HalricError
+from halric.projects import service as projects
 from halric.web.access import ADMIN
 from halric.web.deps import DB
 from halric.web.forms import ACCOUNT_LABELS, FormErrors, from_exception
@@ -68,6 +69,7 @@ def users_create(
         )
         with request.app.state.db.session() as s:
             user = accounts.create_user(s, actor, data, min_password_length=st.password_min_length)
+            projects.sync_all(s, actor)  # a facility account joins the projects of its organisation
             name = user.username
     except (ValidationError, HalricError) as exc:
         errors = from_exception(exc, labels=ACCOUNT_LABELS)
@@ -87,6 +89,7 @@ def users_active(
     user_id: RowId, active: Annotated[bool, Form()], actor: Actor = Depends(ADMIN), s: Session = DB
 ) -> Response:
     accounts.set_active(s, actor, user_id, active)
+    projects.sync_all(s, actor)  # project groups hold active accounts only
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -132,6 +135,7 @@ def user_edit(
         )
         with request.app.state.db.session() as s:
             accounts.update_user(s, actor, user_id, data)
+            projects.sync_all(s, actor)  # who is a project's facility contact may have changed
     except (ValidationError, HalricError) as exc:
         code = exc.status if isinstance(exc, HalricError) else 400
         errors = from_exception(exc, labels=ACCOUNT_LABELS)
@@ -223,6 +227,7 @@ def api_create_user(
     user = accounts.create_user(
         s, actor, body, min_password_length=request.app.state.settings.password_min_length
     )
+    projects.sync_all(s, actor)  # a facility account joins the projects of its organisation
     return accounts.to_out(user)
 
 
@@ -240,7 +245,9 @@ def api_user(user_id: RowId, actor: Actor = Depends(ADMIN), s: Session = DB) -> 
 def api_update_user(
     user_id: RowId, body: UserUpdate, actor: Actor = Depends(ADMIN), s: Session = DB
 ) -> UserOut:
-    return accounts.to_out(accounts.update_user(s, actor, user_id, body))
+    user = accounts.update_user(s, actor, user_id, body)
+    projects.sync_all(s, actor)  # who is a project's facility contact may have changed
+    return accounts.to_out(user)
 
 
 @api.put(

@@ -10,11 +10,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from halric.calls import conflicts, document, kpi, service, workflow
+from halric.calls import conflicts, document, kpi, service, team, workflow
 from halric.calls.models import Application, Call
 from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput
 from halric.core.actor import Actor
 from halric.core.errors import NotFound
+from halric.projects import service as projects
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB
 from halric.web.params import RowId
@@ -29,6 +30,7 @@ def call_dict(c: Call) -> dict[str, Any]:
         "deadline": c.deadline.isoformat() if c.deadline else None, "cutoffs": c.cutoffs,
         "budget_ceiling": str(c.budget_ceiling), "currency": c.currency, "duration_months": c.duration_months,
         "criteria": c.criteria, "rules": c.rules, "open": service.call_is_open(c),
+        "funder_name": c.funder_name, "award_number": c.award_number,
     }  # fmt: skip
 
 
@@ -50,6 +52,8 @@ def app_dict(s: Session, a: Application, hats: set[str]) -> dict[str, Any]:
         "cutoff": a.cutoff.isoformat() if a.cutoff else None,
         "submitted_at": a.submitted_at.isoformat() if a.submitted_at else None,
         "your_roles": sorted(hats), "next_states": workflow.next_states(a.state, hats),
+        "co_applicants": [{"id": c.id, "email": c.email, "accepted": c.accepted_at is not None}
+                          for c in team.co_applicants(s, a)] if hats & {"applicant", "coordinator"} else [],
     }  # fmt: skip
 
 
@@ -173,7 +177,7 @@ def invite(
 
 @api.post("/invitations/{token}/accept", summary="Accept an invitation")
 def accept(token: str, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
-    app = service.accept_invitation(s, actor, token)
+    app = projects.accept_invitation(s, actor, token)
     return {"application_id": app.id}
 
 
@@ -203,7 +207,7 @@ class FeasibilityBody(BaseModel):
 def feasibility(
     app_id: RowId, body: FeasibilityBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
-    r = service.feasibility(s, actor, app_id, body.infrastructure_id, body.verdict, body.comments)
+    r = projects.feasibility(s, actor, app_id, body.infrastructure_id, body.verdict, body.comments)
     return {"infrastructure_id": r.infrastructure_id, "verdict": r.verdict}
 
 
@@ -248,40 +252,68 @@ class ProjectStart(BaseModel):
     ends_on: date
 
 
-@api.post("/applications/{app_id}/project", status_code=201, summary="Start the approved project")
+@api.post(
+    "/applications/{app_id}/project",
+    status_code=201,
+    summary="Start the approved project: creates its group and catalog proposal (the project space)",
+)
 def start_project(
     app_id: RowId, body: ProjectStart, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
-    p = service.start_project(s, actor, app_id, body.started_on, body.ends_on)
+    p, space = projects.start(s, actor, app_id, body.started_on, body.ends_on)
     return {
         "application_id": app_id,
-        "started_on": p.started_on.isoformat(),
-        "ends_on": p.ends_on.isoformat(),
+        "started_on": p.started_on.isoformat() if p.started_on else None,
+        "ends_on": p.ends_on.isoformat() if p.ends_on else None,
+        "group": space.group_name,
+        "proposal_id": space.proposal_id,
     }
 
 
-@api.patch(
-    "/applications/{app_id}/project", summary="Follow-up: milestones, datasets, publications, cost claims"
-)
+@api.patch("/applications/{app_id}/project", summary="Follow-up: milestones, publications, cost claims")
 def update_project(
     app_id: RowId, body: dict[str, Any], actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     p = service.update_project(s, actor, app_id, body)
-    return {"milestones": p.milestones, "datasets": p.datasets, "publications": p.publications,
-            "cost_claims": p.cost_claims}  # fmt: skip
+    return {"milestones": p.milestones, "publications": p.publications, "cost_claims": p.cost_claims}
+
+
+class Publication(BaseModel):
+    title: str = Field(default="", max_length=500)
+    doi: str = Field(default="", max_length=300, description="10.NNNN/suffix (a doi.org link is accepted)")
 
 
 class FinalReport(BaseModel):
     report: dict[str, str]
     satisfaction: dict[str, int]
+    publications: list[Publication] = Field(default_factory=list, max_length=200)
+    datasets: list[str] = Field(
+        default_factory=list, max_length=1000, description="pids of the project's datasets"
+    )
 
 
-@api.post("/applications/{app_id}/final-report", summary="Final report and satisfaction questionnaire")
+@api.post(
+    "/applications/{app_id}/final-report",
+    summary="Final report and satisfaction questionnaire, linking publications (DOIs) and the project's datasets",
+)
 def final_report(
     app_id: RowId, body: FinalReport, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
-    service.final_report(s, actor, app_id, body.report, body.satisfaction)
-    return {"application_id": app_id, "state": "final-report"}
+    p = projects.final_report(s, actor, app_id, body.report, body.satisfaction,
+                              publications=[x.model_dump() for x in body.publications], datasets=body.datasets)  # fmt: skip
+    return {"application_id": app_id, "state": "final-report", "publications": p.final_report["publications"],
+            "datasets": p.final_report["datasets"]}  # fmt: skip
+
+
+@api.delete(
+    "/applications/{app_id}/co-applicants/{collaborator_id}",
+    summary="Take a co-applicant off (the owning applicant, a coordinator, or the co-applicant leaving)",
+)
+def remove_co_applicant(
+    app_id: RowId, collaborator_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    projects.remove_co_applicant(s, actor, app_id, collaborator_id)
+    return {"application_id": app_id, "removed": collaborator_id}
 
 
 @api.get("/applications/{app_id}/pdf", summary="The application as reviewers see it, as PDF")

@@ -11,10 +11,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from halric.calls import conflicts, document, kpi, organisations, rules, service, workflow
-from halric.calls.schemas import COST_TYPES, ORGANISATION_SECTORS, SECTORS, CallInput, ReviewInput
+from halric.calls import conflicts, document, kpi, organisations, rules, service, team, workflow
+from halric.calls.schemas import (
+    COST_TYPES,
+    DEFAULT_FUNDER,
+    ORGANISATION_SECTORS,
+    SECTORS,
+    CallInput,
+    ReviewInput,
+)
 from halric.core.actor import Actor
 from halric.core.errors import HalricError, InvalidInput, NotFound, PermissionDenied
+from halric.projects import service as projects
 from halric.registry import service as registry
 from halric.web import application_form as appform
 from halric.web import charts
@@ -49,7 +57,7 @@ def calls(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> 
 CALL_LABELS = {
     "slug": "Short name", "title": "Title", "text": "Call text", "opens_on": "Opens on", "deadline": "Single deadline",
     "cutoffs": "Cut-off dates", "budget_ceiling": "Budget ceiling per project", "currency": "Currency",
-    "duration_months": "Expected duration (months)",
+    "duration_months": "Expected duration (months)", "funder_name": "Funder", "award_number": "Award number",
 }  # fmt: skip
 
 
@@ -61,6 +69,8 @@ def _call_input(form: dict[str, str]) -> CallInput:
         budget_ceiling=(form.get("budget_ceiling") or "").replace(" ", "").replace(",", "") or None,
         currency=(form.get("currency") or "EUR").strip().upper(),
         duration_months=form.get("duration_months") or 6,
+        funder_name=(form.get("funder_name") or "").strip() or DEFAULT_FUNDER,
+        award_number=(form.get("award_number") or "").strip(),
     )  # fmt: skip
 
 
@@ -68,7 +78,8 @@ def _call_form_values(call: Any) -> dict[str, str]:
     return {"slug": call.slug, "title": call.title, "text": call.text, "opens_on": call.opens_on.isoformat(),
             "deadline": call.deadline.isoformat() if call.deadline else "", "cutoffs": " ".join(call.cutoffs),
             "budget_ceiling": f"{call.budget_ceiling:.2f}", "currency": call.currency,
-            "duration_months": str(call.duration_months)}  # fmt: skip
+            "duration_months": str(call.duration_months), "funder_name": call.funder_name,
+            "award_number": call.award_number}  # fmt: skip
 
 
 @pages.get("/calls/new", response_class=HTMLResponse)
@@ -123,6 +134,7 @@ def call_update(
         data = _call_input(form)
         with db.session() as s:
             service.update_call(s, actor, call_id, data)
+            projects.sync_call(s, actor, call_id)  # the funder and award its projects' proposals credit
     except (ValidationError, HalricError, _FormInvalid) as exc:
         if isinstance(exc, HalricError) and exc.status in (403, 404):
             raise
@@ -209,7 +221,7 @@ def invitation(request: Request, token: str, actor: Actor = Depends(SIGNED_IN), 
 def invitation_accept(request: Request, token: str, actor: Actor = Depends(SIGNED_IN)) -> Response:
     try:
         with request.app.state.db.session() as s:
-            app_id = service.accept_invitation(s, actor, token).id
+            app_id = projects.accept_invitation(s, actor, token).id
     except HalricError as exc:
         return render(request, "calls/invitation.html", {"token": token, "error": exc.detail}, exc.status)
     return RedirectResponse(f"/applications/{app_id}", status_code=303)
@@ -340,22 +352,28 @@ DONE = {
     "review": "Your review was saved.",
     "conflict": "Your conflict of interest was recorded: you will not score this application.",
     "decide": "The decision was recorded and the letter sent to the applicants.",
-    "start": "The project was started.",
+    "start": "The project was started: its group and catalog proposal are ready on the project page.",
     "followup": "The follow-up was saved.",
     "final-report": "Your final report was submitted.",
     "assign": "The reviewer was assigned and told by e-mail.",
     "lift-conflict": "The declared conflict of interest was lifted; the member may now read and score.",
+    "remove-co-applicant": "The co-applicant was taken off the application (and out of the project's group).",
 }
 # where each action's errors go on the page: service field -> input name
 ACTION_FIELDS = {
     "final-report": {k: f"sat-{k}" for k in service.SATISFACTION},
-    "followup": {"cost_claims": "claim_organisation", "milestones": "milestone"},
+    "followup": {
+        "cost_claims": "claim_organisation",
+        "milestones": "milestone",
+        "publications": "publication_doi",
+    },
 }
 ACTION_LABELS = {
     "letter": "Letter to the applicants", "outcome": "Outcome", "started_on": "Start", "ends_on": "End",
     "claim_organisation": "Cost claim, organisation", "claim_amount": "Cost claim, amount", "milestone": "Milestone",
     "conflict_reason": "Reason for the conflict", "comments": "Comments", "text": "Comment", "email": "E-mail",
     "verdict": "Verdict", "reviewer": "Reviewer", "due": "Milestone due date", "reason": "Why the conflict no longer applies",
+    "publication_doi": "Publication DOI", "publications": "DOIs of publications", "datasets": "Datasets the report links",
     **{f"sat-{k}": f"Satisfaction, {k.replace('_', ' ')}" for k in service.SATISFACTION},
     **{f: f.replace("_", " ").capitalize() for f in service.REPORT_FIELDS},
 }  # fmt: skip
@@ -413,6 +431,8 @@ def _view_context(s: Session, request: Request, actor: Actor, app: Any, hats: se
         "can_facility": [i for i in infras.values() if actor.is_admin or ("facility" in hats and i.organisation_id == actor.organisation)],
         "report_fields": service.REPORT_FIELDS, "satisfaction": service.SATISFACTION,
         "reviewers": reviewers, "assigned": service.assigned_reviewers(s, app) if "coordinator" in hats else [],
+        "co_applicants": team.co_applicants(s, app) if hats & {"applicant", "coordinator"} else [],
+        "project_datasets": projects.datasets_of(s, actor, app.id) if project and "applicant" in hats else [],
         "done_message": _done_message(request), "errors": FormErrors(), "f": {}, "failed": None,
     }  # fmt: skip
 
@@ -482,8 +502,8 @@ def _do(s: Session, request: Request, actor: Actor, app_id: RowId, what: str, fo
             raise InvalidInput("reviewer: choose a reviewer from the list", field="reviewer")
         service.assign_reviewer(s, actor, app_id, int(raw), request.app.state.settings.base_url)
     elif what == "feasibility":
-        service.feasibility(s, actor, app_id, str(form.get("infrastructure_id", "")), str(form.get("verdict", "")),
-                            str(form.get("comments", "")))  # fmt: skip
+        projects.feasibility(s, actor, app_id, str(form.get("infrastructure_id", "")), str(form.get("verdict", "")),
+                             str(form.get("comments", "")))  # fmt: skip
     elif what == "review":
         from halric.calls.models import Application
 
@@ -513,14 +533,13 @@ def _do(s: Session, request: Request, actor: Actor, app_id: RowId, what: str, fo
                 )
         if errors:
             raise _FormInvalid(errors)
-        service.start_project(s, actor, app_id, dates["started_on"], dates["ends_on"])
+        projects.start(s, actor, app_id, dates["started_on"], dates["ends_on"])
     elif what == "followup":
         changes: dict[str, Any] = {}
         _, p, _ = service.get_project(s, actor, app_id)
-        if str(form.get("dataset", "")).strip():
-            changes["datasets"] = [*p.datasets, str(form["dataset"]).strip()]
-        if str(form.get("publication", "")).strip():
-            changes["publications"] = [*p.publications, {"title": str(form["publication"]).strip()}]
+        title, doi = str(form.get("publication", "")).strip(), str(form.get("publication_doi", "")).strip()
+        if title or doi:
+            changes["publications"] = [*p.publications, {"title": title, "doi": doi}]
         if form.get("claim_organisation") or str(form.get("claim_amount", "")).strip():
             if not form.get("claim_organisation"):
                 raise InvalidInput("claim_organisation: choose the organisation that claims the cost",
@@ -537,7 +556,7 @@ def _do(s: Session, request: Request, actor: Actor, app_id: RowId, what: str, fo
             ]
         if not changes:
             raise InvalidInput(
-                "Fill in at least one of the follow-up fields (milestone, dataset, publication or cost claim)."
+                "Fill in at least one of the follow-up fields (milestone, publication or cost claim)."
             )
         service.update_project(s, actor, app_id, changes)
     elif what == "final-report":
@@ -553,9 +572,18 @@ def _do(s: Session, request: Request, actor: Actor, app_id: RowId, what: str, fo
                 sat[k] = int(raw)
             else:
                 errors.add(f"sat-{k}", "Choose from 1 (poor) to 5 (excellent).", ACTION_LABELS[f"sat-{k}"])
+        publications = [
+            {"doi": line.strip()} for line in str(form.get("publications", "")).splitlines() if line.strip()
+        ]
         if errors:
             raise _FormInvalid(errors)
-        service.final_report(s, actor, app_id, report, sat)
+        projects.final_report(s, actor, app_id, report, sat, publications=publications,
+                              datasets=[str(x) for x in form.getlist("datasets")])  # fmt: skip
+    elif what == "remove-co-applicant":
+        raw = str(form.get("collaborator_id", ""))
+        if not raw.isdigit():
+            raise InvalidInput("collaborator_id: choose a co-applicant", field="collaborator_id")
+        projects.remove_co_applicant(s, actor, app_id, int(raw))
     elif what == "copy":
         new = service.copy_application(s, actor, app_id)
         return RedirectResponse(f"/applications/{new.id}/edit", status_code=303)
