@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from halric.accounts import orcid
 from halric.accounts.models import User
-from halric.catalog import datacite, dto, rules
+from halric.catalog import credit, datacite, dto, rules
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.filters import Filter, project
 from halric.catalog.models import Dataset, PublishedData
@@ -244,7 +244,8 @@ def creator_orcids(s: Session, p: PublishedData) -> dict[str, str]:
 
 def metadata(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
     """The DataCite document for this record (what registration would send); creators the hub knows
-    get their ORCID iD (:func:`creator_orcids`)."""
+    get their ORCID iD (:func:`creator_orcids`); a pilot project's datasets add the programme's credit
+    (:mod:`halric.catalog.credit`)."""
     p = _load(s, actor, doi)
     doc = datacite.build(
         p,
@@ -252,7 +253,11 @@ def metadata(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
         dataset_urls=[dataset_url(x) for x in p.pid_array or []],
         publisher=catalog_settings().datacite_publisher,
     )
-    return datacite.add_orcids(doc, creator_orcids(s, p))
+    doc = datacite.add_orcids(doc, creator_orcids(s, p))
+    # a pilot project's datasets credit the programme: funder and award, project, instruments, PaNET
+    return credit.add_project_credit(
+        s, doc, list(p.pid_array or []), base_url=catalog_settings().catalog_base_url
+    )
 
 
 def publish(s: Session, actor: Actor, doi: str) -> dict[str, Any]:

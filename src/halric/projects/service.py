@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from halric.accounts import orcid
 from halric.accounts import service as accounts
 from halric.accounts.models import User
 from halric.calls import service as calls
@@ -24,6 +25,7 @@ from halric.calls import workflow
 from halric.calls.models import Application, Call, Project
 from halric.calls.report import missing_for_closure
 from halric.catalog import collections as catalog_collections
+from halric.catalog import published as catalog_published
 from halric.catalog import rules as catalog_rules
 from halric.catalog import service as catalog
 from halric.catalog.filters import Filter
@@ -79,26 +81,27 @@ def _organisation(s: Session, oid: str | None) -> dict[str, str]:
 
 def team_credits(s: Session, app: Application) -> list[dict[str, Any]]:
     """The team as the project's publications credit it: the application's team list (name, affiliation
-    with its ROR id, ORCID iD when an account with that e-mail has one), with the applicant first when the
-    list does not name them."""
-    users_by_email = {
-        u.email.lower(): u
-        for u in s.scalars(select(User).where(User.email.in_([m.email.lower() for m in app.team if m.email])))
-    }
+    with its ROR id, ORCID iD when an active account with that confirmed e-mail has one: accounts/orcid.py),
+    with the applicant first when the list does not name them."""
+    orcids = orcid.by_email(s, [m.email for m in app.team])  # active accounts, confirmed addresses
     out: list[dict[str, Any]] = []
     owner = s.get(User, app.owner_id)
     listed = {m.email.lower() for m in app.team if m.email}
     if owner is not None and owner.email.lower() not in listed:
+        oid = orcid.normalise(owner.orcid)
         out.append(
             {"name": owner.full_name or owner.username, "affiliation": _organisation(s, owner.organisation_id),
-             **({"orcid": owner.orcid} if owner.orcid else {})}
+             **({"orcid": oid} if oid else {})}
         )  # fmt: skip
     for m in app.team:
-        u = users_by_email.get(m.email.lower()) if m.email else None
+        oid = orcids.get(m.email.strip().lower()) if m.email else None
         out.append(
-            {"name": m.name, "affiliation": _organisation(s, m.organisation_id),
-             **({"orcid": u.orcid} if u is not None and u.orcid else {})}
-        )  # fmt: skip
+            {
+                "name": m.name,
+                "affiliation": _organisation(s, m.organisation_id),
+                **({"orcid": oid} if oid else {}),
+            }
+        )
     return out
 
 
@@ -332,6 +335,7 @@ def overview(s: Session, actor: Actor, app_id: int) -> dict[str, Any]:
                             "organisation": u.organisation_id, "reasons": people.get(u.id, ["added by an administrator"])})  # fmt: skip
     instruments, techniques = _instruments(s, app)
     report = project.final_report or {}
+    datasets = _dataset_rows(s, actor, space)
     return {
         "application_id": app.id, "title": app.title or "(untitled)", "state": app.state,
         "state_label": workflow.LABELS[app.state], "call": {"id": app.call_id, "title": app.call.title,
@@ -341,7 +345,9 @@ def overview(s: Session, actor: Actor, app_id: int) -> dict[str, Any]:
         "group": space.group_name if space else None, "proposal_id": space.proposal_id if space else None,
         "ingest_hint": ingest_hint(space) if space else None,
         "team": team_credits(s, app), "members": members, "instruments": instruments, "techniques": techniques,
-        "datasets": _dataset_rows(s, actor, space), "publications": list(project.publications or []),
+        "datasets": datasets, "publications": list(project.publications or []),
+        "published_data": _published_data(s, actor, [d["pid"] for d in datasets]),
+        "may_publish": space is not None and catalog_rules.can_write(actor, space.group_name),
         "milestones": list(project.milestones or []),
         "final_report": {"submitted": bool(report), "publications": list(report.get("publications", [])),
                          "datasets": list(report.get("datasets", []))},
@@ -362,6 +368,53 @@ def my_projects(s: Session, actor: Actor) -> list[dict[str, Any]]:
                         "state_label": workflow.LABELS[app.state], "your_roles": sorted(hats),
                         "proposal_id": space.proposal_id if space else None})  # fmt: skip
     return out
+
+
+def _published_data(s: Session, actor: Actor, pids: list[str]) -> list[dict[str, Any]]:
+    """Published data (DOIs) holding any of these datasets, that the actor may see."""
+    if not pids:
+        return []
+    found = catalog_published.find(s, actor, Filter(where={"pidArray": {"inq": pids}}, limit=1000))
+    return [{"doi": p["doi"], "title": p.get("title"), "status": p.get("status")} for p in found]
+
+
+# --- publishing the project's data -----------------------------------------------------------------------
+
+
+def publish(
+    s: Session,
+    actor: Actor,
+    app_id: int,
+    pids: list[str],
+    *,
+    title: str,
+    abstract: str,
+    description: str = "",
+) -> dict[str, Any]:
+    """Published data (pending its DOI) of some of the project's datasets, with the team as creators. Its
+    DataCite metadata credits the programme (``halric.catalog.credit``): funder and award, the project,
+    the instruments, PaNET techniques. For the project's group (team, facility contacts) and data
+    stewards; a data steward registers the DOI."""
+    app, _project, _hats = calls.get_project(s, actor, app_id)
+    space = space_of(s, app.id)
+    if space is None or not catalog_rules.can_write(actor, space.group_name):
+        raise PermissionDenied("Only the project's team and facility contacts publish its datasets.")
+    if not title.strip():
+        raise InvalidInput("title: give the published data a title", field="title")
+    if not abstract.strip():
+        raise InvalidInput("abstract: say in a few sentences what the data are", field="abstract")
+    mine = {d["pid"] for d in _dataset_rows(s, actor, space)}
+    chosen = list(dict.fromkeys(p for p in pids if p))
+    if not chosen:
+        raise InvalidInput("pidArray: choose the datasets to publish", field="pidArray")
+    for pid in chosen:
+        if pid not in mine:
+            raise InvalidInput(f"pidArray: {pid!r} is not a dataset of this project", field="pidArray")
+    sync(s, actor, app.id)  # the team, its ORCID iDs and the funding as they are now
+    creators = [m["name"] for m in team_credits(s, app)]
+    record = {"title": title.strip(), "abstract": abstract.strip(), "creator": creators, "pidArray": chosen,
+              "resourceType": "Dataset", **({"dataDescription": description.strip()} if description.strip() else {})}  # fmt: skip
+    return catalog_published.create(s, actor, record)
 
 
 # --- the end of the project ----------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ feasibility = sa.table(
 users = sa.table(
     "users", sa.column("id", sa.Integer), sa.column("username", sa.String), sa.column("email", sa.String),
     sa.column("full_name", sa.String), sa.column("organisation_id", sa.String), sa.column("is_active", sa.Boolean),
-    sa.column("orcid", sa.String),
+    sa.column("orcid", sa.String), sa.column("email_verified_at", UTCT),
 )  # fmt: skip
 user_roles = sa.table("user_roles", sa.column("user_id", sa.Integer), sa.column("role", sa.String))
 groups = sa.table(
@@ -180,7 +180,14 @@ def _context(conn: Any, app: Any, call: Any) -> dict[str, Any]:
     emails = [r.email.lower() for r in rows if r.email]
     orcids = {
         r.email.lower(): r.orcid
-        for r in conn.execute(sa.select(users.c.email, users.c.orcid).where(users.c.email.in_(emails)))
+        for r in conn.execute(
+            sa.select(users.c.email, users.c.orcid).where(
+                sa.func.lower(users.c.email).in_(emails),
+                users.c.is_active.is_(True),
+                users.c.email_verified_at.is_not(None),
+                users.c.orcid.is_not(None),
+            )
+        )
     }
     credits = []
     if owner is not None and owner.email.lower() not in emails:
