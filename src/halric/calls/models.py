@@ -230,3 +230,110 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- access visits (calls/visits.py) -------------------------------------------------------------------
+
+
+class Visit(Base):
+    """A running project's visit to one of its requested instruments: the slots the facility offers, the
+    one the team books, the samples under safety review, the visitors, and their feedback afterwards."""
+
+    __tablename__ = "visits"
+    __table_args__ = (UniqueConstraint("application_id", "instrument_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(16), default="planning", index=True)  # planning|confirmed|done
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    done_at: Mapped[datetime | None] = mapped_column()
+    reminder_sent_at: Mapped[datetime | None] = mapped_column()
+
+    slots: Mapped[list[VisitSlot]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="VisitSlot.starts_at"
+    )
+    samples: Mapped[list[VisitSample]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="VisitSample.id"
+    )
+    visitors: Mapped[list[Visitor]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="Visitor.id"
+    )
+
+
+class VisitSlot(Base):
+    """Instrument time offered to a project's visit (offered | booked | withdrawn)."""
+
+    __tablename__ = "visit_slots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(80), index=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime] = mapped_column()
+    capacity: Mapped[int] = mapped_column(Integer, default=2)  # visitors on site at once
+    notes: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="offered", index=True)
+    offered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    booked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    booked_at: Mapped[datetime | None] = mapped_column()
+
+
+class VisitInstrumentLock(Base):
+    """One row per instrument, locked while a booking checks that instrument's time (no double booking)."""
+
+    __tablename__ = "visit_instrument_locks"
+
+    instrument_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    bookings: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VisitSample(Base):
+    """A sample the team brings, declared for the facility's safety review
+    (draft | submitted | approved | changes)."""
+
+    __tablename__ = "visit_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[str] = mapped_column(String(100), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    biosafety_level: Mapped[int] = mapped_column(Integer, default=1)
+    chemical_hazards: Mapped[list[Any]] = mapped_column(default=list)  # GHS hazard classes
+    hazard_details: Mapped[str] = mapped_column(Text, default="")
+    radioactive: Mapped[bool] = mapped_column(Boolean, default=False)
+    radiation_details: Mapped[str] = mapped_column(Text, default="")
+    human_material: Mapped[bool] = mapped_column(Boolean, default=False)
+    ethics_reference: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Visitor(Base):
+    """A person who comes on site; after the visit, asked for feedback by a single-use link."""
+
+    __tablename__ = "visit_visitors"
+    __table_args__ = (UniqueConstraint("visit_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    arrives_on: Mapped[date] = mapped_column(Date)
+    departs_on: Mapped[date] = mapped_column(Date)
+    feedback_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    feedback_sent_at: Mapped[datetime | None] = mapped_column()
+    feedback_at: Mapped[datetime | None] = mapped_column()
+    rating: Mapped[int | None] = mapped_column(Integer)
+    feedback_comments: Mapped[str] = mapped_column(Text, default="")

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from halric.core.values import Moment
+
 SECTORS = ("industry", "hospital", "academia")
 COST_TYPES = ("employment", "equipment", "travel", "consumables", "other")
 # the programme that funds HALRIC's pilots: a call's default funder (DataCite fundingReference)
@@ -171,3 +173,89 @@ class NewOrganisationInline(Strict):
                 "leave it empty if you do not know it"
             )
         return f"https://ror.org/{text}"
+
+
+# --- access visits (calls/visits.py) -------------------------------------------------------------------
+
+SAMPLE_KINDS = {
+    "protein": "Protein or peptide",
+    "nucleic-acid": "DNA or RNA",
+    "cells": "Cultured cells",
+    "tissue": "Tissue",
+    "body-fluid": "Blood, serum or another body fluid",
+    "microorganism": "Microorganism or virus",
+    "small-molecule": "Small molecule or drug compound",
+    "material": "Material or powder (not biological)",
+    "other": "Other",
+}
+# the GHS hazard classes (pictograms GHS01–GHS09) a safety form asks about
+CHEMICAL_HAZARDS = {
+    "explosive": "Explosive (GHS01)",
+    "flammable": "Flammable (GHS02)",
+    "oxidising": "Oxidising (GHS03)",
+    "gas-under-pressure": "Gas under pressure (GHS04)",
+    "corrosive": "Corrosive (GHS05)",
+    "acute-toxic": "Acutely toxic (GHS06)",
+    "harmful": "Harmful or irritant (GHS07)",
+    "health-hazard": "Carcinogenic, mutagenic, toxic to reproduction or sensitising (GHS08)",
+    "environment": "Hazardous to the environment (GHS09)",
+}
+
+
+class SlotIn(Strict):
+    """Instrument time offered to a project. Times without an offset are local time at the facilities."""
+
+    instrument_id: str = Field(min_length=1, max_length=80)
+    starts_at: Moment
+    ends_at: Moment
+    capacity: int = Field(default=2, ge=1, le=50, description="How many visitors can be on site at once")
+    notes: str = Field(default="", max_length=2000)
+
+
+class SampleIn(Strict):
+    name: str = Field(min_length=2, max_length=200)
+    kind: str
+    quantity: str = Field(default="", max_length=100)
+    description: str = Field(default="", max_length=2000)
+    biosafety_level: int = Field(default=1, ge=1, le=4, description="Biosafety level, 1 to 4")
+    chemical_hazards: list[str] = Field(default_factory=list, max_length=len(CHEMICAL_HAZARDS))
+    hazard_details: str = Field(default="", max_length=2000)
+    radioactive: bool = False
+    radiation_details: str = Field(default="", max_length=1000)
+    human_material: bool = False
+    ethics_reference: str = Field(
+        default="", max_length=200, description="The ethics approval covering human material (required then)"
+    )
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in SAMPLE_KINDS:
+            raise ValueError("choose one of: " + ", ".join(SAMPLE_KINDS.values()).lower())
+        return v
+
+    @field_validator("chemical_hazards")
+    @classmethod
+    def _hazards(cls, v: list[str]) -> list[str]:
+        unknown = [h for h in v if h not in CHEMICAL_HAZARDS]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a hazard class; use " + ", ".join(CHEMICAL_HAZARDS))
+        return sorted(set(v), key=list(CHEMICAL_HAZARDS).index)
+
+
+class VisitorIn(Strict):
+    name: str = Field(min_length=2, max_length=200)
+    organisation_id: str = Field(min_length=1, max_length=64)
+    email: str = Field(min_length=3, max_length=320)
+    arrives_on: date
+    departs_on: date
+
+
+class SafetyReviewIn(Strict):
+    decision: str = Field(description="approve, or changes (ask the team to change the declaration)")
+    comment: str = Field(default="", max_length=5000)
+
+
+class FeedbackIn(Strict):
+    rating: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
+    comments: str = Field(default="", max_length=10000)
