@@ -162,7 +162,8 @@ def _need_planning(visit: Visit) -> None:
         )
 
 
-def _visit(s: Session, a: Access, visit_id: int) -> Visit:
+def visit_in(s: Session, a: Access, visit_id: int) -> Visit:
+    """One visit of the project ``a`` (404 for another project's)."""
     v = s.get(Visit, visit_id)
     if v is None or v.application_id != a.app.id:
         raise NotFound(f"No visit with id {visit_id} in this project.")
@@ -448,7 +449,7 @@ def add_sample(s: Session, actor: Actor, app_id: int, visit_id: int, data: Sampl
     a = access(s, actor, app_id)
     _need_team(a)
     _need_running(a)
-    visit = _visit(s, a, visit_id)
+    visit = visit_in(s, a, visit_id)
     _need_planning(visit)
     _check_sample(data)
     if len(visit.samples) >= MAX_SAMPLES:
@@ -497,7 +498,7 @@ def submit_samples(
     a = access(s, actor, app_id)
     _need_team(a)
     _need_running(a)
-    visit = _visit(s, a, visit_id)
+    visit = visit_in(s, a, visit_id)
     _need_planning(visit)
     todo = [x for x in visit.samples if x.state in ("draft", "changes")]
     if not todo:
@@ -564,7 +565,7 @@ def add_visitor(s: Session, actor: Actor, app_id: int, visit_id: int, data: Visi
     a = access(s, actor, app_id)
     _need_team(a)
     _need_running(a)
-    visit = _visit(s, a, visit_id)
+    visit = visit_in(s, a, visit_id)
     _need_planning(visit)
     slot = booked(visit)
     if slot is None:
@@ -654,7 +655,7 @@ def confirm(s: Session, actor: Actor, app_id: int, visit_id: int, base_url: str 
     """The facility confirms the visit: a slot is booked, every sample approved, visitors registered."""
     a = access(s, actor, app_id)
     _need_running(a)
-    visit = _visit(s, a, visit_id)
+    visit = visit_in(s, a, visit_id)
     _need_staff(s, a, visit, "confirms a visit")
     _need_planning(visit)
     missing = [c.text for c in readiness(visit) if not c.ok]
@@ -680,7 +681,7 @@ def confirm(s: Session, actor: Actor, app_id: int, visit_id: int, base_url: str 
 def reopen(s: Session, actor: Actor, app_id: int, visit_id: int, base_url: str = "") -> Visit:
     """Staff take a confirmation back before the visit starts (e.g. the instrument is down); the team is told."""
     a = access(s, actor, app_id)
-    visit = _visit(s, a, visit_id)
+    visit = visit_in(s, a, visit_id)
     _need_staff(s, a, visit, "reopens a visit")
     if visit.state != "confirmed":
         raise Conflict("Only a confirmed visit can be reopened.")
@@ -702,7 +703,7 @@ def reopen(s: Session, actor: Actor, app_id: int, visit_id: int, base_url: str =
 def mark_done(s: Session, actor: Actor, app_id: int, visit_id: int, base_url: str = "") -> Visit:
     """Staff record that the visit took place; every visitor is asked for feedback."""
     a = access(s, actor, app_id)
-    visit = _visit(s, a, visit_id)
+    visit = visit_in(s, a, visit_id)
     _need_staff(s, a, visit, "marks a visit done")
     if visit.state != "confirmed":
         raise Conflict("Only a confirmed visit can be marked done.")

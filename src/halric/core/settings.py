@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Run `db purge` (expired sessions, old mail and jobs) this often (0: never).",
     )
+    schedule_visits_seconds: int = Field(
+        default=900,
+        ge=0,
+        description="Send access-visit reminders and feedback requests that are due this often (0: never).",
+    )
     harvest_interval_minutes: int = Field(
         default=60,
         ge=0,

@@ -45,6 +45,12 @@ def _dois_queued(s: Session) -> bool:
     return queued_count(s) > 0
 
 
+def _visits_due(s: Session) -> bool:
+    from halric.calls.visits import has_due
+
+    return has_due(s)
+
+
 def schedules(db: Database, settings: Settings) -> list[Schedule]:
     """The periodic jobs of this hub: fixed ones from the settings, and one harvest per site."""
     from halric.federation.models import Site
@@ -54,6 +60,7 @@ def schedules(db: Database, settings: Settings) -> list[Schedule]:
         Schedule("embargo", settings.schedule_embargo_seconds, "catalog.release_embargoed"),
         Schedule("doi", settings.schedule_doi_seconds, "catalog.register_dois", has_work=_dois_queued),
         Schedule("purge", settings.schedule_purge_seconds, "db.purge"),
+        Schedule("visits", settings.schedule_visits_seconds, "visits.due", has_work=_visits_due),
     ]
     with db.session() as s:
         rows = s.execute(

@@ -114,10 +114,19 @@ def purge_job(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
         )
 
 
+def visits_due(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """Access visits: reminders before confirmed visits, and feedback requests after them (each once)."""
+    from halric.calls import visits
+
+    with ctx.db.session() as s:
+        return visits.send_due(s, ctx.settings.base_url)
+
+
 HANDLERS: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any] | None]] = {
     "mail.send": send_mail,
     "federation.harvest": harvest_site,
     "catalog.release_embargoed": release_embargoed,
     "catalog.register_dois": register_dois,
     "db.purge": purge_job,
+    "visits.due": visits_due,
 }

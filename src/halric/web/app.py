@@ -104,6 +104,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         registry_pages,
         scicat,
         signup,
+        visits_api,
+        visits_pages,
     )
 
     for module in (
@@ -122,6 +124,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         calls_pages,
         calls_api,
         projects,
+        visits_pages,
+        visits_api,
         catalog,
         downloads,
         scicat,
