@@ -77,16 +77,17 @@ NEEDS: dict[str, dict[str, bool]] = {
     "applicant": {**PUBLIC_PAGES, "/dashboard": True, "/account": True, "/applications": True,
                   "/account/expertise": False},
     "facility": {**PUBLIC_PAGES, "/dashboard": True, "/applications": True,
-                 "/registry/instruments/*/edit": True},
+                 "/registry/instruments/*/edit": True, "/facility/calendar": True},
     "committee": {**PUBLIC_PAGES, "/dashboard": True, "/applications": True, "/calls/*/ranking": True},
     "coordinator": {**PUBLIC_PAGES, "/dashboard": True, "/applications": True, "/kpi": True,
-                    "/calls/new": True, "/calls/*/ranking": True, "/match/report": False},
+                    "/calls/new": True, "/calls/*/ranking": True, "/match/report": False,
+                    "/facility/calendar": True},
     "steward": {**PUBLIC_PAGES, "/dashboard": True},
     "admin": {**PUBLIC_PAGES, "/dashboard": True, "/admin/users": True, "/admin/users/*": True,
               "/admin/audit": True, "/admin/mail": True},
 }  # fmt: skip
 SHOTS = {("coordinator", "/kpi"): "kpi", ("anonymous", "/registry"): "registry-instruments"}
-SKIP_PATHS = re.compile(r"^/(signout$|api/(?!docs$))|/download|\.(pdf|csv|xlsx|zip|json)$")
+SKIP_PATHS = re.compile(r"^/(signout$|api/(?!docs$))|/download|\.(pdf|csv|xlsx|zip|json|ics)$")
 MAX_PAGES = 90  # per role; a crawl that needs more has found an unbounded family of addresses
 
 

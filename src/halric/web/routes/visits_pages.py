@@ -141,7 +141,7 @@ def _context(s: Session, request: Request, actor: Actor, app_id: int) -> dict[st
         "orgs": orgs, "org_names": {o.id: o.name for o in orgs}, "kinds": SAMPLE_KINDS, "hazards": CHEMICAL_HAZARDS,
         "bsl": visits.BSL, "sample_states": visits.SAMPLE_STATES, "visit_states": visits.VISIT_STATES,
         "when": visits.when, "local": visits.local, "tz": "CET/CEST", "done_message": DONE.get(done),
-        "remind_days": visits.REMIND_DAYS,
+        "remind_days": visits.REMIND_DAYS, "week_of": lambda slot: _week_name(visits.local(slot.starts_at).date()),
         "errors": FormErrors(), "f": {}, "f_hazards": [], "failed": None,
     }  # fmt: skip
 
