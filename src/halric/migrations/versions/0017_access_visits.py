@@ -1,8 +1,8 @@
 """calls: access visits — slots on an instrument, the booking lock per instrument, samples under safety
 review, visitors and their feedback
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql
 
 import halric.core.db
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
