@@ -263,6 +263,20 @@ def test_review_with_a_conflict_decision_follow_up_and_kpis(hub, cast, browser):
         ann.get_by_label(label, exact=True).select_option("4")
     ann.get_by_role("button", name="Submit final report").click()
     assert ann.locator("#state").inner_text() == "Final report submitted"
+    # the project space, from the dashboard's "Your projects": both ids and the sentence for ingestors,
+    # the facility contact in the group, and what is still missing before the project closes
+    ann.get_by_role("link", name="ann", exact=True).click()
+    ann.get_by_role("link", name="Open your projects").click()
+    ann.get_by_role("link", name=TITLE).click()
+    space = ann.locator("#space").inner_text()
+    assert (
+        re.search(r"HALRIC-\d+", space) and re.search(r"pilot-\d+", space) and "Facility ingestors" in space
+    )
+    assert "facility contact" in ann.locator("#members").inner_text()
+    assert "Everything is in" in ann.locator("#final-report").inner_text()
+    assert_accessible(ann)
+    assert_fits(ann)
+    ann.set_viewport_size({"width": 1280, "height": 900})
     # KPIs with charts, from the coordinator's dashboard
     coo.get_by_role("link", name="coo", exact=True).click()
     coo.get_by_role("link", name="Open KPIs").click()

@@ -207,3 +207,23 @@ def test_resolve_a_project_by_either_id(db, people, open_call, ref):
             projects.for_ingest(s, actor(db, people["other"]["name"]), name)
         with pytest.raises(NotFound):
             projects.resolve(s, "HALRIC-999999")
+
+
+def test_the_visit_link_follows_the_visit_pages():
+    """The project page links the access visit only when the hub serves its page (the visits module)."""
+    from types import SimpleNamespace
+
+    from fastapi import APIRouter, FastAPI
+
+    from halric.web.routes.projects import VISIT_ROUTE, has_route
+
+    bare, with_visits = FastAPI(), FastAPI()
+    router = APIRouter()
+
+    @router.get(VISIT_ROUTE)
+    def visit(app_id: int) -> None:
+        return None
+
+    with_visits.include_router(router)
+    assert has_route(SimpleNamespace(app=with_visits), VISIT_ROUTE)
+    assert not has_route(SimpleNamespace(app=bare), VISIT_ROUTE)
