@@ -85,3 +85,30 @@ def test_report_form_and_follow_up_check_dois(client, db, people, open_call):
 
 def _steward(db, make_user):
     return actor(db, make_user(["steward"], prefix="stw"))
+
+
+def test_closure_waits_for_the_visit_feedback(client, db, people, open_call):
+    """A project whose access visit took place closes only once every visitor has given feedback."""
+    from tests.calls.test_visits import outbox, ready_visit
+    from tests.calls.test_visits import running_project as started_through_the_api
+
+    aid = started_through_the_api(client, people, open_call)
+    ha, hc, hs = people["applicant"]["h"], people["coordinator"]["h"], people["maxiv_staff"]["h"]
+    vid, _slot = ready_visit(client, people, aid, start_days=120)
+    assert client.post(f"/api/projects/{aid}/visit/{vid}/confirm", headers=hs).status_code == 200
+    assert client.post(f"/api/projects/{aid}/visit/{vid}/done", headers=hs).status_code == 200
+    claim = client.patch(f"/api/applications/{aid}/project", headers=ha,
+                         json={"cost_claims": [{"organisation_id": "lu", "amount": "500.00"}]})  # fmt: skip
+    assert claim.status_code == 200
+    r = client.post(f"/api/applications/{aid}/final-report", headers=ha,
+                    json={"report": REPORT, "satisfaction": SATISFACTION})  # fmt: skip
+    assert r.status_code == 200, r.text
+    close = client.post(f"/api/applications/{aid}/transition", json={"target": "closed"}, headers=hc)
+    assert close.status_code == 409 and "the visit feedback" in close.json()["detail"]
+    assert "cost claim" not in close.json()["detail"] and "final report" not in close.json()["detail"]
+    (mail,) = outbox(db, f"vera{aid}@example.org", "how was your visit")
+    token = mail[2].split("/visits/feedback/")[1].split()[0]
+    assert client.post(f"/api/visits/feedback/{token}", json={"rating": 5}).status_code == 200
+    assert client.get(f"/api/projects/{aid}", headers=ha).json()["closure_missing"] == []
+    close = client.post(f"/api/applications/{aid}/transition", json={"target": "closed"}, headers=hc)
+    assert close.status_code == 200 and close.json()["state"] == "closed"

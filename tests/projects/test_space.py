@@ -188,6 +188,10 @@ def test_project_page_and_api_access(client, db, people, open_call):
     view = client.get(f"/applications/{pilot.app_id}")
     assert re.search(rf'href="/projects/{pilot.app_id}"', view.text)
     assert "catalog pid" not in view.text  # the free-text dataset field is gone
+    # the project page links its access visit (the visit pages are served)
+    page = client.get(f"/projects/{pilot.app_id}")
+    assert f'href="/projects/{pilot.app_id}/visit" id="visit-link"' in page.text
+    assert client.get(f"/projects/{pilot.app_id}/visit").status_code == 200
     # in OpenAPI
     spec = client.get("/api/openapi.json").json()
     assert "/api/projects/{app_id}" in spec["paths"] and "/api/projects" in spec["paths"]

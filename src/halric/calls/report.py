@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from halric.calls.models import Application, Project
+from halric.calls.visits import feedback_complete
 from halric.core.errors import InvalidInput
 
 DOI = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -30,17 +31,6 @@ def normalise_doi(value: str, field: str = "doi") -> str:
     return v
 
 
-def _visit_feedback_complete(s: Session, app_id: int) -> bool:
-    """Every visitor of the project's access visit gave feedback (a project without a visit: True)."""
-    # TODO(#15, visits helper): call halric.calls.visits.feedback_complete(s, app_id) directly once it is on
-    # main; until then a project without the visits module counts as having no visit.
-    try:
-        from halric.calls import visits  # type: ignore[attr-defined]
-    except ImportError:
-        return True
-    return bool(visits.feedback_complete(s, app_id))
-
-
 def missing_for_closure(s: Session, app: Application) -> list[str]:
     """What must still come in before the project closes: the final report, the visit feedback and the cost
     claim. Empty when it may close."""
@@ -50,8 +40,8 @@ def missing_for_closure(s: Session, app: Application) -> list[str]:
     missing = []
     if not p.final_report:
         missing.append("the final report")
-    if not _visit_feedback_complete(s, app.id):
-        missing.append("the visit feedback (every visitor's form)")
+    if not feedback_complete(s, app.id):  # no visit, or every visitor of a visit done answered
+        missing.append("the visit feedback (a confirmed visit still ahead, or a visitor's form not yet in)")
     if not p.cost_claims:
         missing.append("the cost claim (at least one claim, under follow-up)")
     return missing
