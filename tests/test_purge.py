@@ -52,7 +52,7 @@ def test_purge_deletes_only_what_expired(db, settings, make_user):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {
         "sessions": 1, "login_failures": 1, "email_links": 1, "unconfirmed_accounts": 1, "delivered_mail": 1,
-        "finished_jobs": 1,
+        "finished_jobs": 1, "addresses": 0,
     }  # fmt: skip
     with db.session() as s:
         assert [w.token_hash[0] for w in s.scalars(select(WebSession))] == ["b"]

@@ -30,6 +30,9 @@ class User(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column()
     # the person's ORCID iD (0000-0002-1825-0097), learnt from ORCID or a provider's claim at sign-in
     orcid: Mapped[str | None] = mapped_column(String(19))
+    # when an administrator erased the account (halric.gdpr): its personal data is gone or pseudonymised,
+    # it cannot sign in, and it is kept only so that the records pointing at it stay whole
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"

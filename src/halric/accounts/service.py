@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from halric.accounts import throttle
@@ -142,6 +142,15 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+ERASED_MESSAGE = "This account was erased; it cannot be changed or used again."
+
+
+def ensure_not_erased(user: User) -> None:
+    """An erased account (halric.gdpr) stays only as a pseudonym: it gets no password, token or role."""
+    if user.erased_at is not None:
+        raise Conflict(ERASED_MESSAGE)
+
+
 def count_admins(session: Session) -> int:
     q = select(func.count()).select_from(UserRole).where(UserRole.role == "admin")
     return session.scalar(q) or 0
@@ -173,6 +182,7 @@ def update_user(session: Session, actor: Actor, user_id: int, data: UserUpdate) 
     if not actor.has_role("admin"):
         raise PermissionDenied("Only administrators change accounts.")
     user = get_user(session, user_id)
+    ensure_not_erased(user)
     given = data.model_fields_set
     changes: dict[str, dict[str, object]] = {}
     last_admin = user.is_active and "admin" in user.role_names and _other_active_admins(session, user) == 0
@@ -233,6 +243,13 @@ def update_user(session: Session, actor: Actor, user_id: int, data: UserUpdate) 
 
 def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> User:
     return update_user(session, actor, user_id, UserUpdate(is_active=active))
+
+
+def find_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No account with the e-mail address {email.strip()!r}.")
+    return user
 
 
 def find_user(session: Session, username: str) -> User:
@@ -345,6 +362,7 @@ def change_password(
 def set_password(session: Session, actor: Actor, user: User, new: str, *, min_length: int) -> None:
     if not actor.has_role("admin"):
         raise PermissionDenied("Only administrators reset passwords.")
+    ensure_not_erased(user)
     check_password_policy(new, min_length)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
@@ -363,6 +381,7 @@ def create_api_token(
         raise InvalidInput("name: give the token a name of 1–100 characters", field="name")
     if actor.user_id != user.id and not actor.is_admin:
         raise PermissionDenied("You can only create tokens for yourself.")
+    ensure_not_erased(user)
     token = new_token(TOKEN_PREFIX)
     row = ApiToken(
         user_id=user.id,
@@ -411,13 +430,14 @@ def purge_expired(
     now: datetime | None = None,
     failures_after: timedelta = timedelta(days=1),
     unconfirmed_after: timedelta = timedelta(days=7),
+    sessions_after: timedelta = timedelta(0),
 ) -> dict[str, int]:
-    """Delete expired browser sessions, sign-in failure counters that no longer throttle anyone (last
-    failure longer ago than ``failures_after`` and no lock in force), e-mail links expired for a day,
-    and self-made accounts whose address was not confirmed within ``unconfirmed_after``. Safe to
-    repeat."""
+    """Delete browser sessions expired longer ago than ``sessions_after``, sign-in failure counters that
+    no longer throttle anyone (last failure longer ago than ``failures_after`` and no lock in force),
+    e-mail links expired for a day, and self-made accounts whose address was not confirmed within
+    ``unconfirmed_after``. Safe to repeat."""
     now = now or utcnow()
-    sessions = s.execute(delete(WebSession).where(WebSession.expires_at < now)).rowcount or 0
+    sessions = s.execute(delete(WebSession).where(WebSession.expires_at < now - sessions_after)).rowcount or 0
     stale = now - failures_after
     failures = (
         s.execute(
@@ -436,6 +456,7 @@ def purge_expired(
         s.execute(
             delete(User).where(
                 User.email_verified_at.is_(None),
+                User.erased_at.is_(None),  # an erased account stays: records point at it
                 User.created_at < now - unconfirmed_after,
                 # opened through an identity provider: signs in there, whatever its address
                 ~select(ExternalIdentity.id).where(ExternalIdentity.user_id == User.id).exists(),
@@ -449,6 +470,31 @@ def purge_expired(
         "email_links": int(links),
         "unconfirmed_accounts": int(unconfirmed),
     }
+
+
+def forget_addresses(s: Session, *, before: datetime) -> int:
+    """Remove client addresses and browser descriptions recorded before ``before`` from sessions and
+    e-mail links (the retention period of addresses); the rows themselves follow their own periods."""
+    n = (
+        s.execute(
+            update(WebSession)
+            .where(WebSession.created_at < before)
+            .where(or_(WebSession.ip.is_not(None), WebSession.user_agent.is_not(None)))
+            .values(ip=None, user_agent=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        or 0
+    )
+    n += (
+        s.execute(
+            update(AccountToken)
+            .where(AccountToken.created_at < before, AccountToken.ip.is_not(None))
+            .values(ip=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        or 0
+    )
+    return int(n)
 
 
 # --- sign-up, e-mail confirmation and password reset ---------------------------------------------

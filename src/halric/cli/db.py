@@ -71,13 +71,18 @@ def reindex_search() -> None:
 
 @app.command("purge")
 def purge(
-    keep_mail_days: int = typer.Option(
-        90, "--keep-mail-days", min=0, max=36500, help="Keep delivered mail this many days."
+    keep_mail_days: int | None = typer.Option(
+        None,
+        "--keep-mail-days",
+        min=0,
+        max=36500,
+        help="Keep delivered mail this many days (default: HALRIC_RETENTION_MAIL_DAYS, 90).",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Delete expired sessions, stale sign-in counters, expired e-mail links, unconfirmed sign-ups, old mail
-    and finished jobs (safe from cron; the worker also runs it daily)."""
+    """Apply the retention periods (docs/privacy.md): delete expired sessions, stale sign-in counters,
+    expired e-mail links, unconfirmed sign-ups, old delivered mail and finished jobs, and remove old client
+    addresses (safe from cron; the worker also runs it daily)."""
     import json
 
     from halric.core.actor import system_actor
@@ -93,10 +98,12 @@ def purge(
     if json_out:
         print(json.dumps(counts))
     else:
+        mail_days = st.retention_mail_days if keep_mail_days is None else keep_mail_days
         console.print(
             f"Deleted {counts['sessions']} expired session(s), {counts['login_failures']} stale sign-in "
             f"failure counter(s), {counts['email_links']} expired e-mail link(s), "
-            f"{counts['unconfirmed_accounts']} sign-up(s) never confirmed within 7 days and "
-            f"{counts['delivered_mail']} delivered mail(s) older than {keep_mail_days} days and "
-            f"{counts['finished_jobs']} finished job(s)."
+            f"{counts['unconfirmed_accounts']} sign-up(s) never confirmed within "
+            f"{st.retention_unconfirmed_days} days, {counts['delivered_mail']} delivered mail(s) older than "
+            f"{mail_days} days and {counts['finished_jobs']} finished job(s); removed the client address "
+            f"from {counts['addresses']} record(s) older than {st.retention_address_days} days."
         )

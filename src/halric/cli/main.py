@@ -27,6 +27,7 @@ def _register() -> None:
         ingest,
         mail,
         match,
+        personal,
         privacy,
         registry,
         serve,
@@ -35,6 +36,8 @@ def _register() -> None:
     )
 
     app.add_typer(db.app, name="db")
+    users.app.command("export")(personal.export)
+    users.app.command("erase")(personal.erase)
     app.add_typer(users.app, name="user")
     app.add_typer(users.token_app, name="token")
     app.add_typer(registry.app, name="registry")

@@ -9,7 +9,9 @@ import typer
 
 from halric.cli.common import console, database, fail, settings
 
-app = typer.Typer(help="Accounts: add, list, edit, set password.", no_args_is_help=True)
+app = typer.Typer(
+    help="Accounts: add, list, edit, set password; export or erase a person's data.", no_args_is_help=True
+)
 token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
 
 

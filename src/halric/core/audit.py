@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, func, select
+from sqlalchemy import Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from halric.core.actor import Actor
@@ -73,3 +73,15 @@ def list_events(
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = session.scalars(q.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+def forget_addresses(session: Session, *, before: datetime) -> int:
+    """Remove the client address from events recorded before ``before`` (the retention period of
+    addresses, ``HALRIC_RETENTION_ADDRESS_DAYS``); who did what and when stays. Returns the rows changed."""
+    res = session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.at < before, AuditEvent.ip.is_not(None))
+        .values(ip=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(res.rowcount or 0)

@@ -121,6 +121,27 @@ class Settings(BaseSettings):
     job_keep_days: int = Field(
         default=14, ge=1, description="Finished jobs are kept this long (`halric db purge`); dead ones stay."
     )
+    # --- how long personal data is kept (docs/privacy.md, record of processing) ---
+    retention_unconfirmed_days: int = Field(
+        default=7, ge=1, le=365,
+        description="Accounts opened on the sign-up page whose address was never confirmed are deleted "
+        "after this many days.",
+    )  # fmt: skip
+    retention_mail_days: int = Field(
+        default=90, ge=0, le=36500,
+        description="Delivered mail is deleted from the outbox this many days after it was sent (0: at the "
+        "next purge). Mail not yet delivered is kept.",
+    )  # fmt: skip
+    retention_session_days: int = Field(
+        default=0, ge=0, le=365,
+        description="Browser sessions are deleted this many days after they expired or ended by time "
+        "(0: at the next purge). Signing out deletes a session at once.",
+    )  # fmt: skip
+    retention_address_days: int = Field(
+        default=30, ge=1, le=3650,
+        description="Client addresses (IP) and browser descriptions are removed from the audit log, "
+        "sessions, e-mail links and background jobs this many days after they were recorded.",
+    )  # fmt: skip
     schedule_mail_seconds: int = Field(
         default=60, ge=0, description="Deliver the mail outbox this often (0: never; use cron)."
     )
@@ -135,7 +156,8 @@ class Settings(BaseSettings):
     schedule_purge_seconds: int = Field(
         default=86400,
         ge=0,
-        description="Run `db purge` (expired sessions, old mail and jobs) this often (0: never).",
+        description="Run `db purge` (the retention periods: sessions, mail, addresses, jobs …) this often "
+        "(0: never).",
     )
     schedule_visits_seconds: int = Field(
         default=900,

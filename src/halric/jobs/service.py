@@ -338,6 +338,17 @@ def active_for_schedule(s: Session, schedule: str) -> bool:
     return bool(s.scalar(select(func.count()).where(Job.schedule == schedule, Job.state.in_(ACTIVE))))
 
 
+def forget_addresses(s: Session, *, before: datetime) -> int:
+    """Remove the requester's client address from jobs created before ``before`` (the retention period
+    of addresses); the jobs themselves go after ``HALRIC_JOB_KEEP_DAYS``."""
+    n = 0
+    q = select(Job).where(Job.created_at < before, Job.actor["ip"].as_string().is_not(None))
+    for job in s.scalars(q):
+        job.actor = {**job.actor, "ip": None}
+        n += 1
+    return n
+
+
 def purge_finished(s: Session, *, older_than: timedelta, now: datetime | None = None) -> int:
     """Delete jobs done longer ago than ``older_than`` (dead jobs stay until retried or handled)."""
     cutoff = (now or utcnow()) - older_than

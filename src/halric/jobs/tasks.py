@@ -89,28 +89,49 @@ def register_dois(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     return {"registered": done}
 
 
-def purge(s: Session, settings: Settings, actor: Actor, *, keep_mail_days: int = 90) -> dict[str, int]:
-    """``halric db purge``: expired sessions, stale counters and links, old mail and finished jobs."""
-    from halric.accounts.service import purge_expired
+def purge(
+    s: Session, settings: Settings, actor: Actor, *, keep_mail_days: int | None = None
+) -> dict[str, int]:
+    """``halric db purge``: every retention period of the record of processing (docs/privacy.md) —
+    expired sessions, stale counters and links, unconfirmed sign-ups, delivered mail, client addresses,
+    finished jobs. ``keep_mail_days`` overrides ``HALRIC_RETENTION_MAIL_DAYS``."""
+    from halric.accounts import service as accounts
     from halric.calls.mail import purge_sent
     from halric.core import audit
-    from halric.jobs.service import purge_finished
+    from halric.core.timeutil import utcnow
+    from halric.jobs import service as jobs
 
-    counts = purge_expired(s)
-    counts["delivered_mail"] = purge_sent(s, older_than=timedelta(days=keep_mail_days))
-    counts["finished_jobs"] = purge_finished(s, older_than=timedelta(days=settings.job_keep_days))
+    now = utcnow()
+    mail_days = settings.retention_mail_days if keep_mail_days is None else keep_mail_days
+    counts = accounts.purge_expired(
+        s,
+        now=now,
+        unconfirmed_after=timedelta(days=settings.retention_unconfirmed_days),
+        sessions_after=timedelta(days=settings.retention_session_days),
+    )
+    counts["delivered_mail"] = purge_sent(s, older_than=timedelta(days=mail_days), now=now)
+    counts["finished_jobs"] = jobs.purge_finished(
+        s, older_than=timedelta(days=settings.job_keep_days), now=now
+    )
+    before = now - timedelta(days=settings.retention_address_days)
+    counts["addresses"] = (
+        audit.forget_addresses(s, before=before)
+        + accounts.forget_addresses(s, before=before)
+        + jobs.forget_addresses(s, before=before)
+    )
     if any(counts.values()):
         audit.record(s, actor, "purge", "maintenance", None, counts)
     return counts
 
 
 def purge_job(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    keep = args.get("keep_mail_days")
     with ctx.db.session() as s:
         return purge(
             s,
             ctx.settings,
             system_actor("purge", via="worker"),
-            keep_mail_days=int(args.get("keep_mail_days", 90)),
+            keep_mail_days=None if keep is None else int(keep),
         )
 
 
