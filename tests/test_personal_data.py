@@ -176,6 +176,17 @@ def world(app, db) -> dict[str, Any]:
         s.add(ExpertProfile(user_id=w["erin_id"], display_name=w["erin_name"], contact_email=w["erin_email"],
                             bio="Pharmaceutical crystallography."))  # fmt: skip
         from halric.accounts.service import actor_for
+        from halric.calls.models import Project
+        from halric.projects import service as projects
+
+        # A runs as a project: its space (group pilot-<id> with the team, proposal HALRIC-<id>)
+        s.add(
+            Project(
+                application_id=w["app_a"], started_on=date.today(), ends_on=date.today() + timedelta(days=180)
+            )
+        )
+        s.flush()
+        projects.create_space(s, system_actor("test"), w["app_a"])
 
         erin = s.get(User, w["erin_id"])
         jobs.enqueue(s, actor_for(erin, ip="192.0.2.7"), "mail.send")
@@ -200,7 +211,10 @@ def test_export_holds_the_persons_items_and_not_other_peoples(client, world, db,
     acc = doc["account"]
     assert (acc["email"], acc["full_name"], acc["orcid"]) == (w["erin_email"], w["erin_name"], w["orcid"])
     assert acc["password"]["set"] is True and "hash" in acc["password"]["note"]
-    assert doc["roles"] == ["applicant"] and [g["name"] for g in doc["groups"]] == [w["group"]]
+    assert doc["roles"] == ["applicant"]
+    assert doc["groups"] == sorted([{"name": w["group"], "given_by": "an administrator"},
+                                    {"name": f"pilot-{w['app_a']}", "given_by": f"project:{w['app_a']}"}],
+                                   key=lambda g: g["name"])  # fmt: skip
     assert doc["sessions"] and doc["sessions"][0]["client_address"] == "testclient"
     assert {t["name"] for t in doc["api_tokens"]} == {"test"}
 
@@ -222,7 +236,10 @@ def test_export_holds_the_persons_items_and_not_other_peoples(client, world, db,
         "owner (ORCID iD)",
         "principal investigator",
     }
-    assert [p["you_are"] for p in doc["proposals"]] == [["contact", "principal investigator", "created it"]]
+    assert {p["proposalId"]: p["you_are"] for p in doc["proposals"]} == {
+        f"P-{w['tag']}": ["contact", "principal investigator", "created it"],
+        f"HALRIC-{w['app_a']}": ["contact", "principal investigator"],  # the project's, made by the hub
+    }
     assert [x["sampleId"] for x in doc["samples"]] == [w["sample"]]
     assert doc["match_questions"][0]["question"].startswith("Who at MAX IV")
     assert doc["expert_profile"]["contact_email"] == w["erin_email"]
@@ -330,8 +347,8 @@ def test_erase_hands_everything_to_the_successor_and_leaves_no_trace(client, wor
     pseudonym = pseudonym_for(settings.signing_key, w["erin_id"], w["erin_email"]).name
     assert out["pseudonym"] == pseudonym and re.fullmatch(r"erased-[0-9a-f]{16}", pseudonym)
     assert out["successor"] == w["sam"]
-    assert out["handed_over"] == {"groups": [w["group"]], "applications": 1, "datasets": 1, "proposals": 1,
-                                  "samples": 1, "published_data": 0}  # fmt: skip
+    assert out["handed_over"] == {"groups": [w["group"]], "applications": 1, "datasets": 1, "proposals": 2,
+                                  "samples": 1, "published_data": 0, "project_spaces": 1}  # fmt: skip
 
     assert _traces(db, _identifiers(w)) == []
 
@@ -352,6 +369,11 @@ def test_erase_hands_everything_to_the_successor_and_leaves_no_trace(client, wor
         assert (prop.email, prop.firstname, prop.pi_email) == (w["sam_email"], "Sam", f"{pseudonym}@invalid")
         assert s.get(Sample, w["sample"]).owner == w["sam_name"]
         assert w["group"] in s.get(User, w["sam_id"]).group_names
+        # the project space follows: the successor is in the team's group, the proposal names them
+        assert f"pilot-{w['app_a']}" in s.get(User, w["sam_id"]).group_names
+        assert f"pilot-{w['app_a']}" in s.get(User, w["finn_id"]).group_names  # the co-applicant stays
+        pilot = s.get(Proposal, f"HALRIC-{w['app_a']}")
+        assert (pilot.email, pilot.pi_email) == (w["sam_email"], w["sam_email"])
         # pseudonymised: team rows, collaborator rows, the audit trail (kept, addresses gone)
         rows = s.scalars(select(TeamMember).where(TeamMember.email == f"{pseudonym}@invalid")).all()
         assert {t.application_id for t in rows} == {w["app_a"], w["app_b"]} and {t.name for t in rows} == {

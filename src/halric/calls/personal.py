@@ -53,7 +53,18 @@ def _mine(person: Person, email: str | None) -> bool:
     return bool(email) and str(email).strip().lower() in person.emails
 
 
-def export(s: Session, person: Person) -> dict[str, Any]:
+def applications_of(s: Session, person: Person) -> set[int]:
+    """Every application the person is on, in any role (a project space's team follows these)."""
+    found = set(_relations(s, person))
+    found |= set(
+        s.scalars(
+            select(FeasibilityReview.application_id).where(FeasibilityReview.reviewer_id == person.user_id)
+        )
+    )
+    return found
+
+
+def _relations(s: Session, person: Person) -> dict[int, set[str]]:
     emails = sorted(person.emails)
     relations: dict[int, set[str]] = {}
     for (aid,) in s.execute(select(Application.id).where(Application.owner_id == person.user_id)):
@@ -66,6 +77,12 @@ def export(s: Session, person: Person) -> dict[str, Any]:
         relations.setdefault(c.application_id, set()).add(c.kind)
     for t in s.scalars(select(TeamMember).where(func.lower(TeamMember.email).in_(emails))):
         relations.setdefault(t.application_id, set()).add("team member")
+    return relations
+
+
+def export(s: Session, person: Person) -> dict[str, Any]:
+    emails = sorted(person.emails)
+    relations = _relations(s, person)
     applications = []
     for aid in sorted(relations):
         app = s.get(Application, aid)

@@ -38,6 +38,7 @@ from halric.federation import personal as federation
 from halric.gdpr import sweep
 from halric.jobs.models import Job
 from halric.match import personal as match
+from halric.projects import service as projects
 from halric.registry import personal as registry
 
 # audit details under these keys are vocabulary, not people: a user called "admin" must not rename a role
@@ -197,6 +198,7 @@ def erase_account(
     if s.scalar(select(User.id).where(func.lower(User.username) == pseudonym.name)) is not None:
         raise Conflict("An account already carries this account's pseudonym.")  # pragma: no cover - 2^-64
 
+    projects_of = calls.applications_of(s, person)
     done = Erasure(user_id=user.id, pseudonym=pseudonym.name, successor=successor.username)
     done.handed_over = {"groups": accounts.hand_over_groups(s, user, successor)}
     pseudonymised: dict[str, int] = {}
@@ -218,6 +220,10 @@ def erase_account(
     pseudonymised["jobs"] = _pseudonymise_jobs(s, person, pseudonym)
     done.removed.update(accounts.erase(s, user, pseudonym))
     s.flush()
+    # project spaces of those applications: the successor joins the teams' groups, proposals are rewritten
+    synced = [r for aid in sorted(projects_of) if (r := projects.sync(s, actor, aid)) is not None]
+    if synced:
+        done.handed_over["project_spaces"] = len(synced)
 
     from halric.models import metadata
 
