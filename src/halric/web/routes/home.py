@@ -39,7 +39,8 @@ def register(app: FastAPI) -> None:
         {
             "roles": list(ROLES),
             "title": "Your account",
-            "text": "Change your password and manage personal API tokens for scripts and the command line.",
+            "text": "Change your password, manage personal API tokens for scripts and the command line, and "
+            "download everything the hub holds about you.",
             "href": "/account",
             "link": "Open account",
         },
