@@ -1,7 +1,7 @@
 """accounts: when an account was erased (its personal data removed or pseudonymised, halric.gdpr)
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02
 
 A column added with ALTER TABLE ADD COLUMN (no batch copy of the users table).
@@ -14,8 +14,8 @@ from alembic import op
 
 import halric.core.db
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
