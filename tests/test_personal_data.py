@@ -187,6 +187,14 @@ def world(app, db) -> dict[str, Any]:
         )
         s.flush()
         projects.create_space(s, system_actor("test"), w["app_a"])
+        # and Erin is registered as a visitor of its access visit
+        from halric.calls.models import Visit, Visitor
+
+        visit = Visit(application_id=w["app_a"], instrument_id="maxiv-danmax")
+        s.add(visit)
+        s.flush()
+        s.add(Visitor(visit_id=visit.id, name=w["erin_name"], organisation_id="lu", email=w["erin_email"],
+                      arrives_on=date.today(), departs_on=date.today(), feedback_token_hash="f" * 40 + w["tag"]))  # fmt: skip
 
         erin = s.get(User, w["erin_id"])
         jobs.enqueue(s, actor_for(erin, ip="192.0.2.7"), "mail.send")
@@ -241,6 +249,7 @@ def test_export_holds_the_persons_items_and_not_other_peoples(client, world, db,
         f"HALRIC-{w['app_a']}": ["contact", "principal investigator"],  # the project's, made by the hub
     }
     assert [x["sampleId"] for x in doc["samples"]] == [w["sample"]]
+    assert [(v["application_id"], v["name"]) for v in doc["visits"]] == [(w["app_a"], w["erin_name"])]
     assert doc["match_questions"][0]["question"].startswith("Who at MAX IV")
     assert doc["expert_profile"]["contact_email"] == w["erin_email"]
     assert [j["kind"] for j in doc["jobs"]] == ["mail.send"]
@@ -379,6 +388,10 @@ def test_erase_hands_everything_to_the_successor_and_leaves_no_trace(client, wor
         assert {t.application_id for t in rows} == {w["app_a"], w["app_b"]} and {t.name for t in rows} == {
             pseudonym
         }
+        from halric.calls.models import Visitor
+
+        visitor = s.scalars(select(Visitor).where(Visitor.email == f"{pseudonym}@invalid")).one()
+        assert visitor.name == pseudonym and visitor.feedback_token_hash is None
         collab = s.scalars(select(Collaborator).where(Collaborator.user_id == erin.id)).one()
         assert collab.email == f"{pseudonym}@invalid" and collab.token_hash is None
         mine = s.scalars(select(AuditEvent).where(AuditEvent.actor_id == erin.id)).all()

@@ -27,6 +27,8 @@ from halric.calls.models import (
     OutboxMessage,
     TeamMember,
     Transition,
+    Visit,
+    Visitor,
 )
 from halric.core.personal import Person, Pseudonym
 
@@ -125,8 +127,19 @@ def export(s: Session, person: Person) -> dict[str, Any]:
     mail = s.scalars(
         select(OutboxMessage).where(func.lower(OutboxMessage.to).in_(emails)).order_by(OutboxMessage.id)
     )
+    visitors = s.scalars(select(Visitor).where(func.lower(Visitor.email).in_(emails)).order_by(Visitor.id))
+    visits = []
+    for v in visitors:
+        visit = s.get(Visit, v.visit_id)
+        visits.append({
+            "application_id": visit.application_id if visit else None,
+            "instrument_id": visit.instrument_id if visit else None, "name": v.name, "email": v.email,
+            "organisation_id": v.organisation_id, "arrives_on": _iso(v.arrives_on), "departs_on": _iso(v.departs_on),
+            "feedback_at": _iso(v.feedback_at), "rating": v.rating, "feedback_comments": v.feedback_comments,
+        })  # fmt: skip
     return {
         "applications": applications,
+        "visits": visits,
         "reviews": [
             {
                 "kind": "feasibility",
@@ -213,6 +226,11 @@ def hand_over(s: Session, person: Person, successor: Person, pseudonym: Pseudony
         c.email, c.token_hash = pseudonym.email, None  # an invitation not yet accepted stops working
         collaborators += 1
     counts["collaborators"] = collaborators
+
+    counts["visitors"] = 0
+    for v in list(s.scalars(select(Visitor).where(func.lower(Visitor.email).in_(emails)))):
+        v.email, v.name, v.feedback_token_hash = pseudonym.email, pseudonym.name, None
+        counts["visitors"] += 1
 
     counts["comments"] = 0
     for c in s.scalars(select(Comment).where(Comment.author_id == person.user_id)):
