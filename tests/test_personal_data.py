@@ -436,6 +436,9 @@ def test_erase_hands_everything_to_the_successor_and_leaves_no_trace(client, wor
     assert r.status_code == 409
     page = client.get(f"/admin/users/{w['erin_id']}", headers=w["ha"])
     assert "Erased on" in page.text and "Erase this account" not in page.text
+    listing = client.get("/admin/users", headers=w["ha"]).text
+    row = listing[listing.index(f'href="/admin/users/{w["erin_id"]}"') :].split("</tr>")[0]
+    assert "<td>erased</td>" in row and "Activate" not in row
     assert client.get("/api/account/export", headers=w["hs"]).status_code == 200
 
 
