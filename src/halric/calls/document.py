@@ -50,8 +50,7 @@ def review_view(s: Session, app: Application) -> dict[str, Any]:
                   "role": m.role} for m in app.team],
         "instruments": instruments,
         "budget": [{"organisation": org(b.organisation_id), "type": b.cost_type, "description": b.description,
-                    "person_months": b.person_months, "monthly_cost": b.monthly_cost, "amount": b.amount}
-                   for b in app.budget],
+                    "quantity": quantity(b), "rate": rate(b), "amount": b.amount} for b in app.budget],
         "budget_total": service.budget_total(app),
         "in_kind": [{"organisation": org(k.organisation_id), "description": k.description, "amount": k.amount}
                     for k in app.in_kind],
@@ -59,6 +58,20 @@ def review_view(s: Session, app: Application) -> dict[str, Any]:
         "eligibility": [{"label": r.label, "status": r.status, "reason": r.reason} for r in ev.results],
         "motivations": app.motivations or {}, "org_names": org_names,
     }  # fmt: skip
+
+
+def quantity(b: Any) -> str:
+    """How much of a budget line: "3.50 person-months" or "12.500 TB"."""
+    if b.is_storage:
+        return f"{b.storage_tb} TB"
+    return f"{b.person_months} person-months"
+
+
+def rate(b: Any) -> str:
+    """At what cost: "7,000.10 a month" or "40.00 per TB" (the call's rate)."""
+    if b.is_storage:
+        return f"{money(b.rate_per_tb or Decimal('0'))} per TB"
+    return f"{money(b.monthly_cost or Decimal('0'))} a month"
 
 
 def _organisation_names(s: Session, app: Application) -> dict[str, str]:
@@ -134,12 +147,13 @@ def pdf(view: dict[str, Any]) -> bytes:
             t.row([i["name"], i["facility"], i["country"]])
     heading(f"Budget requested ({view['currency']})")
     with doc.table(
-        col_widths=(22, 14, 26, 12, 16, 16), text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT")
+        col_widths=(20, 17, 22, 15, 15, 14), text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT")
     ) as t:
-        t.row(["Organisation", "Type", "Description", "Person-months", "Monthly cost", "Amount"])
+        t.row(["Organisation", "Type", "Description", "Quantity", "Rate", "Amount"])
         for b in view["budget"]:
-            t.row([b["organisation"], b["type"], b["description"], str(b["person_months"]), money(b["monthly_cost"]),
-                   money(b["amount"])])  # fmt: skip
+            t.row(
+                [b["organisation"], b["type"], b["description"], b["quantity"], b["rate"], money(b["amount"])]
+            )
         t.row(["Total", "", "", "", "", money(view["budget_total"])])
     if view["in_kind"]:
         heading("In-kind contributions")

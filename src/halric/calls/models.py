@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from halric.calls.schemas import DEFAULT_FUNDER
@@ -14,6 +14,10 @@ from halric.core.db import Base
 from halric.core.timeutil import utcnow
 
 Money = Numeric(14, 2)
+Terabytes = Numeric(12, 3)
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+DATA_STORAGE = "data-storage"
 
 
 class Call(Base):
@@ -37,6 +41,9 @@ class Call(Base):
     # who funds the pilots, as credited in DataCite fundingReference of the projects' published data
     funder_name: Mapped[str] = mapped_column(String(300), default=DEFAULT_FUNDER)
     award_number: Mapped[str] = mapped_column(String(100), default="")
+    # data costs: what storing one TB of (compressed) data for a project costs, and whether the call funds it
+    storage_rate_per_tb: Mapped[Decimal | None] = mapped_column(Money)
+    data_costs_fundable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Application(Base):
@@ -92,7 +99,8 @@ class TeamMember(Base):
 
 
 class BudgetLine(Base):
-    """Requested funding: employment cost at one organisation = person-months × monthly cost."""
+    """Requested funding at one organisation. Employment (and the other kinds of cost) = person-months ×
+    monthly cost; data storage (``cost_type`` "data-storage") = TB stored × the call's rate per TB."""
 
     __tablename__ = "application_budget"
 
@@ -102,12 +110,20 @@ class BudgetLine(Base):
     organisation_id: Mapped[str] = mapped_column(String(64))
     cost_type: Mapped[str] = mapped_column(String(24), default="employment")
     description: Mapped[str] = mapped_column(String(300), default="")
-    person_months: Mapped[Decimal] = mapped_column(Numeric(8, 2))
-    monthly_cost: Mapped[Decimal] = mapped_column(Money)
+    person_months: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    monthly_cost: Mapped[Decimal | None] = mapped_column(Money)
+    storage_tb: Mapped[Decimal | None] = mapped_column(Terabytes)
+    rate_per_tb: Mapped[Decimal | None] = mapped_column(Money)
+
+    @property
+    def is_storage(self) -> bool:
+        return self.cost_type == DATA_STORAGE
 
     @property
     def amount(self) -> Decimal:
-        return (self.person_months * self.monthly_cost).quantize(Decimal("0.01"))
+        if self.is_storage:
+            return ((self.storage_tb or ZERO) * (self.rate_per_tb or ZERO)).quantize(CENT)
+        return ((self.person_months or ZERO) * (self.monthly_cost or ZERO)).quantize(CENT)
 
 
 class InKind(Base):

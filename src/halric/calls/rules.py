@@ -36,12 +36,14 @@ class Facts:
     data_management: str
     duration_months: int | None
     team: list[dict[str, Any]]  # name, organisation_id, country, sector
-    budget: list[dict[str, Any]]  # organisation_id, cost_type, person_months, monthly_cost, amount (Decimal)
+    budget: list[dict[str, Any]]  # line (1-based), organisation_id, cost_type, amount (Decimal), storage_tb
     instruments: list[dict[str, Any]]  # id, name, organisation_id, partner (bool), life_science (bool)
     motivations: dict[str, str]
     orgs: dict[str, Org]
     budget_ceiling: Decimal
     call_duration: int
+    data_costs_fundable: bool = False  # the call funds data-storage lines besides employment
+    currency: str = "EUR"
 
     @property
     def total(self) -> Decimal:
@@ -100,11 +102,31 @@ def _eligible_orgs(f: Facts, p: dict[str, Any]) -> tuple[bool, str]:
     return True, "All requested funding goes to eligible partner organisations."
 
 
+DATA_STORAGE = "data-storage"
+
+
 def _employment_only(f: Facts, p: dict[str, Any]) -> tuple[bool, str]:
-    bad = [b for b in f.budget if b.get("cost_type") != "employment"]
-    if bad:
-        kinds = sorted({b.get("cost_type") or "?" for b in bad})
-        return False, f"Budget lines of type {', '.join(kinds)}: only employment costs can be funded."
+    """Only employment costs are funded — and data storage, where the call says it funds data costs. A
+    requested data-storage line the call does not fund is named with what to do about it."""
+    storage = [b for b in f.budget if b.get("cost_type") == DATA_STORAGE]
+    other = [b for b in f.budget if b.get("cost_type") not in ("employment", DATA_STORAGE)]
+    reasons = []
+    if other:
+        kinds = sorted({b.get("cost_type") or "?" for b in other})
+        reasons.append(f"Budget lines of type {', '.join(kinds)}: only employment costs can be funded.")
+    if storage and not f.data_costs_fundable:
+        for b in storage:
+            tb = f" for {b['storage_tb']} TB" if b.get("storage_tb") is not None else ""
+            reasons.append(
+                f"Budget line {b.get('line', '?')} requests {b['amount']:,.2f} {f.currency} for data storage{tb}, "
+                "but this call funds employment costs only: move it to the in-kind contributions (the organisation "
+                f"that stores the data contributes it; button “Move line {b.get('line', '?')} to in-kind”) or "
+                "remove it."
+            )
+    if reasons:
+        return False, " ".join(reasons)
+    if storage:
+        return True, "All budget lines are employment costs, or data storage, which this call funds."
     return True, "All budget lines are employment costs (person-months × monthly cost)."
 
 

@@ -7,14 +7,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from halric.core.values import Moment
 
 SECTORS = ("industry", "hospital", "academia")
-COST_TYPES = ("employment", "equipment", "travel", "consumables", "other")
 # the programme that funds HALRIC's pilots: a call's default funder (DataCite fundingReference)
 DEFAULT_FUNDER = "Interreg Öresund-Kattegat-Skagerrak"
+COST_TYPES = ("employment", "equipment", "travel", "consumables", "data-storage", "other")
+DATA_STORAGE = "data-storage"
 
 
 class Strict(BaseModel):
@@ -46,6 +47,13 @@ class CallInput(Strict):
     duration_months: int = Field(default=6, ge=1, le=60)
     funder_name: str = Field(default=DEFAULT_FUNDER, min_length=2, max_length=300)
     award_number: str = Field(default="", max_length=100)
+    storage_rate_per_tb: Decimal | None = Field(
+        default=None, ge=0, max_digits=14, decimal_places=2,
+        description="What storing one TB of (compressed) data for a project costs; empty: no data-storage lines",
+    )  # fmt: skip
+    data_costs_fundable: bool = Field(
+        default=False, description="Data-storage lines may be requested (otherwise only in kind)"
+    )
     criteria: list[Criterion] = Field(default_factory=lambda: [Criterion(**c) for c in DEFAULT_CRITERIA])
     rules: list[dict[str, Any]] | None = None  # None: HALRIC's default rules
 
@@ -72,11 +80,21 @@ class TeamMemberIn(Strict):
 
 
 class BudgetLineIn(Strict):
+    """A requested line: person-months × monthly cost, or for data storage the TB to store (the rate per TB
+    is the call's, filled in by the hub)."""
+
     organisation_id: str = Field(min_length=1, max_length=64)
     cost_type: str = "employment"
     description: str = Field(default="", max_length=300)
-    person_months: Decimal = Field(ge=0, le=1000, max_digits=8, decimal_places=2)
-    monthly_cost: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
+    person_months: Decimal | None = Field(
+        default=None, ge=0, le=1000, max_digits=8, decimal_places=2, validate_default=True
+    )
+    monthly_cost: Decimal | None = Field(
+        default=None, ge=0, max_digits=14, decimal_places=2, validate_default=True
+    )
+    storage_tb: Decimal | None = Field(
+        default=None, ge=0, le=100000, max_digits=12, decimal_places=3, validate_default=True
+    )
 
     @field_validator("cost_type")
     @classmethod
@@ -84,6 +102,20 @@ class BudgetLineIn(Strict):
         if v not in COST_TYPES:
             raise ValueError(f"use one of {', '.join(COST_TYPES)}")
         return v
+
+    @field_validator("person_months", "monthly_cost", "storage_tb", mode="after")
+    @classmethod
+    def _quantity(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        storage = info.data.get("cost_type") == DATA_STORAGE
+        if info.field_name == "storage_tb":
+            if storage and v is None:
+                raise ValueError("give the terabytes to store (Plan the data computes them)")
+            return v if storage else None
+        if not storage and v is None:
+            raise ValueError(
+                f"give the {'person-months' if info.field_name == 'person_months' else 'monthly cost'}"
+            )
+        return None if storage else v
 
 
 class InKindIn(Strict):

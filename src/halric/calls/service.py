@@ -29,7 +29,7 @@ from halric.calls.models import (
     TeamMember,
     Transition,
 )
-from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput
+from halric.calls.schemas import ApplicationInput, BudgetLineIn, CallInput, ReviewInput
 from halric.core import audit
 from halric.core.actor import Actor, system_actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -71,6 +71,7 @@ def create_call(s: Session, actor: Actor, data: CallInput) -> Call:
         cutoffs=[d.isoformat() for d in data.cutoffs], budget_ceiling=data.budget_ceiling, currency=data.currency,
         duration_months=data.duration_months, criteria=[c.model_dump(mode="json") for c in data.criteria],
         rules=rule_list, created_by=actor.user_id, funder_name=data.funder_name, award_number=data.award_number,
+        storage_rate_per_tb=data.storage_rate_per_tb, data_costs_fundable=data.data_costs_fundable,
     )  # fmt: skip
     s.add(call)
     s.flush()
@@ -79,7 +80,7 @@ def create_call(s: Session, actor: Actor, data: CallInput) -> Call:
 
 
 EDITABLE = ("slug", "title", "text", "opens_on", "deadline", "cutoffs", "budget_ceiling", "currency",
-            "duration_months", "funder_name", "award_number")  # fmt: skip
+            "duration_months", "funder_name", "award_number", "storage_rate_per_tb", "data_costs_fundable")  # fmt: skip
 
 
 def update_call(s: Session, actor: Actor, call_id: int, data: CallInput) -> Call:
@@ -271,11 +272,7 @@ def create_draft(
 
 
 def save_draft(s: Session, actor: Actor, app_id: int, data: ApplicationInput) -> Application:
-    app, hats = get_application(s, actor, app_id)
-    if "applicant" not in hats:
-        raise PermissionDenied("Only the applicants edit this application.")
-    if app.state != "draft":
-        raise Conflict(f"The application is {workflow.LABELS[app.state].lower()}; only drafts can be edited.")
+    app = editable_draft(s, actor, app_id)
     if data.version != app.version:
         who = s.get(User, app.updated_by) if app.updated_by else None
         raise Conflict(
@@ -287,11 +284,13 @@ def save_draft(s: Session, actor: Actor, app_id: int, data: ApplicationInput) ->
     for iid in data.instruments:
         registry.get_instrument(s, iid)
     for n, m in enumerate(data.team):
-        _known_org(s, m.organisation_id, f"team.{n}.organisation_id")
+        known_org(s, m.organisation_id, f"team.{n}.organisation_id")
     for n, b in enumerate(data.budget):
-        _known_org(s, b.organisation_id, f"budget.{n}.organisation_id")
+        known_org(s, b.organisation_id, f"budget.{n}.organisation_id")
+    # every line is checked before anything changes
+    lines = [_budget_line(app.call, n, b) for n, b in enumerate(data.budget)]
     for n, k in enumerate(data.in_kind):
-        _known_org(s, k.organisation_id, f"in_kind.{n}.organisation_id")
+        known_org(s, k.organisation_id, f"in_kind.{n}.organisation_id")
     for field in ("title", "lay_summary", "research_question", "work_plan", "timeline", "duration_months", "impact",
                   "data_management", "motivations", "instruments"):  # fmt: skip
         setattr(app, field, getattr(data, field))
@@ -300,14 +299,41 @@ def save_draft(s: Session, actor: Actor, app_id: int, data: ApplicationInput) ->
     app.in_kind.clear()
     s.flush()
     app.team.extend(TeamMember(position=n, **m.model_dump()) for n, m in enumerate(data.team))
-    app.budget.extend(BudgetLine(position=n, **b.model_dump()) for n, b in enumerate(data.budget))
+    app.budget.extend(lines)
     app.in_kind.extend(InKind(**k.model_dump()) for k in data.in_kind)
-    app.version += 1
-    app.updated_at = utcnow()
-    app.updated_by = actor.user_id
+    touch_draft(app, actor)
     s.flush()
     audit.record(s, actor, "update", "application", app.id, {"version": app.version})
     return app
+
+
+def _budget_line(call: Call, n: int, b: BudgetLineIn) -> BudgetLine:
+    """A stored budget line; a data-storage line takes the call's rate per TB (never one the applicant types)."""
+    line = BudgetLine(position=n, **b.model_dump())
+    if line.is_storage:
+        if call.storage_rate_per_tb is None:
+            raise InvalidInput(
+                f"budget.{n}.cost_type: this call sets no rate for data storage, so it cannot be a requested "
+                "line; describe the storage under data management or as an in-kind contribution",
+                field=f"budget.{n}.cost_type",
+            )
+        line.rate_per_tb = call.storage_rate_per_tb
+    return line
+
+
+def editable_draft(s: Session, actor: Actor, app_id: int) -> Application:
+    app, hats = get_application(s, actor, app_id)
+    if "applicant" not in hats:
+        raise PermissionDenied("Only the applicants edit this application.")
+    if app.state != "draft":
+        raise Conflict(f"The application is {workflow.LABELS[app.state].lower()}; only drafts can be edited.")
+    return app
+
+
+def touch_draft(app: Application, actor: Actor) -> None:
+    app.version += 1
+    app.updated_at = utcnow()
+    app.updated_by = actor.user_id
 
 
 def delete_draft(s: Session, actor: Actor, app_id: int) -> str:
@@ -324,7 +350,7 @@ def delete_draft(s: Session, actor: Actor, app_id: int) -> str:
     return title
 
 
-def _known_org(s: Session, oid: str, field: str) -> None:
+def known_org(s: Session, oid: str, field: str) -> None:
     try:
         registry.get_organisation(s, oid)
     except NotFound as exc:
@@ -349,7 +375,9 @@ def copy_application(s: Session, actor: Actor, app_id: int, call_id: int | None 
                                country=m.country, sector=m.sector, role=m.role) for m in src.team)  # fmt: skip
     new.budget.extend(BudgetLine(position=b.position, organisation_id=b.organisation_id, cost_type=b.cost_type,
                                  description=b.description, person_months=b.person_months,
-                                 monthly_cost=b.monthly_cost) for b in src.budget)  # fmt: skip
+                                 monthly_cost=b.monthly_cost, storage_tb=b.storage_tb,
+                                 rate_per_tb=new.call.storage_rate_per_tb if b.is_storage else None)
+                      for b in src.budget)  # fmt: skip
     new.in_kind.extend(InKind(organisation_id=k.organisation_id, description=k.description, amount=k.amount)
                        for k in src.in_kind)  # fmt: skip
     s.flush()
@@ -561,9 +589,11 @@ def facts(s: Session, app: Application) -> rules.Facts:
         duration_months=app.duration_months,
         team=[{"name": m.name, "organisation_id": m.organisation_id, "country": m.country, "sector": m.sector}
               for m in app.team],
-        budget=[{"organisation_id": b.organisation_id, "cost_type": b.cost_type, "amount": b.amount} for b in app.budget],
+        budget=[{"line": n, "organisation_id": b.organisation_id, "cost_type": b.cost_type, "amount": b.amount,
+                 "storage_tb": b.storage_tb} for n, b in enumerate(app.budget, 1)],
         instruments=insts, motivations=app.motivations or {}, orgs=orgs,
         budget_ceiling=Decimal(app.call.budget_ceiling), call_duration=app.call.duration_months,
+        data_costs_fundable=bool(app.call.data_costs_fundable), currency=app.call.currency,
     )  # fmt: skip
 
 
@@ -867,7 +897,7 @@ def update_project(s: Session, actor: Actor, app_id: int, changes: dict[str, Any
         except Exception as exc:
             raise InvalidInput("cost_claims: each claim needs organisation_id and a decimal amount",
                                field="cost_claims") from exc  # fmt: skip
-        _known_org(s, claim.get("organisation_id", ""), "cost_claims.organisation_id")
+        known_org(s, claim.get("organisation_id", ""), "cost_claims.organisation_id")
     if "publications" in changes:
         changes["publications"] = _publications(changes["publications"])
     for k, v in changes.items():

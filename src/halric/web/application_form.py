@@ -13,7 +13,8 @@ from halric.calls.schemas import ApplicationInput, NewOrganisationInline
 from halric.web.forms import FormErrors, from_exception, size_errors
 
 TEAM_FIELDS = ("name", "email", "organisation_id", "country", "sector", "role")
-BUDGET_FIELDS = ("organisation_id", "cost_type", "description", "person_months", "monthly_cost")
+BUDGET_FIELDS = ("organisation_id", "cost_type", "description", "person_months", "monthly_cost", "storage_tb")
+DATA_STORAGE = "data-storage"
 INKIND_FIELDS = ("organisation_id", "description", "amount")
 NEWORG_FIELDS = ("name", "country", "kind", "ror")
 TEXT_FIELDS = (
@@ -29,7 +30,7 @@ TEXT_FIELDS = (
 LABELS = {
     "team": "Team member", "budget": "Budget line", "inkind": "In-kind contribution", "neworg": "New organisation",
     "organisation_id": "organisation", "person_months": "person-months", "monthly_cost": "monthly cost",
-    "cost_type": "type", "email": "e-mail", "amount": "value", "kind": "sector",
+    "cost_type": "type", "email": "e-mail", "amount": "value", "kind": "sector", "storage_tb": "terabytes to store",
     "title": "Title", "lay_summary": "Lay summary", "research_question": "Research question",
     "work_plan": "Work plan", "timeline": "Timeline", "duration_months": "Duration (months)",
     "impact": "Expected impact", "data_management": "Data management", "instruments": "Instruments",
@@ -76,7 +77,12 @@ def parse(form: Any) -> tuple[ApplicationInput | None, FormErrors]:
     positions = {"team": [int(r.pop("_n")) for r in team], "budget": [int(r.pop("_n")) for r in budget],
                  "in_kind": [int(r.pop("_n")) for r in inkind]}  # fmt: skip
     for b in budget:
-        b["person_months"], b["monthly_cost"] = _number(b["person_months"]), _number(b["monthly_cost"])
+        if b.get("cost_type") == DATA_STORAGE:  # TB × the call's rate; no person-months
+            b.pop("person_months"), b.pop("monthly_cost")
+            b["storage_tb"] = _number(b["storage_tb"])
+        else:
+            b.pop("storage_tb")
+            b["person_months"], b["monthly_cost"] = _number(b["person_months"]), _number(b["monthly_cost"])
     for k in inkind:
         k["amount"] = _number(k["amount"])
     for m in team:
@@ -161,15 +167,20 @@ def _amount(pm: str, mc: str) -> str:
         return ""
 
 
-def values_from_form(form: Any) -> dict[str, Any]:
-    """What the person sent, to fill the form again after an error (nothing typed is lost)."""
+def _line_amount(b: dict[str, str], rate: Any) -> str:
+    if b.get("cost_type") == DATA_STORAGE:
+        return _amount(b["storage_tb"], str(rate)) if b["storage_tb"] and rate is not None else ""
+    return _amount(b["person_months"], b["monthly_cost"]) if b["person_months"] or b["monthly_cost"] else ""
+
+
+def values_from_form(form: Any, rate: Any = None) -> dict[str, Any]:
+    """What the person sent, to fill the form again after an error (nothing typed is lost). ``rate`` is the
+    call's rate per TB (the amount of a data-storage line)."""
     team = [{f: str(form.get(f"team-{n}-{f}", "")) for f in TEAM_FIELDS} for n in range(_count(form, "team"))]
     budget = []
     for n in range(_count(form, "budget")):
         b = {f: str(form.get(f"budget-{n}-{f}", "")) for f in BUDGET_FIELDS}
-        b["amount"] = (
-            _amount(b["person_months"], b["monthly_cost"]) if b["person_months"] or b["monthly_cost"] else ""
-        )
+        b["amount"] = _line_amount(b, rate)
         budget.append(b)
     inkind = [
         {f: str(form.get(f"inkind-{n}-{f}", "")) for f in INKIND_FIELDS}

@@ -24,6 +24,10 @@ api = APIRouter(prefix="/api", tags=["calls"])
 COORDINATOR = require("coordinator")
 
 
+def _str(x: Any) -> str | None:
+    return None if x is None else str(x)
+
+
 def call_dict(c: Call) -> dict[str, Any]:
     return {
         "id": c.id, "slug": c.slug, "title": c.title, "text": c.text, "opens_on": c.opens_on.isoformat(),
@@ -31,6 +35,7 @@ def call_dict(c: Call) -> dict[str, Any]:
         "budget_ceiling": str(c.budget_ceiling), "currency": c.currency, "duration_months": c.duration_months,
         "criteria": c.criteria, "rules": c.rules, "open": service.call_is_open(c),
         "funder_name": c.funder_name, "award_number": c.award_number,
+        "storage_rate_per_tb": _str(c.storage_rate_per_tb), "data_costs_fundable": bool(c.data_costs_fundable),
     }  # fmt: skip
 
 
@@ -44,7 +49,8 @@ def app_dict(s: Session, a: Application, hats: set[str]) -> dict[str, Any]:
         "team": [{"name": m.name, "email": m.email, "organisation_id": m.organisation_id, "country": m.country,
                   "sector": m.sector, "role": m.role} for m in a.team],
         "budget": [{"organisation_id": b.organisation_id, "cost_type": b.cost_type, "description": b.description,
-                    "person_months": str(b.person_months), "monthly_cost": str(b.monthly_cost), "amount": str(b.amount)}
+                    "person_months": _str(b.person_months), "monthly_cost": _str(b.monthly_cost),
+                    "storage_tb": _str(b.storage_tb), "rate_per_tb": _str(b.rate_per_tb), "amount": str(b.amount)}
                    for b in a.budget],
         "budget_total": str(service.budget_total(a)),
         "in_kind": [{"organisation_id": k.organisation_id, "description": k.description, "amount": str(k.amount)}
@@ -65,6 +71,13 @@ def calls(actor: Actor = Depends(PUBLIC), s: Session = DB) -> list[dict[str, Any
 @api.post("/calls", status_code=201, summary="Create a call (coordinators)")
 def create_call(body: CallInput, actor: Actor = Depends(COORDINATOR), s: Session = DB) -> dict[str, Any]:
     return call_dict(service.create_call(s, actor, body))
+
+
+@api.put("/calls/{call_id}", summary="Change a call (coordinators; criteria and rules stay as they were)")
+def update_call(
+    call_id: RowId, body: CallInput, actor: Actor = Depends(COORDINATOR), s: Session = DB
+) -> dict[str, Any]:
+    return call_dict(service.update_call(s, actor, call_id, body))
 
 
 @api.get("/calls/{call_id}", summary="One call")

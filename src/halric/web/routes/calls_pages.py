@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from halric.calls import conflicts, document, kpi, organisations, rules, service, team, workflow
+from halric.calls import budget, conflicts, document, kpi, organisations, rules, service, team, workflow
 from halric.calls.schemas import (
     COST_TYPES,
     DEFAULT_FUNDER,
@@ -58,6 +58,8 @@ CALL_LABELS = {
     "slug": "Short name", "title": "Title", "text": "Call text", "opens_on": "Opens on", "deadline": "Single deadline",
     "cutoffs": "Cut-off dates", "budget_ceiling": "Budget ceiling per project", "currency": "Currency",
     "duration_months": "Expected duration (months)", "funder_name": "Funder", "award_number": "Award number",
+    "storage_rate_per_tb": "Data storage, rate per TB",
+    "data_costs_fundable": "Data-storage costs may be requested",
 }  # fmt: skip
 
 
@@ -71,6 +73,8 @@ def _call_input(form: dict[str, str]) -> CallInput:
         duration_months=form.get("duration_months") or 6,
         funder_name=(form.get("funder_name") or "").strip() or DEFAULT_FUNDER,
         award_number=(form.get("award_number") or "").strip(),
+        storage_rate_per_tb=(form.get("storage_rate_per_tb") or "").replace(" ", "").replace(",", "") or None,
+        data_costs_fundable=form.get("data_costs_fundable") == "true",
     )  # fmt: skip
 
 
@@ -79,7 +83,9 @@ def _call_form_values(call: Any) -> dict[str, str]:
             "deadline": call.deadline.isoformat() if call.deadline else "", "cutoffs": " ".join(call.cutoffs),
             "budget_ceiling": f"{call.budget_ceiling:.2f}", "currency": call.currency,
             "duration_months": str(call.duration_months), "funder_name": call.funder_name,
-            "award_number": call.award_number}  # fmt: skip
+            "award_number": call.award_number,
+            "storage_rate_per_tb": "" if call.storage_rate_per_tb is None else f"{call.storage_rate_per_tb:.2f}",
+            "data_costs_fundable": "true" if call.data_costs_fundable else ""}  # fmt: skip
 
 
 @pages.get("/calls/new", response_class=HTMLResponse)
@@ -307,12 +313,28 @@ def save(
             return JSONResponse({"detail": errors.summary, "errors": errors.by_field}, status_code=status)
         with db.session() as s:
             app, _ = service.get_application(s, actor, app_id)
-            values = appform.values_from_form(form)
+            values = appform.values_from_form(form, app.call.storage_rate_per_tb)
             return render(request, "calls/edit.html",
                           _edit_context(s, app, values, errors, conflict=status == 409), status_code=status)  # fmt: skip
     if autosave:
         return JSONResponse({"version": version, "eligible": ev.eligible, "total": str(total),
                              "results": [{"id": r.id, "status": r.status, "reason": r.reason} for r in ev.results]})  # fmt: skip
+    if intent == "plan":  # the draft is saved first, so nothing typed is lost on the way to the plan
+        return RedirectResponse(f"/applications/{app_id}/plan", status_code=303)
+    if intent.startswith("inkind-") and intent[len("inkind-") :].isdigit():
+        row = int(intent[len("inkind-") :])
+        positions = appform.page_positions(form)["budget"]
+        try:
+            with db.session() as s:
+                budget.move_to_in_kind(s, actor, app_id, positions.index(row))
+        except (HalricError, ValueError) as exc:
+            with db.session() as s:
+                app, _ = service.get_application(s, actor, app_id)
+                errors = from_exception(exc) if isinstance(exc, HalricError) else FormErrors(
+                    general=["That budget line is empty: there is nothing to move."])  # fmt: skip
+                return render(request, "calls/edit.html",
+                              _edit_context(s, app, appform.values_from_app(app), errors), status_code=400)  # fmt: skip
+        return RedirectResponse(f"/applications/{app_id}/edit?moved=1#in-kind", status_code=303)
     if intent == "submit":
         try:
             with db.session() as s:

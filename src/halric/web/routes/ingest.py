@@ -53,7 +53,7 @@ class PlanBody(BaseModel):
     currency: str = Field(default="EUR", max_length=8)
 
 
-def _request_from(body: PlanBody) -> PlanRequest:
+def plan_request(body: PlanBody) -> PlanRequest:
     from halric.ingest.codecs import check_codec
     from halric.ingest.hashing import check_algorithm
 
@@ -69,7 +69,7 @@ def _request_from(body: PlanBody) -> PlanRequest:
 
 @api.post("", summary="Plan an experiment's data: volume, rate, compressed size, ingest, transfer, storage")
 def plan_api(body: PlanBody, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
-    return plan(s, _request_from(body))
+    return plan(s, plan_request(body))
 
 
 # --- the page ---------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def plan_page(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB)
     }  # fmt: skip
     if form["frames"] or form["minutes"]:
         try:
-            result = plan(s, _request_from(_body_from_form(form)))
+            result = plan(s, plan_request(_body_from_form(form)))
         except MissingFigures as exc:
             source = (
                 f"The registry has no {{}} for {chosen.name}"
