@@ -1,5 +1,6 @@
 """Pilot calls in real Chromium, typed as people do (issue #14): an applicant goes from a matchmaking answer
-to a submitted application with an industry partner (autosave survives a reload, an error keeps the input);
+to a submitted application with an industry partner (autosave survives a reload, an error keeps the input)
+and a data plan whose storage cost ends up in kind (issue #15);
 facility staff judge feasibility; a committee member scores while a conflicted one is excluded and an
 assigned reviewer declares a conflict; the coordinator decides; the applicant follows up and reports; the
 coordinator reads the KPIs. Only the start page is typed as an address; everything else is followed."""
@@ -55,7 +56,8 @@ def cast(hub):
     today = date.today()
     r = httpx.post(hub["base"] + "/api/calls", headers={"Authorization": f"Bearer {token}"}, json={
         "slug": "browser-call", "title": "Browser test call", "opens_on": (today - timedelta(days=1)).isoformat(),
-        "deadline": (today + timedelta(days=60)).isoformat(), "budget_ceiling": "80000.00"})  # fmt: skip
+        "deadline": (today + timedelta(days=60)).isoformat(), "budget_ceiling": "80000.00",
+        "storage_rate_per_tb": "40.00"})  # fmt: skip
     assert r.status_code == 201, r.text
     # the hub's first matchmaking answer loads the language model (minutes on a busy machine): warm it up
     # here, so that the person's click below is timed like any other
@@ -173,6 +175,38 @@ def test_applicant_from_a_matchmaking_answer_to_a_submitted_application(hub, cas
     panel = ann.locator("#eligibility").inner_text()
     assert "ready to submit" in panel
     assert "pass" in ann.locator('li[data-rule="industry-clinic"]').inner_text()
+    # plan the data of the requested beamline (its detector is not in the registry: typed from the data
+    # sheet) and add the storage cost at the call's rate as a requested line; the call funds employment
+    # only, so the panel says what to do, and the line moves to the in-kind contributions
+    ann.get_by_role("button", name="Plan the data…").click()
+    assert ann.get_by_label("Instrument", exact=True).input_value() == "maxiv-danmax"
+    type_into(ann, "Samples", "40")
+    type_into(ann, "Frames per sample", "3600")
+    expect_status(ann, 400, "/applications/*/plan")
+    ann.get_by_role("button", name="Compute the plan").click()
+    assert "The registry has no" in ann.locator("main").inner_text()
+    type_into(ann, "Frame, width×height", "1475x1679")
+    type_into(ann, "Bit depth", "32")
+    type_into(ann, "Frame rate, Hz", "250")
+    ann.get_by_role("button", name="Compute the plan").click()
+    assert ann.locator("#storage-tb").inner_text().startswith("1.427 TB")  # 40 × 3600 frames of 9.9 MB
+    assert "57.08 EUR" in ann.locator("#storage-cost").inner_text()  # 1.427 TB × 40.00 EUR
+    assert "funds employment costs only" in ann.locator("#add-storage").inner_text()
+    assert_accessible(ann)
+    assert_fits(ann)
+    ann.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(ann, "calls-plan", full_page=True)
+    ann.get_by_label("a requested budget line (data storage)").check()
+    ann.get_by_role("button", name="Add to the budget").click()
+    assert "added as a requested budget line" in status(ann)
+    rule = ann.locator('li[data-rule="employment-only"]').inner_text()
+    assert "fail" in rule and "move it to the in-kind contributions" in rule
+    assert field(ann, "Budget line 2", "Terabytes to store").input_value() == "1.427"
+    ann.get_by_role("button", name="Move line 2 to in-kind").click()
+    assert "moved to the in-kind contributions" in status(ann)
+    assert "pass" in ann.locator('li[data-rule="employment-only"]').inner_text()
+    assert field(ann, "In-kind contribution 1", "Value").input_value() == "57.08"
+    assert "ready to submit" in ann.locator("#eligibility").inner_text()
     assert_accessible(ann)
     assert_fits(ann)
     ann.set_viewport_size({"width": 1280, "height": 900})
