@@ -77,7 +77,9 @@ def create_call(body: CallInput, actor: Actor = Depends(COORDINATOR), s: Session
 def update_call(
     call_id: RowId, body: CallInput, actor: Actor = Depends(COORDINATOR), s: Session = DB
 ) -> dict[str, Any]:
-    return call_dict(service.update_call(s, actor, call_id, body))
+    call = service.update_call(s, actor, call_id, body)
+    projects.sync_call(s, actor, call_id)  # the funder and award its projects' proposals credit
+    return call_dict(call)
 
 
 @api.get("/calls/{call_id}", summary="One call")
