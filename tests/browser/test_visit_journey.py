@@ -14,6 +14,7 @@ import httpx
 import pytest
 from tests.browser.conftest import (
     ADMIN_PASSWORD,
+    add_people,
     assert_accessible,
     assert_fits,
     expect_status,
@@ -40,30 +41,10 @@ def hub(request, tmp_path_factory, pg_ok):
         yield h
 
 
-def _people(url: str) -> dict[str, str]:
-    from halric.accounts import service
-    from halric.accounts.schemas import NewUser
-    from halric.core.actor import system_actor
-    from halric.core.db import Database
-
-    db = Database(url)
-    tokens = {}
-    try:
-        with db.session() as s:
-            for name, (role, org) in PEOPLE.items():
-                user = service.create_user(s, system_actor("test"), NewUser(
-                    username=name, email=f"{name}@example.org", password=PASSWORD, roles=[role],
-                    organisation_id=org))  # fmt: skip
-                tokens[name], _ = service.create_api_token(s, system_actor("test"), user, "test")
-    finally:
-        db.dispose()
-    return tokens
-
-
 @pytest.fixture(scope="module")
 def project(hub):
     """A call and an application moved to a running project through the API, as the calls tests do."""
-    base, tokens = hub["base"], _people(hub["env"]["HALRIC_DATABASE_URL"])
+    base, tokens = hub["base"], add_people(hub["env"]["HALRIC_DATABASE_URL"], PEOPLE, PASSWORD)
 
     def call(who: str, method: str, path: str, body: dict | None = None, status: int = 200) -> dict:
         r = httpx.request(method, base + path, json=body, headers={"Authorization": f"Bearer {tokens[who]}"},
