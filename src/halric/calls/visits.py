@@ -573,7 +573,7 @@ def add_visitor(s: Session, actor: Actor, app_id: int, visit_id: int, data: Visi
     email = data.email.strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         raise InvalidInput("email: give an e-mail address such as name@example.org", field="email")
-    service._known_org(s, data.organisation_id, "organisation_id")
+    service.known_org(s, data.organisation_id, "organisation_id")
     _check_dates(slot, data.arrives_on, data.departs_on)
     if any(v.email == email for v in visit.visitors):
         raise Conflict(f"email: {email} is registered for this visit already", field="email")
