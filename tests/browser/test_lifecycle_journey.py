@@ -1,5 +1,6 @@
 """From question to reported impact, in real Chromium (issue #15): one pilot, carried by the people who carry
-it in life. The applicant types a question, follows matchmaking to a call and writes an application;
+it in life. The applicant types a question, follows matchmaking to a call and writes an application
+whose data plan puts the storage cost into the budget;
 facility staff judge feasibility, a committee member scores, the coordinator approves and starts the
 project; the project page shows its group and proposal id; facility staff offer a slot, the team books it,
 declares a sample and registers a visitor, the sample is approved, the visit confirmed and done, and the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -40,6 +42,7 @@ CALL = "Pilot projects 2027"
 FUNDER = "Interreg Öresund-Kattegat-Skagerrak"
 AWARD = "NYPS 20304050"
 PAPER_DOI = "10.1107/S1600577527000123"
+RATE_PER_TB = "120.00"  # EUR the call pays for storing a TB; this call funds data-storage lines
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -53,7 +56,8 @@ def hub(request, tmp_path_factory, pg_ok):
         r = httpx.post(h["base"] + "/api/calls", headers={"Authorization": f"Bearer {tokens['coo']}"}, json={
             "slug": "pilots-2027", "title": CALL, "opens_on": (today - timedelta(days=1)).isoformat(),
             "deadline": (today + timedelta(days=60)).isoformat(), "budget_ceiling": "80000.00",
-            "funder_name": FUNDER, "award_number": AWARD}, timeout=60)  # fmt: skip
+            "funder_name": FUNDER, "award_number": AWARD, "storage_rate_per_tb": RATE_PER_TB,
+            "data_costs_fundable": True}, timeout=60)  # fmt: skip
         assert r.status_code == 201, r.text
         # the first matchmaking answer builds the index (seconds): not part of what the person waits for
         httpx.get(h["base"] + "/match", params={"question": QUESTION}, timeout=600).raise_for_status()
@@ -134,10 +138,33 @@ def test_from_question_to_reported_impact(hub, browser):
     choose(ann, "Budget line 1", "Organisation", "Lund University")
     type_in(ann, "Budget line 1", "Person-months", "2")
     type_in(ann, "Budget line 1", "Monthly cost", "7000")
-    ann.get_by_role("button", name="Save draft").click()
+    # plan the data on CoSAXS (its detector's figures typed from the data sheet: the registry has none) and
+    # add the storage cost at the call's rate as a requested data-storage line, which this call funds
+    ann.get_by_role("button", name="Plan the data…").click()
+    assert ann.get_by_label("Instrument", exact=True).input_value() == "maxiv-cosaxs"
+    type_into(ann, "Samples", "30")
+    type_into(ann, "Frames per sample", "600")
+    type_into(ann, "Frame, width×height", "2068x2162")
+    type_into(ann, "Bit depth", "32")
+    type_into(ann, "Frame rate, Hz", "50")
+    ann.get_by_role("button", name="Compute the plan").click()
+    tb = Decimal(re.match(r"([\d.]+) TB", ann.locator("#storage-tb").inner_text()).group(1))
+    amount = (tb * Decimal(RATE_PER_TB)).quantize(Decimal("0.01"))
+    assert tb > 0 and f"{amount:,.2f} EUR" in ann.locator("#storage-cost").inner_text()
+    assert "This call funds data-storage costs" in ann.locator("#add-storage").inner_text()
+    assert ann.get_by_label("a requested budget line (data storage)").is_checked()
+    assert_accessible(ann)
+    ann.get_by_role("button", name="Add to the budget").click()
+    assert "added as a requested budget line" in status(ann)
+    assert in_group(ann, "Budget line 2", "Type").input_value() == "data-storage"
+    assert Decimal(in_group(ann, "Budget line 2", "Terabytes to store").input_value()) == tb
+    assert "pass" in ann.locator('li[data-rule="employment-only"]').inner_text()
+    assert ann.locator("#budget-total").inner_text() == f"{Decimal(14000) + amount:,.2f}"
     assert "ready to submit" in ann.locator("#eligibility").inner_text()
     ann.get_by_role("button", name="Submit application").click()
     assert "Your application was submitted" in status(ann)
+    budget = ann.locator("#application-document").inner_text()
+    assert "data-storage" in budget and f"{amount:,.2f}" in budget
     app_id = int(re.search(r"/applications/(\d+)", ann.url).group(1))
 
     # --- feasibility, review, decision, start ---------------------------------------------------------------
