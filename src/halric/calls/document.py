@@ -1,4 +1,9 @@
-"""The application as reviewers see it: one structure rendered as HTML (page) and as PDF (fpdf2)."""
+"""The application as reviewers see it: one structure rendered as HTML (page) and as PDF (fpdf2).
+
+A confidential application shown redacted (calls/confidential.py) keeps only its non-confidential summary
+and the team's countries and sectors here too; the PDF of a confidential application carries, on every
+page, the name of the person who downloaded it and the date (a watermark across the page and a line at its
+foot), and each such download is in the audit log."""
 
 from __future__ import annotations
 
@@ -8,9 +13,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from halric.accounts.models import User
 from halric.calls import service, workflow
 from halric.calls.models import Application
+from halric.core import audit
+from halric.core.actor import Actor
 from halric.core.errors import NotFound
+from halric.core.timeutil import utcnow
 from halric.registry import service as registry
 
 SECTIONS = (
@@ -24,7 +33,10 @@ SECTIONS = (
 
 
 def review_view(s: Session, app: Application) -> dict[str, Any]:
-    """Everything a reviewer sees, in display order. Used by the page and by the PDF."""
+    """Everything a reviewer sees, in display order. Used by the page and by the PDF. ``app`` as
+    ``service.get_application`` gave it: a redacted application gives the redacted view."""
+    if app.redacted:
+        return _redacted_view(app)
     instruments = []
     for iid in app.instruments:
         try:
@@ -45,7 +57,8 @@ def review_view(s: Session, app: Application) -> dict[str, Any]:
     return {
         "id": app.id, "title": app.title or "(untitled)", "call": app.call.title, "state": workflow.LABELS[app.state],
         "duration_months": app.duration_months, "currency": app.call.currency,
-        "sections": [(label, getattr(app, key)) for key, label in SECTIONS],
+        "sections": ([("Non-confidential summary", app.public_summary)] if app.confidential else [])
+                    + [(label, getattr(app, key)) for key, label in SECTIONS],
         "team": [{"name": m.name, "organisation": org(m.organisation_id), "country": m.country, "sector": m.sector,
                   "role": m.role} for m in app.team],
         "instruments": instruments,
@@ -57,6 +70,22 @@ def review_view(s: Session, app: Application) -> dict[str, Any]:
         "in_kind_total": sum((k.amount for k in app.in_kind), Decimal("0.00")),
         "eligibility": [{"label": r.label, "status": r.status, "reason": r.reason} for r in ev.results],
         "motivations": app.motivations or {}, "org_names": org_names,
+        "confidential": app.confidential, "redacted": False,
+        "public_summary": app.public_summary if app.confidential else "",
+    }  # fmt: skip
+
+
+def _redacted_view(app: Application) -> dict[str, Any]:
+    """What someone sees of a confidential application before accepting the call's terms."""
+    return {
+        "id": app.id, "title": app.title, "call": app.call.title, "state": workflow.LABELS[app.state],
+        "duration_months": app.duration_months, "currency": app.call.currency,
+        "sections": [("Non-confidential summary", app.public_summary)],
+        "team": [{"name": "", "organisation": "", "country": m.country, "sector": m.sector, "role": ""}
+                 for m in app.team],
+        "instruments": [], "budget": [], "budget_total": Decimal("0.00"), "in_kind": [],
+        "in_kind_total": Decimal("0.00"), "eligibility": [], "motivations": {}, "org_names": {},
+        "confidential": True, "redacted": True, "public_summary": app.public_summary,
     }  # fmt: skip
 
 
@@ -102,11 +131,52 @@ def money(x: Decimal) -> str:
     return f"{x:,.2f}"
 
 
-def pdf(view: dict[str, Any]) -> bytes:
+def watermark(s: Session, actor: Actor) -> str:
+    """Who downloaded a confidential PDF, and when: their name (and account) and today's date (UTC)."""
+    user = s.get(User, actor.user_id) if actor.user_id is not None else None
+    name = user.full_name if user is not None and user.full_name else actor.username
+    who = f"{name} ({actor.username})" if name != actor.username else name
+    return f"Confidential · downloaded by {who} · {utcnow():%Y-%m-%d}"
+
+
+def application_pdf(s: Session, actor: Actor, app: Application) -> bytes:
+    """The PDF of ``app`` (as ``service.get_application`` gave it to ``actor``). A confidential one is
+    watermarked with the downloader's name and the date, and the download is audited."""
+    view = review_view(s, app)
+    if not app.confidential:
+        return pdf(view)
+    mark = watermark(s, actor)
+    audit.record(
+        s, actor, "download-pdf", "application", app.id, {"watermark": mark, "redacted": app.redacted}
+    )
+    return pdf(view, mark)
+
+
+def pdf(view: dict[str, Any], mark: str | None = None) -> bytes:
+    """The application as PDF; ``mark``: a watermark on every page (across it, and a line at its foot)."""
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
-    doc = FPDF(format="A4")
+    class Marked(FPDF):
+        def header(self) -> None:
+            if not mark:
+                return
+            self.set_font("DejaVu", "B", 22)
+            self.set_text_color(215, 215, 215)  # light: the text stays legible over it
+            x, y = 18.0, self.h - 60.0
+            with self.rotation(55, x, y):
+                self.text(x, y, mark)
+            self.set_text_color(0, 0, 0)
+
+        def footer(self) -> None:
+            if not mark:
+                return
+            self.set_font("DejaVu", "", 8)
+            self.set_text_color(90, 90, 90)
+            self.text(self.l_margin, self.h - 7, f"{mark} · page {self.page_no()}")
+            self.set_text_color(0, 0, 0)
+
+    doc = Marked(format="A4")
     doc.set_auto_page_break(True, margin=15)
     fonts = _font_dir()
     doc.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))
@@ -132,9 +202,22 @@ def pdf(view: dict[str, Any]) -> bytes:
     heading(view["title"], 16)
     para(f"HALRIC pilot-project application #{view['id']} · {view['call']} · {view['state']} · "
          f"{view['duration_months'] or '?'} months")  # fmt: skip
+    if view["redacted"]:
+        para("Confidential application: only its non-confidential summary is shown. Accept the call's "
+             "confidentiality terms in the HALRIC Hub to read it.")  # fmt: skip
+    elif view["confidential"]:
+        para("Confidential application: do not pass it on to anyone who has not accepted the call's "
+             "confidentiality terms in the HALRIC Hub.")  # fmt: skip
     for label, text in view["sections"]:
         heading(label)
         para(text)
+    if view["redacted"]:
+        heading("Team (countries and sectors)")
+        with doc.table(col_widths=(20, 20), text_align="LEFT") as t:
+            t.row(["Country", "Sector"])
+            for m in view["team"]:
+                t.row([m["country"], m["sector"]])
+        return bytes(doc.output())
     heading("Team")
     with doc.table(col_widths=(30, 25, 10, 15, 20), text_align="LEFT") as t:
         t.row(["Name", "Organisation", "Country", "Sector", "Role"])

@@ -44,6 +44,8 @@ class Call(Base):
     # data costs: what storing one TB of (compressed) data for a project costs, and whether the call funds it
     storage_rate_per_tb: Mapped[Decimal | None] = mapped_column(Money)
     data_costs_fundable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # what readers of a confidential application accept first (empty: the hub's default terms)
+    confidentiality_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Application(Base):
@@ -71,6 +73,14 @@ class Application(Base):
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime | None] = mapped_column()
     decided_at: Mapped[datetime | None] = mapped_column()
+    # a confidential (industrial) pilot: only its team and those who accepted the call's confidentiality
+    # terms read it; everyone else sees ``public_summary`` (calls/confidential.py)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    public_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # organisations whose staff must not review it: [{organisation_id, name, ror, domain}] (calls/conflicts.py)
+    excluded_organisations: Mapped[list[Any]] = mapped_column(default=list)
+
+    redacted = False  # a real application; calls.confidential.Redacted says True
 
     call: Mapped[Call] = relationship(lazy="joined")
     team: Mapped[list[TeamMember]] = relationship(
@@ -230,6 +240,21 @@ class Project(Base):
     final_report: Mapped[dict[str, Any]] = mapped_column(default=dict)
     satisfaction: Mapped[dict[str, Any]] = mapped_column(default=dict)
     cost_claims: Mapped[list[Any]] = mapped_column(default=list)  # [{organisation_id, amount (str)}]
+
+
+class ConfidentialityAcceptance(Base):
+    """A person accepted a call's confidentiality terms, in the version (SHA-256 of the text) they were shown.
+    Changed terms have another hash: the acceptance of the old text no longer opens confidential applications."""
+
+    __tablename__ = "confidentiality_acceptances"
+    __table_args__ = (UniqueConstraint("call_id", "user_id", "terms_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    terms_sha256: Mapped[str] = mapped_column(String(64))
+    terms: Mapped[str] = mapped_column(Text)  # the text accepted, word for word
+    accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OutboxMessage(Base):

@@ -54,6 +54,11 @@ class CallInput(Strict):
     data_costs_fundable: bool = Field(
         default=False, description="Data-storage lines may be requested (otherwise only in kind)"
     )
+    confidentiality_terms: str = Field(
+        default="",
+        max_length=20000,
+        description="Terms readers of confidential applications accept; empty: the hub's",
+    )
     criteria: list[Criterion] = Field(default_factory=lambda: [Criterion(**c) for c in DEFAULT_CRITERIA])
     rules: list[dict[str, Any]] | None = None  # None: HALRIC's default rules
 
@@ -124,6 +129,56 @@ class InKindIn(Strict):
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
 
 
+# addresses anyone can have: naming one would exclude half the reviewers, not a competitor
+PUBLIC_MAIL = {
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
+    "me.com", "gmx.de", "gmx.net", "web.de", "proton.me", "protonmail.com", "mail.com", "aol.com",
+}  # fmt: skip
+DOMAIN_SHAPE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class ExcludedOrganisationIn(Strict):
+    """An organisation whose staff must not review the application: a registry organisation
+    (``organisation_id``, or its ROR id), or one the registry does not know (``name``, and the ``domain`` of
+    its staff's e-mail addresses, without which only the name is recorded)."""
+
+    organisation_id: str | None = Field(default=None, max_length=64)
+    ror: str | None = None
+    domain: str | None = Field(default=None, max_length=253)
+    name: str = Field(default="", max_length=300, validate_default=True)
+
+    @field_validator("organisation_id", mode="before")
+    @classmethod
+    def _oid(cls, v: Any) -> Any:
+        return (v.strip() or None) if isinstance(v, str) else v
+
+    @field_validator("ror", mode="before")
+    @classmethod
+    def _ror(cls, v: Any) -> Any:
+        return normalise_ror(v)
+
+    @field_validator("domain", mode="before")
+    @classmethod
+    def _domain(cls, v: Any) -> Any:
+        """``staff@acme.com``, ``@acme.com``, ``https://www.acme.com/`` or ``acme.com`` → ``acme.com``."""
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        text = str(v).strip().lower().rpartition("@")[2]
+        text = text.removeprefix("https://").removeprefix("http://").split("/")[0].removeprefix("www.")
+        if not DOMAIN_SHAPE.match(text):
+            raise ValueError("write the domain of its staff's e-mail addresses, e.g. acme.com")
+        if text in PUBLIC_MAIL:
+            raise ValueError(f"{text} is a public mail service, not an organisation's domain")
+        return text
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, v: str, info: ValidationInfo) -> str:
+        if not (info.data.get("organisation_id") or info.data.get("ror") or len(v) >= 2):
+            raise ValueError("choose the organisation from the list, or write its name")
+        return v
+
+
 class ApplicationInput(Strict):
     """A whole draft; saving replaces the stored draft when ``version`` matches."""
 
@@ -143,6 +198,13 @@ class ApplicationInput(Strict):
     team: list[TeamMemberIn] = Field(default_factory=list, max_length=50)
     budget: list[BudgetLineIn] = Field(default_factory=list, max_length=50)
     in_kind: list[InKindIn] = Field(default_factory=list, max_length=50)
+    confidential: bool = Field(
+        default=False, description="A confidential (industrial) pilot: readers accept the call's terms first"
+    )
+    public_summary: str = Field(
+        default="", max_length=5000, description="Shown instead of a confidential application's content"
+    )
+    excluded_organisations: list[ExcludedOrganisationIn] = Field(default_factory=list, max_length=20)
 
 
 class ReviewInput(Strict):
@@ -193,18 +255,20 @@ class NewOrganisationInline(Strict):
     @field_validator("ror", mode="before")
     @classmethod
     def _ror(cls, v: Any) -> Any:
-        """Accept ``https://ror.org/0abcde123``, ``ror.org/…`` or the bare id; store the full URL."""
-        if v is None or (isinstance(v, str) and not v.strip()):
-            return None
-        text = (
-            str(v).strip().lower().removeprefix("https://").removeprefix("http://").removeprefix("ror.org/")
+        return normalise_ror(v)
+
+
+def normalise_ror(v: Any) -> Any:
+    """Accept ``https://ror.org/0abcde123``, ``ror.org/…`` or the bare id; store the full URL."""
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    text = str(v).strip().lower().removeprefix("https://").removeprefix("http://").removeprefix("ror.org/")
+    if not ROR_SHAPE.match(text):
+        raise ValueError(
+            "a ROR id looks like https://ror.org/012abc345 (0, six letters or digits, two digits); "
+            "leave it empty if you do not know it"
         )
-        if not ROR_SHAPE.match(text):
-            raise ValueError(
-                "a ROR id looks like https://ror.org/012abc345 (0, six letters or digits, two digits); "
-                "leave it empty if you do not know it"
-            )
-        return f"https://ror.org/{text}"
+    return f"https://ror.org/{text}"
 
 
 # --- access visits (calls/visits.py) -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from halric.accounts.models import User
 from halric.accounts.security import new_token, token_digest
-from halric.calls import conflicts, mail, rules, workflow
+from halric.calls import confidential, conflicts, mail, rules, workflow
 from halric.calls.conflicts import team_organisations
 from halric.calls.models import (
     Application,
@@ -72,6 +72,7 @@ def create_call(s: Session, actor: Actor, data: CallInput) -> Call:
         duration_months=data.duration_months, criteria=[c.model_dump(mode="json") for c in data.criteria],
         rules=rule_list, created_by=actor.user_id, funder_name=data.funder_name, award_number=data.award_number,
         storage_rate_per_tb=data.storage_rate_per_tb, data_costs_fundable=data.data_costs_fundable,
+        confidentiality_terms=data.confidentiality_terms.strip(),
     )  # fmt: skip
     s.add(call)
     s.flush()
@@ -80,7 +81,8 @@ def create_call(s: Session, actor: Actor, data: CallInput) -> Call:
 
 
 EDITABLE = ("slug", "title", "text", "opens_on", "deadline", "cutoffs", "budget_ceiling", "currency",
-            "duration_months", "funder_name", "award_number", "storage_rate_per_tb", "data_costs_fundable")  # fmt: skip
+            "duration_months", "funder_name", "award_number", "storage_rate_per_tb", "data_costs_fundable",
+            "confidentiality_terms")  # fmt: skip
 
 
 def update_call(s: Session, actor: Actor, call_id: int, data: CallInput) -> Call:
@@ -92,16 +94,20 @@ def update_call(s: Session, actor: Actor, call_id: int, data: CallInput) -> Call
     if clash is not None:
         raise Conflict(f"slug: a call with slug {data.slug!r} exists already", field="slug")
     _check_dates(data)
-    before = {k: str(getattr(call, k)) for k in EDITABLE}
+
+    def recorded(k: str) -> str:  # the terms are long: their version (hash) is what the audit log keeps
+        return confidential.terms_sha256(call) if k == "confidentiality_terms" else str(getattr(call, k))
+
+    before = {k: recorded(k) for k in EDITABLE}
     for k in EDITABLE:
         v = getattr(data, k)
-        setattr(call, k, [d.isoformat() for d in v] if k == "cutoffs" else v)
+        if k == "cutoffs":
+            v = [d.isoformat() for d in v]
+        elif k == "confidentiality_terms":
+            v = v.strip()
+        setattr(call, k, v)
     s.flush()
-    changed = {
-        k: {"from": before[k], "to": str(getattr(call, k))}
-        for k in EDITABLE
-        if before[k] != str(getattr(call, k))
-    }
+    changed = {k: {"from": before[k], "to": recorded(k)} for k in EDITABLE if before[k] != recorded(k)}
     audit.record(s, actor, "update", "call", call.id, {"changed": changed})
     return call
 
@@ -167,7 +173,7 @@ def is_applicant(s: Session, app: Application, actor: Actor) -> bool:
 
 def requested_infrastructures(s: Session, app: Application) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for iid in app.instruments:
+    for iid in confidential.unwrap(app).instruments:
         try:
             inst = registry.get_instrument(s, iid)
         except NotFound:
@@ -177,7 +183,9 @@ def requested_infrastructures(s: Session, app: Application) -> dict[str, Any]:
 
 
 def roles_on(s: Session, app: Application, actor: Actor) -> set[str]:
-    """The hats an actor wears for this application."""
+    """The hats an actor wears for this application. Staff of an organisation the applicants exclude wear
+    none but the coordinator's (conflicts.py)."""
+    app = confidential.unwrap(app)
     hats: set[str] = set()
     if is_applicant(s, app, actor):
         hats.add("applicant")
@@ -200,6 +208,8 @@ def roles_on(s: Session, app: Application, actor: Actor) -> set[str]:
         hats.add("reviewer")
     if actor.is_admin:
         hats.add("coordinator")
+    if hats - {"applicant", "coordinator"} and conflicts.excluded(s, app, actor):
+        hats &= {"applicant", "coordinator"}
     return hats
 
 
@@ -216,13 +226,22 @@ def _reviews(app: Application, actor: Actor, hats: set[str]) -> bool:
 
 
 def get_application(s: Session, actor: Actor, app_id: int) -> tuple[Application, set[str]]:
-    """The application and the actor's hats on it. A committee member in conflict with it is told so
+    """The application as the actor may see it (a confidential one redacted until they accepted the call's
+    terms: confidential.py) and the actor's hats on it. A committee member in conflict with it is told so
     (403); anyone else without a hat gets 404, so the application's existence is not revealed."""
+    app, hats = _open(s, actor, app_id)
+    return confidential.shown(s, actor, app, hats), hats
+
+
+def _open(s: Session, actor: Actor, app_id: int) -> tuple[Application, set[str]]:
+    """``get_application`` unredacted: for the operations below, which decide themselves what they show."""
     app = s.get(Application, app_id)
     if app is None:
         raise NotFound(f"No application with id {app_id}.")
     hats = roles_on(s, app, actor)
     if not hats:
+        if conflicts.excluded(s, app, actor):  # not even told that they were excluded
+            raise NotFound(f"No application with id {app_id}.")
         kind = conflicts.conflict_of(s, app, actor) if _reviews(app, actor, hats) else None
         if kind is not None:
             raise PermissionDenied(conflicts.excluded_message(kind))
@@ -242,10 +261,16 @@ def my_applications(s: Session, actor: Actor) -> list[Application]:
 
 
 def visible_applications(s: Session, actor: Actor, state: str | None = None) -> list[Application]:
+    """Every application the actor wears a hat on; confidential ones redacted for all but their team (a list
+    never carries confidential content)."""
     q = select(Application).order_by(Application.id.desc())
     if state:
         q = q.where(Application.state == state)
-    return [a for a in s.scalars(q) if roles_on(s, a, actor)]
+    return [
+        confidential.shown(s, actor, a, hats, listing=True)
+        for a in s.scalars(q)
+        if (hats := roles_on(s, a, actor))
+    ]
 
 
 # --- drafts -----------------------------------------------------------------------------------------
@@ -291,9 +316,11 @@ def save_draft(s: Session, actor: Actor, app_id: int, data: ApplicationInput) ->
     lines = [_budget_line(app.call, n, b) for n, b in enumerate(data.budget)]
     for n, k in enumerate(data.in_kind):
         known_org(s, k.organisation_id, f"in_kind.{n}.organisation_id")
+    excluded = _excluded_organisations(s, data)
     for field in ("title", "lay_summary", "research_question", "work_plan", "timeline", "duration_months", "impact",
-                  "data_management", "motivations", "instruments"):  # fmt: skip
+                  "data_management", "motivations", "instruments", "confidential", "public_summary"):  # fmt: skip
         setattr(app, field, getattr(data, field))
+    app.excluded_organisations = excluded
     app.team.clear()
     app.budget.clear()
     app.in_kind.clear()
@@ -322,7 +349,7 @@ def _budget_line(call: Call, n: int, b: BudgetLineIn) -> BudgetLine:
 
 
 def editable_draft(s: Session, actor: Actor, app_id: int) -> Application:
-    app, hats = get_application(s, actor, app_id)
+    app, hats = _open(s, actor, app_id)
     if "applicant" not in hats:
         raise PermissionDenied("Only the applicants edit this application.")
     if app.state != "draft":
@@ -336,9 +363,32 @@ def touch_draft(app: Application, actor: Actor) -> None:
     app.updated_by = actor.user_id
 
 
+def _excluded_organisations(s: Session, data: ApplicationInput) -> list[dict[str, Any]]:
+    """The applicants' excluded organisations as stored: a registry organisation by id (or found by its ROR
+    id) with its name, or a free name with the e-mail domain of its staff; duplicates dropped."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for n, e in enumerate(data.excluded_organisations):
+        field = f"excluded_organisations.{n}.organisation_id"
+        oid = e.organisation_id
+        if oid is None and e.ror:
+            oid = next((o.id for o in registry.list_organisations(s) if o.ror == e.ror), None)
+        if oid is not None:
+            known_org(s, oid, field)
+            org = registry.get_organisation(s, oid)
+            entry = {"organisation_id": org.id, "name": org.name, "ror": org.ror, "domain": e.domain}
+        else:
+            entry = {"organisation_id": None, "name": e.name or e.ror or "", "ror": e.ror, "domain": e.domain}
+        key = entry["organisation_id"] or f"{entry['name'].lower()}|{entry['domain'] or ''}"
+        if key not in seen:
+            seen.add(key)
+            out.append(entry)
+    return out
+
+
 def delete_draft(s: Session, actor: Actor, app_id: int) -> str:
     """The owner deletes a draft (never a submitted application); returns its title for the message."""
-    app, _hats = get_application(s, actor, app_id)
+    app, _hats = _open(s, actor, app_id)
     if app.owner_id != actor.user_id:
         raise PermissionDenied("Only the person who started this draft can delete it.")
     if app.state != "draft":
@@ -360,14 +410,14 @@ def known_org(s: Session, oid: str, field: str) -> None:
 
 
 def copy_application(s: Session, actor: Actor, app_id: int, call_id: int | None = None) -> Application:
-    src, hats = get_application(s, actor, app_id)
+    src, hats = _open(s, actor, app_id)
     if "applicant" not in hats:
         raise PermissionDenied("You can only copy your own applications.")
     new = create_draft(
         s, actor, call_id or src.call_id, instruments=list(src.instruments), question=src.research_question
     )
     for field in ("title", "lay_summary", "work_plan", "timeline", "duration_months", "impact", "data_management",
-                  "motivations"):  # fmt: skip
+                  "motivations", "confidential", "public_summary", "excluded_organisations"):  # fmt: skip
         setattr(new, field, getattr(src, field))
     new.title = f"{src.title} (copy)" if src.title else ""
     new.copied_from_id = src.id
@@ -403,7 +453,7 @@ def _mask(email: str) -> str:
 def invite(s: Session, actor: Actor, app_id: int, email: str, kind: str, base_url: str) -> Collaborator:
     """Invite someone by e-mail. The link works once, for ``INVITATION_DAYS`` days, and only for the
     signed-in account with that (confirmed) address. An expired, unused invitation can be sent again."""
-    app, hats = get_application(s, actor, app_id)
+    app, hats = _open(s, actor, app_id)
     if kind not in ("co-applicant", "ambassador"):
         raise InvalidInput("kind: invite a co-applicant or an ambassador", field="kind")
     if kind == "co-applicant" and "applicant" not in hats:
@@ -413,6 +463,11 @@ def invite(s: Session, actor: Actor, app_id: int, email: str, kind: str, base_ur
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
         raise InvalidInput("email: give a valid e-mail address", field="email")
+    if kind == "ambassador":
+        who = s.scalar(select(User).where(User.email == email)) or User(email=email, organisation_id=None)
+        why = conflicts.exclusion_of(s, app, who)
+        if why:
+            raise Conflict(f"email: {email} is excluded from this application ({why})", field="email")
     c = s.scalar(select(Collaborator).where(Collaborator.application_id == app.id, Collaborator.email == email,
                                            Collaborator.kind == kind))  # fmt: skip
     if c is not None and (c.accepted_at is not None or _invitation_expires(c) > utcnow()):
@@ -425,7 +480,7 @@ def invite(s: Session, actor: Actor, app_id: int, email: str, kind: str, base_ur
     s.flush()
     mail.queue(
         s, email, f"HALRIC pilot application: you are invited as {kind}",
-        f"{actor.username} invites you to the HALRIC pilot-project application “{app.title or 'untitled'}”.\n\n"
+        f"{actor.username} invites you to the HALRIC pilot-project application “{confidential.public_title(app) or 'untitled'}”.\n\n"
         f"Sign in to the hub with the account that uses this e-mail address ({email}) and open this link "
         f"within {INVITATION_DAYS} days to accept:\n{base_url.rstrip('/')}/calls/invitations/{token}\n\n"
         "The link works once, and only for that account. No account yet? Create one with this address first.\n",
@@ -470,12 +525,15 @@ def accept_invitation(s: Session, actor: Actor, token: str) -> Application:
 
 
 def assign_ambassador(s: Session, actor: Actor, app_id: int, user_id: int) -> Collaborator:
-    app, hats = get_application(s, actor, app_id)
+    app, hats = _open(s, actor, app_id)
     if "coordinator" not in hats:
         raise PermissionDenied("Only coordinators assign ambassadors.")
     user = s.get(User, user_id)
     if user is None or "ambassador" not in user.role_names:
         raise InvalidInput("user_id: choose an account with the ambassador role", field="user_id")
+    why = conflicts.exclusion_of(s, app, user)
+    if why:
+        raise Conflict(f"user_id: {user.username} is excluded from this application ({why})", field="user_id")
     c = Collaborator(application_id=app.id, kind="ambassador", email=user.email, user_id=user.id,
                      accepted_at=utcnow())  # fmt: skip
     s.add(c)
@@ -486,7 +544,7 @@ def assign_ambassador(s: Session, actor: Actor, app_id: int, user_id: int) -> Co
 
 def assign_reviewer(s: Session, actor: Actor, app_id: int, user_id: int, base_url: str = "") -> Collaborator:
     """The coordinator gives an application to a reviewer (or an extra committee member) to score."""
-    app, hats = get_application(s, actor, app_id)
+    app, hats = _open(s, actor, app_id)
     if "coordinator" not in hats:
         raise PermissionDenied("Only coordinators assign reviewers.")
     user = s.get(User, user_id)
@@ -497,6 +555,11 @@ def assign_reviewer(s: Session, actor: Actor, app_id: int, user_id: int, base_ur
     if user.organisation_id and user.organisation_id in team_organisations(app):
         raise Conflict(f"reviewer: {user.username} belongs to one of the team's organisations "
                        f"({user.organisation_id}) and is excluded for a conflict of interest", field="reviewer")  # fmt: skip
+    why = conflicts.exclusion_of(s, app, user)
+    if why:
+        raise Conflict(
+            f"reviewer: {user.username} is excluded from this application: {why}", field="reviewer"
+        )
     if user.id in {u.id for u in assigned_reviewers(s, app)}:
         raise Conflict(f"reviewer: {user.username} is already assigned to this application", field="reviewer")
     c = Collaborator(
@@ -504,11 +567,23 @@ def assign_reviewer(s: Session, actor: Actor, app_id: int, user_id: int, base_ur
     )
     s.add(c)
     s.flush()
-    mail.queue(s, user.email, f"HALRIC application to review: {app.title}",
-               f"You are asked to review the HALRIC pilot-project application “{app.title}”.\n\n"
-               f"{base_url.rstrip('/')}/applications/{app.id}\n")  # fmt: skip
+    mail.queue(s, user.email, f"HALRIC application to review: {confidential.public_title(app)}",
+               f"You are asked to review the HALRIC pilot-project application “{confidential.public_title(app)}”.\n\n"
+               + ("It is confidential: accept the call's confidentiality terms in the hub to read it.\n\n"
+                  if app.confidential else "")
+               + f"{base_url.rstrip('/')}/applications/{app.id}\n")  # fmt: skip
     audit.record(s, actor, "assign-reviewer", "application", app.id, {"reviewer": user.username})
     return c
+
+
+def exclusions(s: Session, actor: Actor, app_id: int) -> dict[str, Any]:
+    """The organisations the applicants exclude and — for the coordinators only — the people excluded by
+    them, each with the reason (whether or not the coordinator accepted the confidentiality terms)."""
+    app, hats = _open(s, actor, app_id)
+    if not hats & {"coordinator", "applicant"}:
+        raise PermissionDenied("Only the applicants and the coordinators see the excluded organisations.")
+    people = conflicts.excluded_people(s, app) if "coordinator" in hats else []
+    return {"organisations": list(app.excluded_organisations), "people": people}
 
 
 def assigned_reviewers(s: Session, app: Application) -> list[User]:
@@ -522,6 +597,8 @@ def reviewer_conflict(s: Session, actor: Actor, app_id: int) -> str | None:
     ``get_application``), or None."""
     app = s.get(Application, app_id)
     if app is None or app.state not in REVIEW_STATES or _collab(s, app, actor, "reviewer") is None:
+        return None
+    if conflicts.excluded(s, app, actor):  # the application does not exist for them
         return None
     kind = conflicts.conflict_of(s, app, actor)
     return conflicts.excluded_message(kind) if kind else None
@@ -538,20 +615,23 @@ def assign_regional_ambassadors(s: Session, app: Application) -> list[int]:
             user = s.get(User, prof.user_id)
             if user is None or prof.user_id in already or "ambassador" not in user.role_names:
                 continue
+            if conflicts.exclusion_of(s, app, user):
+                continue
             s.add(Collaborator(application_id=app.id, kind="ambassador", email=user.email, user_id=user.id,
                                accepted_at=utcnow()))  # fmt: skip
             already.add(user.id)
             added.append(user.id)
-            mail.queue(s, user.email, f"HALRIC application to follow: {app.title}",
-                       f"A pilot-project application from your region was submitted: “{app.title}”.")  # fmt: skip
+            mail.queue(s, user.email, f"HALRIC application to follow: {confidential.public_title(app)}",
+                       f"A pilot-project application from your region was submitted: “{confidential.public_title(app)}”.")  # fmt: skip
     s.flush()
     return added
 
 
 def add_comment(s: Session, actor: Actor, app_id: int, text: str) -> Comment:
-    app, hats = get_application(s, actor, app_id)
+    app, hats = _open(s, actor, app_id)
     if not hats & {"applicant", "ambassador", "coordinator"}:
         raise PermissionDenied("Only applicants, their ambassadors and coordinators comment here.")
+    confidential.require_read(s, app, actor, hats, "comment on it")
     text = text.strip()
     if not text or len(text) > 5000:
         raise InvalidInput("text: write a comment of 1–5000 characters", field="text")
@@ -566,6 +646,7 @@ def add_comment(s: Session, actor: Actor, app_id: int, text: str) -> Comment:
 
 
 def facts(s: Session, app: Application) -> rules.Facts:
+    app = confidential.unwrap(app)
     orgs = {}
     wanted = {m.organisation_id for m in app.team} | {b.organisation_id for b in app.budget}
     insts = []
@@ -634,11 +715,17 @@ def _team_emails(s: Session, app: Application) -> list[str]:
 
 
 def submit(s: Session, actor: Actor, app_id: int) -> rules.Evaluation:
-    app, hats = get_application(s, actor, app_id)
+    app, hats = _open(s, actor, app_id)
     if "applicant" not in hats:
         raise PermissionDenied("Only the applicants submit this application.")
     if not call_is_open(app.call):
         raise Conflict(f"The call “{app.call.title}” is closed.")
+    if app.confidential and len(app.public_summary.strip()) < 20:
+        raise InvalidInput(
+            "public_summary: a confidential application needs a non-confidential summary (at least 20 characters): "
+            "it is what everyone sees who has not accepted the call's confidentiality terms",
+            field="public_summary",
+        )
     ev = evaluate(s, app)
     if not ev.eligible:
         failing = [r for r in ev.results if r.status == "fail"]
@@ -653,7 +740,8 @@ def submit(s: Session, actor: Actor, app_id: int) -> rules.Evaluation:
 
 
 def transition(s: Session, actor: Actor, app_id: int, target: str, comment: str = "") -> Application:
-    app, hats = get_application(s, actor, app_id)
+    """Move the application; returns it as the actor may see it."""
+    app, hats = _open(s, actor, app_id)
     if target in workflow.DECIDED and app.state == "committee":
         raise Conflict("Record the decision with its letter (decide), not as a bare transition.")
     if target == "committee":
@@ -678,11 +766,12 @@ def transition(s: Session, actor: Actor, app_id: int, target: str, comment: str 
     _move(s, actor, app, target, hats, comment)
     if target == "committee":
         flag_conflicts(s, app)
-    return app
+    return confidential.shown(s, actor, app, hats)
 
 
 def flag_conflicts(s: Session, app: Application) -> int:
     """Record a conflict of interest for every committee member from one of the team's organisations."""
+    app = confidential.unwrap(app)
     orgs = team_organisations(app)
     n = 0
     for member in s.scalars(select(User).where(User.is_active.is_(True), User.organisation_id.in_(orgs))):
@@ -707,7 +796,7 @@ VERDICTS = ("feasible", "conditions", "not-feasible")
 def feasibility(
     s: Session, actor: Actor, app_id: int, infrastructure_id: str, verdict: str, comments: str
 ) -> FeasibilityReview:
-    app, hats = get_application(s, actor, app_id)
+    app, hats = _open(s, actor, app_id)
     infras = requested_infrastructures(s, app)
     if app.state != "feasibility":
         raise Conflict("Feasibility is reviewed while the application is in feasibility review.")
@@ -719,6 +808,7 @@ def feasibility(
         or ("facility" in hats and infras[infrastructure_id].organisation_id == actor.organisation)
     ):
         raise PermissionDenied("Only the staff of the requested infrastructure review its feasibility.")
+    confidential.require_read(s, app, actor, hats, "judge its feasibility")
     if verdict not in VERDICTS:
         raise InvalidInput(f"verdict: use one of {', '.join(VERDICTS)}", field="verdict")
     row = s.scalar(select(FeasibilityReview).where(FeasibilityReview.application_id == app.id,
@@ -748,6 +838,8 @@ def committee_review(s: Session, actor: Actor, app_id: int, data: ReviewInput) -
     assigned = app is not None and _collab(s, app, actor, "reviewer") is not None
     if app is None or not ("committee" in actor.roles or actor.is_admin or assigned):
         raise NotFound(f"No application with id {app_id}.")
+    if conflicts.excluded(s, app, actor):
+        raise NotFound(f"No application with id {app_id}.")
     kind = conflicts.conflict_of(s, app, actor)
     if kind is None and not roles_on(s, app, actor) & {"committee", "reviewer"}:
         raise NotFound(f"No application with id {app_id}.")
@@ -755,6 +847,8 @@ def committee_review(s: Session, actor: Actor, app_id: int, data: ReviewInput) -
         raise Conflict("Scores are given while the application is in committee review.")
     if kind == "automatic" or (kind == "declared" and not data.conflict):
         raise Conflict(conflicts.excluded_message(kind))
+    if not data.conflict:  # declaring a conflict needs no reading
+        confidential.require_read(s, app, actor, roles_on(s, app, actor), "review it")
     row = s.scalar(select(CommitteeReview).where(CommitteeReview.application_id == app.id,
                                                  CommitteeReview.member_id == actor.user_id))  # fmt: skip
     if row is None:
@@ -820,20 +914,24 @@ def ranking(s: Session, actor: Actor, call_id: int, cutoff: date | None = None) 
     out = []
     coordinator = actor.has_role("coordinator")
     for app in s.scalars(q):
+        if not coordinator and conflicts.excluded(s, app, actor):
+            continue  # excluded by the applicants' list: the application does not exist for them
+        shown = confidential.shown(s, actor, app, roles_on(s, app, actor), listing=True)
         if not coordinator and conflicts.conflict_of(s, app, actor) is not None:
-            out.append(Ranked(app, None, None, 0, 0, 0, excluded=True))
+            out.append(Ranked(shown, None, None, 0, 0, 0, excluded=True))
             continue
         rows = list(s.scalars(select(CommitteeReview).where(CommitteeReview.application_id == app.id)))
         scored = [weighted(r.scores, call.criteria) for r in rows if not r.conflict and r.scores]
         n_conflicts = sum(1 for r in rows if r.conflict)
-        eligible_members = [m for m in members if m.organisation_id not in team_organisations(app)]
+        eligible_members = [m for m in members if m.organisation_id not in team_organisations(app)
+                            and not conflicts.exclusion_of(s, app, m)]  # fmt: skip
         missing = max(0, len(eligible_members) - len(scored) - sum(1 for r in rows if r.conflict and
                                                                     s.get(User, r.member_id) in eligible_members))  # fmt: skip
         mean = (sum(scored) / len(scored)).quantize(Decimal("0.01")) if scored else None
         spread = (
             Decimal(str(statistics.pstdev(scored))).quantize(Decimal("0.01")) if len(scored) > 1 else None
         )
-        out.append(Ranked(app, mean, spread, len(scored), missing, n_conflicts))
+        out.append(Ranked(shown, mean, spread, len(scored), missing, n_conflicts))
     # excluded rows go last, in id order: their place must not hint at their scores
     return sorted(
         out, key=lambda r: (r.excluded, r.mean is None, -(r.mean or 0), r.application.id if r.excluded else 0)
@@ -841,9 +939,10 @@ def ranking(s: Session, actor: Actor, call_id: int, cutoff: date | None = None) 
 
 
 def decide(s: Session, actor: Actor, app_id: int, outcome: str, letter: str) -> Decision:
-    app, hats = get_application(s, actor, app_id)
+    app, hats = _open(s, actor, app_id)
     if "coordinator" not in hats:
         raise PermissionDenied("Only coordinators record decisions.")
+    confidential.require_read(s, app, actor, hats, "decide on it")
     if outcome not in workflow.DECIDED:
         raise InvalidInput("outcome: approved, revise or rejected", field="outcome")
     if len(letter.strip()) < 20:
@@ -864,7 +963,7 @@ def decide(s: Session, actor: Actor, app_id: int, outcome: str, letter: str) -> 
 
 
 def start_project(s: Session, actor: Actor, app_id: int, started_on: date, ends_on: date) -> Project:
-    app, hats = get_application(s, actor, app_id)
+    app, hats = _open(s, actor, app_id)
     if ends_on <= started_on:
         raise InvalidInput("ends_on: the end must come after the start", field="ends_on")
     _move(s, actor, app, "running", hats, f"Project runs {started_on} – {ends_on}")
@@ -875,7 +974,14 @@ def start_project(s: Session, actor: Actor, app_id: int, started_on: date, ends_
 
 
 def get_project(s: Session, actor: Actor, app_id: int) -> tuple[Application, Project, set[str]]:
-    app, hats = get_application(s, actor, app_id)
+    """The application and its project as the actor may see them (both redacted, or neither)."""
+    app, p, hats = _project(s, actor, app_id)
+    shown = confidential.shown(s, actor, app, hats)
+    return shown, confidential.shown_project(shown, p), hats  # type: ignore[return-value]
+
+
+def _project(s: Session, actor: Actor, app_id: int) -> tuple[Application, Project, set[str]]:
+    app, hats = _open(s, actor, app_id)
     p = s.scalar(select(Project).where(Project.application_id == app.id))
     if p is None:
         raise NotFound("This application has no running project yet.")
@@ -883,9 +989,10 @@ def get_project(s: Session, actor: Actor, app_id: int) -> tuple[Application, Pro
 
 
 def update_project(s: Session, actor: Actor, app_id: int, changes: dict[str, Any]) -> Project:
-    _app, p, hats = get_project(s, actor, app_id)
+    app, p, hats = _project(s, actor, app_id)
     if not hats & {"applicant", "coordinator"}:
         raise PermissionDenied("Only the applicants and coordinators update the project.")
+    confidential.require_read(s, app, actor, hats, "update its follow-up")
     allowed = {"milestones", "publications", "cost_claims"}
     unknown = set(changes) - allowed
     if unknown:
@@ -941,7 +1048,7 @@ def final_report(
     """The applicants' final report; ``publications`` ([{title, doi}], DOI shape checked) join the project's
     list and the report links their DOIs; ``datasets``: pids of the project's datasets the report links (the
     caller, ``halric.projects``, checks that they are the project's)."""
-    app, p, hats = get_project(s, actor, app_id)
+    app, p, hats = _project(s, actor, app_id)
     if "applicant" not in hats:
         raise PermissionDenied("The applicants submit the final report.")
     missing = [f for f in REPORT_FIELDS if not str(report.get(f, "")).strip()]

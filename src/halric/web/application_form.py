@@ -17,6 +17,7 @@ BUDGET_FIELDS = ("organisation_id", "cost_type", "description", "person_months",
 DATA_STORAGE = "data-storage"
 INKIND_FIELDS = ("organisation_id", "description", "amount")
 NEWORG_FIELDS = ("name", "country", "kind", "ror")
+EXCLUDE_FIELDS = ("organisation_id", "name", "ror", "domain")
 TEXT_FIELDS = (
     "title",
     "lay_summary",
@@ -34,9 +35,10 @@ LABELS = {
     "title": "Title", "lay_summary": "Lay summary", "research_question": "Research question",
     "work_plan": "Work plan", "timeline": "Timeline", "duration_months": "Duration (months)",
     "impact": "Expected impact", "data_management": "Data management", "instruments": "Instruments",
-    "version": "Version", "ror": "ROR id",
+    "version": "Version", "ror": "ROR id", "exclude": "Excluded organisation", "domain": "e-mail domain",
+    "public_summary": "Non-confidential summary", "confidential": "Confidential application",
 }  # fmt: skip
-ALIASES = {"in_kind": "inkind"}
+ALIASES = {"in_kind": "inkind", "excluded_organisations": "exclude"}
 
 # what a person must do when a row's field is empty, in the words of the page
 EMPTY = {
@@ -73,9 +75,11 @@ def parse(form: Any) -> tuple[ApplicationInput | None, FormErrors]:
     team = rows(form, "team", TEAM_FIELDS)
     budget = rows(form, "budget", BUDGET_FIELDS, defaults=("cost_type",))
     inkind = rows(form, "inkind", INKIND_FIELDS)
+    exclude = rows(form, "exclude", EXCLUDE_FIELDS)
     # rows are numbered as on the page, so that an error lands by the row the person typed in
     positions = {"team": [int(r.pop("_n")) for r in team], "budget": [int(r.pop("_n")) for r in budget],
-                 "in_kind": [int(r.pop("_n")) for r in inkind]}  # fmt: skip
+                 "in_kind": [int(r.pop("_n")) for r in inkind],
+                 "excluded_organisations": [int(r.pop("_n")) for r in exclude]}  # fmt: skip
     for b in budget:
         if b.get("cost_type") == DATA_STORAGE:  # TB × the call's rate; no person-months
             b.pop("person_months"), b.pop("monthly_cost")
@@ -98,6 +102,8 @@ def parse(form: Any) -> tuple[ApplicationInput | None, FormErrors]:
             motivations={k[len("motivation-"):]: str(v) for k, v in form.items()
                          if k.startswith("motivation-") and str(v).strip()},
             team=team, budget=budget, in_kind=inkind,
+            confidential=form.get("confidential") == "yes", public_summary=str(form.get("public_summary", "")),
+            excluded_organisations=exclude,
         )  # fmt: skip
     except Exception as exc:  # pydantic ValidationError; anything else is a bug and re-raised
         from pydantic import ValidationError
@@ -113,7 +119,7 @@ def parse(form: Any) -> tuple[ApplicationInput | None, FormErrors]:
 
 def renumber(errors: FormErrors, positions: dict[str, list[int]]) -> FormErrors:
     """Model rows are numbered without the empty page rows; put each error back on its page row."""
-    prefix = {"team": "team", "inkind": "in_kind", "budget": "budget"}
+    prefix = {"team": "team", "inkind": "in_kind", "budget": "budget", "exclude": "excluded_organisations"}
     out = FormErrors(general=list(errors.general))
     for e in errors.items:
         parts = e.name.split("-")
@@ -138,6 +144,7 @@ def page_positions(form: Any) -> dict[str, list[int]]:
         "team": [int(r["_n"]) for r in rows(form, "team", TEAM_FIELDS)],
         "budget": [int(r["_n"]) for r in rows(form, "budget", BUDGET_FIELDS, defaults=("cost_type",))],
         "in_kind": [int(r["_n"]) for r in rows(form, "inkind", INKIND_FIELDS)],
+        "excluded_organisations": [int(r["_n"]) for r in rows(form, "exclude", EXCLUDE_FIELDS)],
     }
 
 
@@ -198,6 +205,14 @@ def values_from_form(form: Any, rate: Any = None) -> dict[str, Any]:
         "budget": _trim(budget, ("cost_type", "amount")),
         "in_kind": _trim(inkind),
         "neworg": {f: str(form.get(f"neworg-{f}", "")) for f in NEWORG_FIELDS},
+        "confidential": form.get("confidential") == "yes",
+        "public_summary": str(form.get("public_summary", "")),
+        "excluded": _trim(
+            [
+                {f: str(form.get(f"exclude-{n}-{f}", "")) for f in EXCLUDE_FIELDS}
+                for n in range(_count(form, "exclude"))
+            ]
+        ),
     }
 
 
@@ -216,7 +231,17 @@ def values_from_app(app: Any) -> dict[str, Any]:
         ],
         "in_kind": [{f: str(getattr(k, f) or "") for f in INKIND_FIELDS} for k in app.in_kind],
         "neworg": dict.fromkeys(NEWORG_FIELDS, ""),
+        "confidential": bool(app.confidential),
+        "public_summary": app.public_summary or "",
+        # a registry organisation is shown by the list alone; a free one by its name, ROR id and domain
+        "excluded": [_excluded_values(e) for e in app.excluded_organisations or []],
     }
+
+
+def _excluded_values(e: dict[str, Any]) -> dict[str, str]:
+    registry = bool(e.get("organisation_id"))
+    return {"organisation_id": e.get("organisation_id") or "", "name": "" if registry else e.get("name") or "",
+            "ror": "" if registry else e.get("ror") or "", "domain": e.get("domain") or ""}  # fmt: skip
 
 
 def _count(form: Any, prefix: str) -> int:

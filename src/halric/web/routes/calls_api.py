@@ -10,14 +10,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from halric.calls import conflicts, document, kpi, service, team, workflow
+from halric.calls import confidential, conflicts, document, kpi, service, team, workflow
 from halric.calls.models import Application, Call
 from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput
 from halric.core.actor import Actor
 from halric.core.errors import NotFound
 from halric.projects import service as projects
 from halric.web.access import PUBLIC, SIGNED_IN, require
-from halric.web.deps import DB
+from halric.web.deps import DB, DB_WRITE
 from halric.web.params import RowId
 
 api = APIRouter(prefix="/api", tags=["calls"])
@@ -36,10 +36,13 @@ def call_dict(c: Call) -> dict[str, Any]:
         "criteria": c.criteria, "rules": c.rules, "open": service.call_is_open(c),
         "funder_name": c.funder_name, "award_number": c.award_number,
         "storage_rate_per_tb": _str(c.storage_rate_per_tb), "data_costs_fundable": bool(c.data_costs_fundable),
+        "confidentiality_terms": confidential.terms(c), "confidentiality_terms_sha256": confidential.terms_sha256(c),
     }  # fmt: skip
 
 
 def app_dict(s: Session, a: Application, hats: set[str]) -> dict[str, Any]:
+    """An application as ``service`` gave it to the caller: a redacted one (``redacted``: true) carries the
+    non-confidential summary as its lay summary and nothing confidential."""
     return {
         "id": a.id, "call_id": a.call_id, "state": a.state, "state_label": workflow.LABELS[a.state],
         "version": a.version, "title": a.title, "lay_summary": a.lay_summary,
@@ -60,6 +63,8 @@ def app_dict(s: Session, a: Application, hats: set[str]) -> dict[str, Any]:
         "your_roles": sorted(hats), "next_states": workflow.next_states(a.state, hats),
         "co_applicants": [{"id": c.id, "email": c.email, "accepted": c.accepted_at is not None}
                           for c in team.co_applicants(s, a)] if hats & {"applicant", "coordinator"} else [],
+        "confidential": a.confidential, "public_summary": a.public_summary, "redacted": a.redacted,
+        "excluded_organisations": list(a.excluded_organisations) if hats & {"applicant", "coordinator"} else [],
     }  # fmt: skip
 
 
@@ -147,6 +152,8 @@ def save(
 def eligibility(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     app, _ = service.get_application(s, actor, app_id)
     ev = service.evaluate(s, app)
+    if app.redacted:  # the reasons name organisations and amounts
+        return {"eligible": ev.eligible, "results": [], "redacted": True}
     return {"eligible": ev.eligible, "results": [r.__dict__ for r in ev.results]}
 
 
@@ -332,11 +339,50 @@ def remove_co_applicant(
 
 
 @api.get("/applications/{app_id}/pdf", summary="The application as reviewers see it, as PDF")
-def application_pdf(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+def application_pdf(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB_WRITE) -> Response:
+    """A confidential application's PDF carries the caller's name and the date on every page (audited)."""
     app, _ = service.get_application(s, actor, app_id)
-    data = document.pdf(document.review_view(s, app))
+    data = document.application_pdf(s, actor, app)
     return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="halric-application-{app.id}.pdf"'})  # fmt: skip
+
+
+@api.get(
+    "/calls/{call_id}/confidentiality",
+    summary="The call's confidentiality terms, and whether you accepted them",
+)
+def terms(call_id: RowId, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
+    call = service.get_call(s, call_id)
+    row = confidential.acceptance(s, call, actor.user_id)
+    return {"call_id": call.id, "terms": confidential.terms(call), "terms_sha256": confidential.terms_sha256(call),
+            "accepted_at": row.accepted_at.isoformat() if row else None}  # fmt: skip
+
+
+class AcceptTerms(BaseModel):
+    terms_sha256: str = Field(
+        min_length=64, max_length=64, description="The version you read (from GET): changed terms are refused"
+    )
+
+
+@api.post(
+    "/calls/{call_id}/confidentiality",
+    summary="Accept the call's confidentiality terms (recorded with their version; audited)",
+)
+def accept_terms(
+    call_id: RowId, body: AcceptTerms, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    row = confidential.accept(s, actor, call_id, body.terms_sha256)
+    return {"call_id": call_id, "terms_sha256": row.terms_sha256, "accepted_at": row.accepted_at.isoformat()}
+
+
+@api.get(
+    "/applications/{app_id}/exclusions",
+    summary="Organisations the applicants exclude; for coordinators also who is excluded and why",
+)
+def exclusions(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
+    ex = service.exclusions(s, actor, app_id)
+    return {"organisations": ex["organisations"],
+            "people": [{"username": u.username, "name": u.full_name, "reason": why} for u, why in ex["people"]]}  # fmt: skip
 
 
 @api.get("/kpi", summary="Consortium KPIs (coordinators)")

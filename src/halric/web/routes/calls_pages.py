@@ -11,7 +11,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from halric.calls import budget, conflicts, document, kpi, organisations, rules, service, team, workflow
+from halric.calls import (
+    budget,
+    confidential,
+    conflicts,
+    document,
+    kpi,
+    organisations,
+    rules,
+    service,
+    team,
+    workflow,
+)
 from halric.calls.schemas import (
     COST_TYPES,
     DEFAULT_FUNDER,
@@ -27,7 +38,7 @@ from halric.registry import service as registry
 from halric.web import application_form as appform
 from halric.web import charts
 from halric.web.access import PUBLIC, SIGNED_IN, require
-from halric.web.deps import DB, FORM, FormData
+from halric.web.deps import DB, DB_WRITE, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.params import RowId
 from halric.web.templating import render
@@ -60,6 +71,7 @@ CALL_LABELS = {
     "duration_months": "Expected duration (months)", "funder_name": "Funder", "award_number": "Award number",
     "storage_rate_per_tb": "Data storage, rate per TB",
     "data_costs_fundable": "Data-storage costs may be requested",
+    "confidentiality_terms": "Confidentiality terms",
 }  # fmt: skip
 
 
@@ -75,7 +87,14 @@ def _call_input(form: dict[str, str]) -> CallInput:
         award_number=(form.get("award_number") or "").strip(),
         storage_rate_per_tb=(form.get("storage_rate_per_tb") or "").replace(" ", "").replace(",", "") or None,
         data_costs_fundable=form.get("data_costs_fundable") == "true",
+        confidentiality_terms=_terms_or_default(str(form.get("confidentiality_terms", ""))),
     )  # fmt: skip
+
+
+def _terms_or_default(text: str) -> str:
+    """The hub's default terms sent back unchanged are stored as "the default" (empty)."""
+    same = " ".join(text.split()) == " ".join(confidential.DEFAULT_TERMS.split())
+    return "" if same else text
 
 
 def _call_form_values(call: Any) -> dict[str, str]:
@@ -85,7 +104,8 @@ def _call_form_values(call: Any) -> dict[str, str]:
             "duration_months": str(call.duration_months), "funder_name": call.funder_name,
             "award_number": call.award_number,
             "storage_rate_per_tb": "" if call.storage_rate_per_tb is None else f"{call.storage_rate_per_tb:.2f}",
-            "data_costs_fundable": "true" if call.data_costs_fundable else ""}  # fmt: skip
+            "data_costs_fundable": "true" if call.data_costs_fundable else "",
+            "confidentiality_terms": confidential.terms(call)}  # fmt: skip
 
 
 @pages.get("/calls/new", response_class=HTMLResponse)
@@ -93,7 +113,12 @@ def call_form(request: Request, actor: Actor = Depends(COORDINATOR)) -> Response
     return render(
         request,
         "calls/new.html",
-        {"form": {}, "errors": FormErrors(), "rules": rules.DEFAULT_RULES, "call": None},
+        {
+            "form": {"confidentiality_terms": confidential.DEFAULT_TERMS},
+            "errors": FormErrors(),
+            "rules": rules.DEFAULT_RULES,
+            "call": None,
+        },
     )
 
 
@@ -197,6 +222,57 @@ def call_page(request: Request, call_id: RowId, actor: Actor = Depends(PUBLIC), 
             "closed": "The call is closed: no new applications or submissions.", "reopened": "The call is open again."}  # fmt: skip
     return render(request, "calls/call.html", {"call": call, "open": service.call_is_open(call),
                                                "done_message": done.get(request.query_params.get("done", ""))})  # fmt: skip
+
+
+def _local_next(target: str | None) -> str | None:
+    """Where to go back after accepting the terms: a page of the hub, never another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def _terms_page(request: Request, s: Session, actor: Actor, call_id: int, next_: str | None,
+                errors: FormErrors | None = None, status: int = 200) -> Response:  # fmt: skip
+    call = service.get_call(s, call_id)
+    return render(request, "calls/terms.html", {
+        "call": call, "terms": confidential.terms(call), "sha256": confidential.terms_sha256(call),
+        "accepted": confidential.acceptance(s, call, actor.user_id), "next": _local_next(next_),
+        "errors": errors or FormErrors(),
+    }, status)  # fmt: skip
+
+
+@pages.get("/calls/{call_id}/confidentiality", response_class=HTMLResponse)
+def terms_page(
+    request: Request, call_id: RowId, next: str | None = None, actor: Actor = Depends(PUBLIC), s: Session = DB
+) -> Response:
+    """The call's confidentiality terms; signed in, a form to accept them (recorded with their version)."""
+    return _terms_page(request, s, actor, call_id, next)
+
+
+@pages.post("/calls/{call_id}/confidentiality", response_class=HTMLResponse)
+def terms_accept(
+    request: Request, call_id: RowId, actor: Actor = Depends(SIGNED_IN), form: FormData = FORM
+) -> Response:
+    db = request.app.state.db
+    next_ = _local_next(str(form.get("next", "")))
+    errors = FormErrors()
+    if form.get("agree") != "yes":
+        errors.add(
+            "agree", "Tick the box to say that you read the terms and accept them.", "Accept the terms"
+        )
+    else:
+        try:
+            with db.session() as s:
+                confidential.accept(s, actor, call_id, str(form.get("terms_sha256", "")))
+        except HalricError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            errors = from_exception(exc, labels={"terms_sha256": "Terms"})
+    if errors:
+        with db.session() as s:
+            status = 409 if "terms_sha256" in errors else 400
+            return _terms_page(request, s, actor, call_id, next_, errors, status=status)
+    return RedirectResponse(next_ or f"/calls/{call_id}/confidentiality", status_code=303)
 
 
 @pages.post("/calls/{call_id}/apply")
@@ -435,19 +511,29 @@ def _view_context(s: Session, request: Request, actor: Actor, app: Any, hats: se
          "submitted": r.submitted_at is not None}
         for n, r in enumerate(reviews, 1)
     ]  # fmt: skip
-    project = s.scalar(select(Project).where(Project.application_id == app.id))
-    reviewers = []
+    project = confidential.shown_project(
+        app, s.scalar(select(Project).where(Project.application_id == app.id))
+    )
+    reviewers, exclusions = [], None
     if "coordinator" in hats:
+        exclusions = service.exclusions(s, actor, app.id)
+        barred = {u.id for u, _why in exclusions["people"]}
         reviewers = [u for u in s.scalars(select(User).where(User.is_active.is_(True)).order_by(User.username))
-                     if set(u.role_names) & {"reviewer", "committee"}]  # fmt: skip
+                     if set(u.role_names) & {"reviewer", "committee"} and u.id not in barred]  # fmt: skip
+        if not exclusions["organisations"]:
+            exclusions = None
+    comments = list(s.scalars(select(Comment).where(Comment.application_id == app.id).order_by(Comment.id)))
+    decisions = list(s.scalars(select(Decision).where(Decision.application_id == app.id)))
+    if app.redacted:  # a confidential application before the terms are accepted: no content of any kind
+        infras, feas, review_rows, comments, decisions = {}, {}, [], [], []
     return {
         "app": app, "hats": hats, "has": lambda *names: bool(hats.intersection(names)), "v": view_data,
         "labels": workflow.LABELS, "action_label": workflow.action_label, "infras": infras, "feas": feas,
         "next": [t for t in workflow.next_states(app.state, hats) if t not in ("running", "submitted")],
-        "comments": list(s.scalars(select(Comment).where(Comment.application_id == app.id).order_by(Comment.id))),
+        "comments": comments, "exclusions": exclusions,
         "transitions": list(s.scalars(select(Transition).where(Transition.application_id == app.id).order_by(Transition.id))),
         "reviews": review_rows if "coordinator" in hats else [], "my_review": my_review, "liftable": liftable,
-        "decisions": list(s.scalars(select(Decision).where(Decision.application_id == app.id))),
+        "decisions": decisions,
         "project": project, "org_names": view_data["org_names"],
         "conflict": conflicts.has_conflict(app, actor), "criteria": criteria,
         "can_facility": [i for i in infras.values() if actor.is_admin or ("facility" in hats and i.organisation_id == actor.organisation)],
@@ -653,9 +739,9 @@ def action(
 
 
 @pages.get("/applications/{app_id}/pdf")
-def pdf(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> Response:
+def pdf(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB_WRITE) -> Response:
     app, _ = service.get_application(s, actor, app_id)
-    return Response(document.pdf(document.review_view(s, app)), media_type="application/pdf",
+    return Response(document.application_pdf(s, actor, app), media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="halric-application-{app.id}.pdf"'})  # fmt: skip
 
 
