@@ -256,7 +256,9 @@ def test_the_pdf_is_watermarked_with_the_readers_name_and_the_date_on_every_page
     accept(client, call["id"], h)
     today = date.today().isoformat()
     for path in (f"/api/applications/{aid}/pdf", f"/applications/{aid}/pdf"):
-        pages = pdf_pages(client.get(path, headers=h).content)
+        r = client.get(path, headers=h)
+        assert r.headers["content-disposition"].startswith("attachment;")  # a copy to keep, not a view
+        pages = pdf_pages(r.content)
         assert len(pages) >= 2 and "Nightjar work plan" in " ".join(" ".join(pages).split())
         for text in pages:
             flat = " ".join(text.split())
@@ -273,7 +275,9 @@ def test_the_pdf_is_watermarked_with_the_readers_name_and_the_date_on_every_page
     ha = p["applicant"]["h"]
     plain = client.post(f"/api/calls/{call['id']}/applications", json={}, headers=ha).json()
     client.put(f"/api/applications/{plain['id']}", json=complete_draft(plain["version"]), headers=ha)
-    text = "".join(pdf_pages(client.get(f"/api/applications/{plain['id']}/pdf", headers=ha).content))
+    r = client.get(f"/api/applications/{plain['id']}/pdf", headers=ha)
+    assert r.headers["content-disposition"].startswith("inline;")
+    text = "".join(pdf_pages(r.content))
     assert "downloaded by" not in text and "Polymorph stability" in text
 
 

@@ -344,7 +344,7 @@ def application_pdf(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session
     app, _ = service.get_application(s, actor, app_id)
     data = document.application_pdf(s, actor, app)
     return Response(data, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="halric-application-{app.id}.pdf"'})  # fmt: skip
+                    headers={"Content-Disposition": f'{pdf_disposition(app)}; filename="halric-application-{app.id}.pdf"'})  # fmt: skip
 
 
 @api.get(
@@ -411,3 +411,8 @@ def kpi_csv(table: str, actor: Actor = Depends(COORDINATOR), s: Session = DB) ->
 
 def register(app: FastAPI) -> None:
     app.include_router(api)
+
+
+def pdf_disposition(app: Application) -> str:
+    """A confidential application's PDF is a watermarked copy for the downloader: saved, not shown inline."""
+    return "attachment" if app.confidential else "inline"

@@ -41,6 +41,7 @@ from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, DB_WRITE, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.params import RowId
+from halric.web.routes.calls_api import pdf_disposition
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -742,7 +743,7 @@ def action(
 def pdf(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB_WRITE) -> Response:
     app, _ = service.get_application(s, actor, app_id)
     return Response(document.application_pdf(s, actor, app), media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="halric-application-{app.id}.pdf"'})  # fmt: skip
+                    headers={"Content-Disposition": f'{pdf_disposition(app)}; filename="halric-application-{app.id}.pdf"'})  # fmt: skip
 
 
 @pages.get("/calls/{call_id}/ranking", response_class=HTMLResponse)
