@@ -393,6 +393,28 @@ def test_decisions_and_kpis_count_it_without_its_content(client, world, db):
     other = _person(db, ["committee"], organisation="uhh")
     page = client.get(f"/applications/{aid}", headers=other["h"])
     assert page.status_code == 200 and hidden(page.text) and "Running" in page.text
+    # nor the project space: its page, its JSON and the list of projects show the number and the summary
+    for path in (f"/projects/{aid}", f"/api/projects/{aid}", "/projects", "/api/projects"):
+        r = client.get(path, headers=other["h"])
+        assert r.status_code == 200 and hidden(r.text), path
+    assert client.get(f"/api/projects/{aid}", headers=other["h"]).json()["redacted"] is True
+    assert f"Confidential pilot #{aid}" in client.get("/projects", headers=other["h"]).text
+    assert (
+        "Project Nightjar" in client.get(f"/projects/{aid}", headers=p["applicant"]["h"]).text
+    )  # the team sees it
+    # the project's catalog proposal is named by its number and described by the non-confidential summary
+    from halric.catalog.models import Proposal
+    from halric.projects.models import ProjectSpace
+
+    with db.session() as s:
+        space = s.scalar(select(ProjectSpace).where(ProjectSpace.application_id == aid))
+        proposal = s.get(Proposal, space.proposal_id)
+        assert proposal.title == f"Confidential pilot #{aid}" and proposal.abstract == PUBLIC
+        assert hidden(
+            proposal.title
+            + (proposal.abstract or "")
+            + str(proposal.proposal_metadata.get("halric", {}).get("title"))
+        )
     # KPIs count it; neither the page, the JSON, the CSVs nor the workbook carries its content
     after = client.get("/api/kpi", headers=hc)
     assert after.json()["funded"] == before["funded"] + 1 and after.json()["submitted"] == before["submitted"]

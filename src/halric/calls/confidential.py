@@ -225,6 +225,5 @@ class RedactedProject(_Wrapper):
 
     PUBLIC = frozenset({"id", "application_id", "started_on", "ends_on"})
     HIDDEN: dict[str, Any] = {
-        "milestones": [], "datasets": [], "publications": [], "final_report": {}, "satisfaction": {},
-        "cost_claims": [],
+        "milestones": [], "publications": [], "final_report": {}, "satisfaction": {}, "cost_claims": [],
     }  # fmt: skip

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from halric.accounts.models import User
-from halric.calls import mail
+from halric.calls import confidential, mail
 from halric.calls.models import Application, Collaborator, FeasibilityReview
 from halric.calls.service import get_application, requested_infrastructures
 from halric.core import audit
@@ -84,9 +84,9 @@ def remove_co_applicant(s: Session, actor: Actor, app_id: int, collaborator_id: 
     audit.record(s, actor, "remove-co-applicant", "application", app.id,
                  {"email": c.email, "accepted": c.accepted_at is not None})  # fmt: skip
     if c.accepted_at is not None:
-        mail.queue(s, c.email, f"HALRIC application “{app.title}”: you are no longer a co-applicant",
-                   f"{actor.username} took you off the HALRIC pilot-project application “{app.title}”."
-                   if not leaving else f"You left the HALRIC pilot-project application “{app.title}”.")  # fmt: skip
+        mail.queue(s, c.email, f"HALRIC application “{confidential.public_title(app)}”: you are no longer a co-applicant",
+                   f"{actor.username} took you off the HALRIC pilot-project application “{confidential.public_title(app)}”."
+                   if not leaving else f"You left the HALRIC pilot-project application “{confidential.public_title(app)}”.")  # fmt: skip
     s.delete(c)
     s.flush()
     return c

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from halric.calls import confidential
 from halric.calls.models import Application, Visit, Visitor, VisitSample, VisitSlot
 from halric.calls.visits import (
     REGION_TZ,
@@ -38,6 +39,11 @@ class Entry:
     app: Application
     instrument: str
     status: str  # free | booked | confirmed | done | taken
+
+    @property
+    def title(self) -> str:
+        """The project as the calendar names it (a list: a confidential one by its number)."""
+        return confidential.public_title(self.app)
 
     @property
     def label(self) -> str:
@@ -138,12 +144,12 @@ def ical(entries: list[Entry], base_url: str, host: str) -> str:
     for e in entries:
         status = {"free": "TENTATIVE", "taken": "TENTATIVE", "booked": "TENTATIVE"}.get(e.status, "CONFIRMED")
         who = ", ".join(v.name for v in e.visit.visitors)
-        desc = f"Project: {e.app.title}\nStatus: {e.label}\nCapacity: {e.slot.capacity} visitor(s)"
+        desc = f"Project: {e.title}\nStatus: {e.label}\nCapacity: {e.slot.capacity} visitor(s)"
         desc += (f"\nVisitors: {who}" if who else "") + (f"\n{e.slot.notes}" if e.slot.notes else "")
         lines += [
             "BEGIN:VEVENT", f"UID:halric-visit-slot-{e.slot.id}@{host}", f"DTSTAMP:{now}",
             f"DTSTART:{stamp(e.slot.starts_at)}", f"DTEND:{stamp(e.slot.ends_at)}",
-            "SUMMARY:" + _ics_text(f"{e.instrument}: {e.app.title} ({e.label.split(',')[0].lower()})"),
+            "SUMMARY:" + _ics_text(f"{e.instrument}: {e.title} ({e.label.split(',')[0].lower()})"),
             "DESCRIPTION:" + _ics_text(desc), f"STATUS:{status}",
             f"URL:{link(base_url, e.app.id)}", "END:VEVENT",
         ]  # fmt: skip

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from halric.accounts.models import User
 from halric.accounts.security import new_token, token_digest
-from halric.calls import mail, service
+from halric.calls import confidential, mail, service
 from halric.calls.models import (
     Application,
     Visit,
@@ -41,7 +41,7 @@ from halric.calls.models import (
 )
 from halric.calls.schemas import SAMPLE_KINDS, SampleIn, SlotIn, VisitorIn
 from halric.core import audit
-from halric.core.actor import Actor, system_actor
+from halric.core.actor import ANONYMOUS, Actor, system_actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from halric.core.timeutil import as_utc, utcnow
 from halric.registry import service as registry
@@ -323,7 +323,7 @@ def offer_slot(s: Session, actor: Actor, app_id: int, data: SlotIn, base_url: st
                  {"application": a.app.id, "slot": slot.id, "instrument": slot.instrument_id,
                   "starts_at": starts.isoformat(), "ends_at": ends.isoformat(), "capacity": slot.capacity})  # fmt: skip
     _send(s, service._team_emails(s, a.app), f"HALRIC visit: time offered on {instrument_name(s, slot.instrument_id)}",
-          f"The facility offers your project “{a.app.title}” time on {instrument_name(s, slot.instrument_id)}:\n"
+          f"The facility offers your project “{confidential.public_title(a.app)}” time on {instrument_name(s, slot.instrument_id)}:\n"
           f"{when(slot)} (local time), up to {slot.capacity} visitor(s) on site.\n"
           + (f"\n{slot.notes}\n" if slot.notes else "")
           + f"\nBook it (or another offered slot) here:\n{link(base_url, a.app.id)}\n")  # fmt: skip
@@ -344,7 +344,7 @@ def withdraw_slot(s: Session, actor: Actor, app_id: int, slot_id: int, base_url:
     audit.record(s, actor, "withdraw-slot", "visit", visit.id, {"slot": slot.id, "was_booked": was_booked})
     if was_booked:
         _send(s, service._team_emails(s, a.app), "HALRIC visit: your booked slot was withdrawn",
-              f"The facility withdrew the slot you had booked for “{a.app.title}” on "
+              f"The facility withdrew the slot you had booked for “{confidential.public_title(a.app)}” on "
               f"{instrument_name(s, slot.instrument_id)} ({when(slot)}).\nPlease book another offered slot:\n"
               f"{link(base_url, a.app.id)}\n")  # fmt: skip
     return slot
@@ -380,12 +380,12 @@ def book_slot(s: Session, actor: Actor, app_id: int, slot_id: int, base_url: str
     audit.record(s, actor, "book-slot", "visit", visit.id,
                  {"slot": slot.id, "instrument": slot.instrument_id, "moved_from": before.id if before else None})  # fmt: skip
     name = instrument_name(s, slot.instrument_id)
-    _send(s, _staff_emails(s, slot.instrument_id), f"HALRIC visit: {name} booked by “{a.app.title}”",
-          f"The team of “{a.app.title}” booked {name}: {when(slot)} (local time)"
+    _send(s, _staff_emails(s, slot.instrument_id), f"HALRIC visit: {name} booked by “{confidential.public_title(a.app)}”",
+          f"The team of “{confidential.public_title(a.app)}” booked {name}: {when(slot)} (local time)"
           + (f", moved from {when(before)}" if before else "") + ".\n\n"
           f"Samples, visitors and the confirmation of the visit:\n{link(base_url, a.app.id)}\n")  # fmt: skip
     _send(s, service._team_emails(s, a.app), f"HALRIC visit: booking received for {name}",
-          f"Your booking of {name} for “{a.app.title}” is recorded: {when(slot)} (local time).\n\n"
+          f"Your booking of {name} for “{confidential.public_title(a.app)}” is recorded: {when(slot)} (local time).\n\n"
           "The facility confirms the visit once your samples have passed its safety review and your visitors "
           f"are registered:\n{link(base_url, a.app.id)}\n")  # fmt: skip
     return slot
@@ -404,7 +404,7 @@ def cancel_booking(s: Session, actor: Actor, app_id: int, slot_id: int, base_url
     audit.record(s, actor, "cancel-booking", "visit", visit.id, {"slot": slot.id})
     name = instrument_name(s, slot.instrument_id)
     _send(s, _staff_emails(s, slot.instrument_id), f"HALRIC visit: booking of {name} cancelled",
-          f"The team of “{a.app.title}” cancelled its booking of {name} ({when(slot)}).\n"
+          f"The team of “{confidential.public_title(a.app)}” cancelled its booking of {name} ({when(slot)}).\n"
           f"{link(base_url, a.app.id)}\n")  # fmt: skip
     return slot
 
@@ -512,7 +512,7 @@ def submit_samples(
     audit.record(s, actor, "submit-samples", "visit", visit.id, {"samples": [x.id for x in todo]})
     name = instrument_name(s, visit.instrument_id)
     _send(s, _staff_emails(s, visit.instrument_id), f"HALRIC visit: samples for safety review ({name})",
-          f"The team of “{a.app.title}” submitted {len(todo)} sample declaration(s) for the visit to {name}:\n"
+          f"The team of “{confidential.public_title(a.app)}” submitted {len(todo)} sample declaration(s) for the visit to {name}:\n"
           + "".join(f"- {x.name} ({SAMPLE_KINDS.get(x.kind, x.kind)}, {BSL[x.biosafety_level]})\n" for x in todo)
           + f"\nReview them here:\n{link(base_url, a.app.id)}\n")  # fmt: skip
     return todo
@@ -547,11 +547,11 @@ def review_sample(
         if changes:
             subject = f"HALRIC visit: safety review asks for changes ({name})"
             text = (f"The safety reviewer of {name} asks you to change {len(changes)} sample declaration(s) for "
-                    f"“{a.app.title}”:\n" + "".join(f"- {x.name}: {x.review_comment}\n" for x in changes)
+                    f"“{confidential.public_title(a.app)}”:\n" + "".join(f"- {x.name}: {x.review_comment}\n" for x in changes)
                     + "\nChange them and submit them again:\n")  # fmt: skip
         else:
             subject = f"HALRIC visit: safety approved ({name})"
-            text = (f"The safety reviewer of {name} approved every sample you declared for “{a.app.title}”"
+            text = (f"The safety reviewer of {name} approved every sample you declared for “{confidential.public_title(a.app)}”"
                     + "".join(f"\n- {x.name}" + (f": {x.review_comment}" if x.review_comment else "")
                               for x in visit.samples) + "\n\n")  # fmt: skip
         _send(s, service._team_emails(s, a.app), subject, text + f"{link(base_url, a.app.id)}\n")
@@ -669,7 +669,7 @@ def confirm(s: Session, actor: Actor, app_id: int, visit_id: int, base_url: str 
     name = instrument_name(s, visit.instrument_id)
     _send(s, service._team_emails(s, a.app) + [v.email for v in visit.visitors],
           f"HALRIC visit confirmed: {name}, {local(slot.starts_at):%d %b %Y}",
-          f"The visit of “{a.app.title}” to {name} is confirmed.\n\n"
+          f"The visit of “{confidential.public_title(a.app)}” to {name} is confirmed.\n\n"
           f"When: {when(slot)} (local time)\n"
           "Who: " + ", ".join(f"{v.name} ({v.arrives_on} – {v.departs_on})" for v in visit.visitors) + "\n"
           "Samples: " + ", ".join(x.name for x in visit.samples) + "\n"
@@ -692,7 +692,7 @@ def reopen(s: Session, actor: Actor, app_id: int, visit_id: int, base_url: str =
     s.flush()
     audit.record(s, actor, "reopen", "visit", visit.id)
     _send(s, service._team_emails(s, a.app), f"HALRIC visit reopened: {instrument_name(s, visit.instrument_id)}",
-          f"The facility reopened the visit of “{a.app.title}”: it is no longer confirmed. You can change the "
+          f"The facility reopened the visit of “{confidential.public_title(a.app)}”: it is no longer confirmed. You can change the "
           f"booking, the samples and the visitors; the facility confirms it again.\n{link(base_url, a.app.id)}\n")  # fmt: skip
     return visit
 
@@ -724,7 +724,7 @@ def _ask_feedback(s: Session, app: Application, visit: Visit, person: Visitor, b
     person.feedback_token_hash, person.feedback_sent_at = token_digest(token), utcnow()
     name = instrument_name(s, visit.instrument_id)
     mail.queue(s, person.email, f"HALRIC visit: how was your visit to {name}?",
-               f"Dear {person.name},\n\nthank you for visiting {name} for the HALRIC pilot project “{app.title}”. "
+               f"Dear {person.name},\n\nthank you for visiting {name} for the HALRIC pilot project “{confidential.public_title(app)}”. "
                "Please tell us how it went — two questions, one minute:\n"
                f"{base_url.rstrip('/')}/visits/feedback/{token}\n\n"
                "The link works once and needs no account. Your answer helps the facility and the HALRIC "
@@ -756,7 +756,8 @@ def feedback_visitor(s: Session, token: str) -> tuple[Visitor, Visit, Applicatio
     app = s.get(Application, visit.application_id) if visit else None
     if visit is None or app is None:
         raise NotFound("This feedback link is not valid (it may have been used already).")
-    return person, visit, app
+    # the link reaches a visitor who may not be in the team: a confidential project is named by its number
+    return person, visit, confidential.shown(s, ANONYMOUS, app, set(), listing=True)
 
 
 def answer_feedback(s: Session, actor: Actor, token: str, rating: int, comments: str) -> Visitor:
@@ -842,7 +843,7 @@ def send_due(s: Session, base_url: str, now: datetime | None = None) -> dict[str
         _send(s, service._team_emails(s, app) + [v.email for v in visit.visitors]
               + _staff_emails(s, visit.instrument_id),
               f"HALRIC visit reminder: {name}, {local(slot.starts_at):%a %d %b %H:%M}",
-              f"A reminder: the visit of “{app.title}” to {name} begins soon.\n\nWhen: {when(slot)} (local time)\n"
+              f"A reminder: the visit of “{confidential.public_title(app)}” to {name} begins soon.\n\nWhen: {when(slot)} (local time)\n"
               "Who: " + ", ".join(f"{v.name} ({v.arrives_on} – {v.departs_on})" for v in visit.visitors) + "\n"
               "Samples: " + ", ".join(x.name for x in visit.samples) + "\n"
               + (f"\n{slot.notes}\n" if slot.notes else "") + f"\n{link(base_url, app.id)}\n")  # fmt: skip

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from halric.accounts import orcid
 from halric.accounts import service as accounts
 from halric.accounts.models import User
+from halric.calls import confidential, workflow
 from halric.calls import service as calls
 from halric.calls import team as calls_team
-from halric.calls import workflow
 from halric.calls.models import Application, Call, Project
 from halric.calls.report import missing_for_closure
 from halric.catalog import collections as catalog_collections
@@ -135,7 +135,7 @@ def project_context(s: Session, app: Application) -> dict[str, Any]:
     instruments, techniques = _instruments(s, app)
     return {
         "applicationId": app.id,
-        "title": app.title,
+        "title": confidential.public_title(app),
         "call": {"slug": call.slug, "title": call.title},
         "funding": {"funderName": call.funder_name, "awardNumber": call.award_number or ""},
         "instruments": instruments,
@@ -153,7 +153,9 @@ def _proposal_fields(s: Session, app: Application, project: Project) -> dict[str
     first, last = _split_name((owner.full_name or owner.username) if owner else "")
     email = owner.email if owner else ""
     return {
-        "title": (app.title or f"Pilot project {app.id}")[:500], "abstract": app.lay_summary or None,
+        # a confidential pilot's proposal is named by its number and described by its non-confidential summary
+        "title": (confidential.public_title(app) or f"Pilot project {app.id}")[:500],
+        "abstract": (app.public_summary if app.confidential else app.lay_summary) or None,
         "email": email, "firstname": first, "lastname": last, "pi_email": email, "pi_firstname": first,
         "pi_lastname": last, "start_time": _moment(project.started_on), "end_time": _moment(project.ends_on),
         "type": "HALRIC pilot project", "proposal_metadata": {"halric": project_context(s, app)},
@@ -183,7 +185,7 @@ def sync(s: Session, actor: Actor, app_id: int) -> SyncResult | None:
     people = calls_team.project_people(s, app)
     g = accounts.sync_group(
         s, actor, space.group_name, set(people), source=_source(app_id),
-        description=f"Team of HALRIC pilot project {app_id}: {app.title}"[:500],
+        description=f"Team of HALRIC pilot project {app_id}: {confidential.public_title(app)}"[:500],
     )  # fmt: skip
     catalog_collections.put_pilot_proposal(
         s, actor, space.proposal_id, pilot_project_id=str(app_id), owner_group=space.group_name,
@@ -327,6 +329,8 @@ def overview(s: Session, actor: Actor, app_id: int) -> dict[str, Any]:
     are those the viewer may read."""
     app, project, hats = calls.get_project(s, actor, app_id)
     space = space_of(s, app.id)
+    if app.redacted:  # a confidential project, the terms not accepted: its number, call, state and dates only
+        return _redacted_overview(app, project, hats, space)
     people = calls_team.project_people(s, app)
     members = []
     if space is not None:
@@ -352,7 +356,24 @@ def overview(s: Session, actor: Actor, app_id: int) -> dict[str, Any]:
         "final_report": {"submitted": bool(report), "publications": list(report.get("publications", [])),
                          "datasets": list(report.get("datasets", []))},
         "closure_missing": missing_for_closure(s, app) if app.state in ("running", "final-report") else [],
-        "your_roles": sorted(hats),
+        "your_roles": sorted(hats), "redacted": False,
+    }  # fmt: skip
+
+
+def _redacted_overview(
+    app: Application, project: Project, hats: set[str], space: ProjectSpace | None
+) -> dict[str, Any]:
+    return {
+        "application_id": app.id, "title": app.title, "state": app.state, "state_label": workflow.LABELS[app.state],
+        "call": {"id": app.call_id, "title": app.call.title, "funder_name": app.call.funder_name,
+                 "award_number": app.call.award_number},
+        "started_on": project.started_on.isoformat() if project.started_on else None,
+        "ends_on": project.ends_on.isoformat() if project.ends_on else None,
+        "group": space.group_name if space else None, "proposal_id": space.proposal_id if space else None,
+        "ingest_hint": None, "team": [], "members": [], "instruments": [], "techniques": [], "datasets": [],
+        "publications": [], "published_data": [], "may_publish": False, "milestones": [],
+        "final_report": {"submitted": False, "publications": [], "datasets": []}, "closure_missing": [],
+        "your_roles": sorted(hats), "redacted": True, "summary": app.public_summary,
     }  # fmt: skip
 
 
@@ -364,7 +385,10 @@ def my_projects(s: Session, actor: Actor) -> list[dict[str, Any]]:
         hats = calls.roles_on(s, app, actor)
         if hats:
             space = space_of(s, app.id)
-            out.append({"application_id": app.id, "title": app.title or "(untitled)", "state": app.state,
+            shown = confidential.shown(
+                s, actor, app, hats, listing=True
+            )  # a list: never confidential content
+            out.append({"application_id": app.id, "title": shown.title or "(untitled)", "state": app.state,
                         "state_label": workflow.LABELS[app.state], "your_roles": sorted(hats),
                         "proposal_id": space.proposal_id if space else None})  # fmt: skip
     return out
@@ -396,6 +420,10 @@ def publish(
     the instruments, PaNET techniques. For the project's group (team, facility contacts) and data
     stewards; a data steward registers the DOI."""
     app, _project, _hats = calls.get_project(s, actor, app_id)
+    if app.redacted:
+        raise PermissionDenied(
+            "This is a confidential project: accept the call's confidentiality terms before you publish its data."
+        )
     space = space_of(s, app.id)
     if space is None or not catalog_rules.can_write(actor, space.group_name):
         raise PermissionDenied("Only the project's team and facility contacts publish its datasets.")

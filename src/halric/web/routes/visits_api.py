@@ -197,7 +197,7 @@ def calendar(
     start = views.week_start(week)
     entries = views.calendar(s, actor, start)
     return {"week": f"{start.isocalendar().year}-W{start.isocalendar().week:02d}", "starts_on": start.isoformat(),
-            "slots": [{**views.slot_dict(e.slot, e.status), "application_id": e.app.id, "project": e.app.title,
+            "slots": [{**views.slot_dict(e.slot, e.status), "application_id": e.app.id, "project": e.title,
                        "instrument": e.instrument, "status_label": e.label,
                        "visitors": len(e.visit.visitors)} for e in entries]}  # fmt: skip
 
