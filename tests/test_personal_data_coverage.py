@@ -16,6 +16,7 @@ EXPORTED_AND_HANDED_OVER = {"applications.owner_id"}  # to the successor
 EXPORTED_AND_KEPT = {  # in the export; the row stays, pointing at the pseudonymous account
     "application_collaborators.user_id", "application_comments.author_id", "application_transitions.actor_id",
     "committee_reviews.member_id", "feasibility_reviews.reviewer_id",
+    "confidentiality_acceptances.user_id",  # the record that the terms were accepted (calls/personal.py)
 }  # fmt: skip
 KEPT = {  # who acted for the hub or a facility: the row stays, pointing at the pseudonymous account
     "calls.created_by", "applications.updated_by", "decisions.decided_by", "visits.confirmed_by",

@@ -367,6 +367,12 @@ def test_changed_terms_must_be_accepted_again(client, world, db):
     assert "Nightjar work plan" in client.get(f"/applications/{aid}", headers=h).text
     r = client.post(f"/api/applications/{aid}/comments", json={"text": "Read it."}, headers=h)
     assert r.status_code == 201
+    # the person's data export lists both acceptances, and names the application by its number only
+    export = client.get("/api/account/export", headers=h)
+    assert export.status_code == 200 and hidden(export.text)
+    accepted = [a["terms_sha256"] for a in export.json()["confidentiality_terms_accepted"]]
+    assert accepted == [stale, terms["terms_sha256"]]
+    assert [a["title"] for a in export.json()["applications"]] == [f"Confidential pilot #{aid}"]
 
 
 def test_decisions_and_kpis_count_it_without_its_content(client, world, db):

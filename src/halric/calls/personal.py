@@ -3,7 +3,10 @@
 A person is on an application as its owner, as a co-applicant, ambassador or reviewer (collaborator rows,
 by account or by the e-mail address invited), or as a team member named by e-mail address. The export
 gives the content of the applications one applies with (owner, co-applicant) and, of the others, only
-what names the person; never other people's rows. Mail in the outbox goes out with single-use links: the
+what names the person; never other people's rows. A confidential application the person does not apply
+with is named by its number ("Confidential pilot #id"), as in every export. The person's acceptances of
+calls' confidentiality terms are exported and kept at an erasure (the record that the terms were accepted
+stays, under the pseudonym). Mail in the outbox goes out with single-use links: the
 export shows the messages with those link codes removed.
 """
 
@@ -17,11 +20,14 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from halric.calls.confidential import public_title
 from halric.calls.models import (
     Application,
+    Call,
     Collaborator,
     Comment,
     CommitteeReview,
+    ConfidentialityAcceptance,
     Decision,
     FeasibilityReview,
     OutboxMessage,
@@ -94,7 +100,7 @@ def export(s: Session, person: Person) -> dict[str, Any]:
         item: dict[str, Any] = {
             "id": app.id,
             "call": app.call.slug if app.call else None,
-            "title": app.title,
+            "title": app.title if {"owner", "co-applicant"} & set(hats) else public_title(app),
             "state": app.state,
             "your_relation": hats,
             "created_at": _iso(app.created_at),
@@ -137,8 +143,19 @@ def export(s: Session, person: Person) -> dict[str, Any]:
             "organisation_id": v.organisation_id, "arrives_on": _iso(v.arrives_on), "departs_on": _iso(v.departs_on),
             "feedback_at": _iso(v.feedback_at), "rating": v.rating, "feedback_comments": v.feedback_comments,
         })  # fmt: skip
+    accepted = s.scalars(
+        select(ConfidentialityAcceptance)
+        .where(ConfidentialityAcceptance.user_id == person.user_id)
+        .order_by(ConfidentialityAcceptance.id)
+    )
+    terms = []
+    for a in accepted:
+        call = s.get(Call, a.call_id)
+        terms.append({"call": call.slug if call else None, "terms_sha256": a.terms_sha256,
+                      "accepted_at": _iso(a.accepted_at)})  # fmt: skip
     return {
         "applications": applications,
+        "confidentiality_terms_accepted": terms,
         "visits": visits,
         "reviews": [
             {

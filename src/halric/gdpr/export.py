@@ -44,6 +44,7 @@ SECTIONS = {
     "api_tokens": "Your personal API tokens: names and dates (the tokens themselves are not stored).",
     "email_links": "Confirmation and password-reset links sent to you: dates (not the links).",
     "applications": "Pilot applications you own, apply with, follow or review, or are named in.",
+    "confidentiality_terms_accepted": "Calls whose confidentiality terms you accepted: version and date.",
     "visits": "Access visits you are registered for as a visitor, with your feedback.",
     "reviews": "Feasibility and committee reviews you wrote.",
     "comments": "Comments you wrote on applications.",
