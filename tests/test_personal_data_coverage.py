@@ -21,6 +21,8 @@ EXPORTED_AND_KEPT = {  # in the export; the row stays, pointing at the pseudonym
 KEPT = {  # who acted for the hub or a facility: the row stays, pointing at the pseudonymous account
     "calls.created_by", "applications.updated_by", "decisions.decided_by", "visits.confirmed_by",
     "visit_samples.created_by", "visit_samples.reviewed_by", "visit_slots.offered_by", "visit_slots.booked_by",
+    # who declared a project's solution or its uptake (the project's record, evidence for RCO116/RCR104)
+    "project_solutions.declared_by", "solution_uptakes.declared_by",
 }  # fmt: skip
 
 

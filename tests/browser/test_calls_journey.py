@@ -317,3 +317,16 @@ def test_review_with_a_conflict_decision_follow_up_and_kpis(hub, cast, browser):
     assert coo.locator("main svg").count() >= 3
     assert_accessible(coo)
     screenshot(coo, "kpi", full_page=True)
+    # a figure leads to its evidence: the pilot counts as a joint pilot action implemented (RCO84), with
+    # its final report as the document; the evidence links back to the project
+    assert coo.locator("#figure-rco84 .big").inner_text().startswith("1 ")
+    coo.get_by_role("link", name=re.compile("^Evidence for RCO84")).click()
+    evidence = coo.locator("#evidence").inner_text()
+    assert TITLE in evidence and "DK–SE" in evidence and "Final report" in evidence
+    assert "final report being submitted" in coo.locator("#rule").inner_text()
+    assert_accessible(coo)
+    assert_fits(coo)
+    coo.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(coo, "kpi-evidence", full_page=True)
+    coo.get_by_role("link", name=re.compile(TITLE)).first.click()
+    assert coo.locator("#state").inner_text() == "Final report submitted"

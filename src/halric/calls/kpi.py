@@ -6,6 +6,7 @@ import csv
 import io
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from halric.calls import workflow
+from halric.calls.indicators import Indicator, add_sheets
 from halric.calls.models import Application, Project
 from halric.core.actor import Actor
 from halric.core.errors import NotFound, PermissionDenied
@@ -128,11 +130,13 @@ def to_csv(table: Table) -> str:
     return buf.getvalue()
 
 
-def to_xlsx(tables: list[Table]) -> bytes:
+def to_xlsx(tables: list[Table], indicators: Iterable[Indicator] = ()) -> bytes:
+    """The KPI tables, and (first) the programme's indicators with a sheet of evidence each."""
     from openpyxl import Workbook
 
     wb = Workbook()
     wb.remove(wb.active)
+    add_sheets(wb, indicators)
     for t in tables:
         ws = wb.create_sheet(t.key[:31])
         ws.append([t.title])

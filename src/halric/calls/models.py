@@ -378,3 +378,41 @@ class Visitor(Base):
     feedback_at: Mapped[datetime | None] = mapped_column()
     rating: Mapped[int | None] = mapped_column(Integer)
     feedback_comments: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProjectSolution(Base):
+    """A solution a pilot developed (a method, protocol, tool, service, technology), declared by its team:
+    the evidence behind the Interreg indicator RCO116, and with its uptakes behind RCR104."""
+
+    __tablename__ = "project_solutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(24))
+    description: Mapped[str] = mapped_column(Text, default="")
+    uptake_plan: Mapped[str] = mapped_column(Text, default="")  # how others can take it up
+    declared_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    declared_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    uptakes: Mapped[list[SolutionUptake]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="SolutionUptake.happened_on"
+    )
+
+
+class SolutionUptake(Base):
+    """An organisation (in the team or not) took up or up-scaled a pilot's solution, with the evidence."""
+
+    __tablename__ = "solution_uptakes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    solution_id: Mapped[int] = mapped_column(
+        ForeignKey("project_solutions.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # taken-up | up-scaled
+    happened_on: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(Text)
+    evidence_url: Mapped[str | None] = mapped_column(String(500))
+    declared_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    declared_at: Mapped[datetime] = mapped_column(default=utcnow)

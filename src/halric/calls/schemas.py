@@ -355,3 +355,61 @@ class SafetyReviewIn(Strict):
 class FeedbackIn(Strict):
     rating: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
     comments: str = Field(default="", max_length=10000)
+
+
+# --- solutions a pilot developed and their uptake (calls/solutions.py; Interreg RCO116, RCR104) -------------
+
+SOLUTION_KINDS = {
+    "method": "Method or analysis workflow",
+    "protocol": "Protocol or procedure (e.g. sample preparation)",
+    "tool": "Software or tool",
+    "service": "Service",
+    "technology": "Technology or device",
+    "other": "Other",
+}
+UPTAKE_KINDS = {"taken-up": "taken up", "up-scaled": "up-scaled"}
+
+
+class SolutionInput(Strict):
+    """A solution the pilot developed (RCO116): what it is and how others can take it up."""
+
+    title: str = Field(min_length=3, max_length=300)
+    kind: str = "method"
+    description: str = Field(default="", max_length=5000)
+    uptake_plan: str = Field(
+        min_length=10, max_length=5000, description="How other organisations can take it up or scale it up"
+    )
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in SOLUTION_KINDS:
+            raise ValueError("choose one of: " + ", ".join(SOLUTION_KINDS))
+        return v
+
+
+class UptakeInput(Strict):
+    """An organisation took up or up-scaled a solution (RCR104), with the evidence that shows it."""
+
+    organisation_id: str = Field(min_length=1, max_length=64)
+    kind: str = "taken-up"
+    happened_on: date
+    evidence: str = Field(min_length=10, max_length=5000)
+    evidence_url: str | None = Field(default=None, max_length=500)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in UPTAKE_KINDS:
+            raise ValueError("choose taken-up or up-scaled")
+        return v
+
+    @field_validator("evidence_url", mode="before")
+    @classmethod
+    def _url(cls, v: Any) -> Any:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return None
+        text = str(v).strip()
+        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", text):
+            raise ValueError("give a web address starting with https://, or leave it empty")
+        return text

@@ -10,12 +10,23 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from halric.calls import confidential, conflicts, document, kpi, service, team, workflow
+from halric.calls import (
+    confidential,
+    conflicts,
+    document,
+    indicators,
+    kpi,
+    service,
+    solutions,
+    team,
+    workflow,
+)
 from halric.calls.models import Application, Call
-from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput
+from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput, SolutionInput, UptakeInput
 from halric.core.actor import Actor
 from halric.core.errors import NotFound
 from halric.projects import service as projects
+from halric.web import indicators as web_indicators
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, DB_WRITE
 from halric.web.params import RowId
@@ -385,19 +396,72 @@ def exclusions(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB
             "people": [{"username": u.username, "name": u.full_name, "reason": why} for u, why in ex["people"]]}  # fmt: skip
 
 
-@api.get("/kpi", summary="Consortium KPIs (coordinators)")
-def kpis(actor: Actor = Depends(COORDINATOR), s: Session = DB) -> dict[str, Any]:
+@api.get("/kpi", summary="Consortium KPIs and the programme's indicators with their evidence (coordinators)")
+def kpis(request: Request, actor: Actor = Depends(COORDINATOR), s: Session = DB) -> dict[str, Any]:
     data = kpi.compute(s, actor)
+    inds = web_indicators.compute(s, actor, request, absolute=True)
     return {**data, "tables": {k: {"title": t.title, "header": t.header, "rows": [[str(x) if x is not None else None
-             for x in r] for r in t.rows]} for k, t in data["tables"].items()}}  # fmt: skip
+             for x in r] for r in t.rows]} for k, t in data["tables"].items()},
+            "indicators": [indicators.as_dict(i) for i in inds.values()]}  # fmt: skip
 
 
-@api.get("/kpi/export.xlsx", summary="Every KPI table as one XLSX workbook")
-def kpi_xlsx(actor: Actor = Depends(COORDINATOR), s: Session = DB) -> Response:
+@api.get(
+    "/kpi/export.xlsx", summary="Every figure with a sheet of evidence each, and every KPI table, as XLSX"
+)
+def kpi_xlsx(request: Request, actor: Actor = Depends(COORDINATOR), s: Session = DB) -> Response:
     data = kpi.compute(s, actor)
-    return Response(kpi.to_xlsx(list(data["tables"].values())),
+    inds = web_indicators.compute(s, actor, request, absolute=True)
+    return Response(kpi.to_xlsx(list(data["tables"].values()), inds.values()),
                     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": 'attachment; filename="halric-kpi.xlsx"'})  # fmt: skip
+
+
+@api.get("/kpi/indicators.csv", summary="Every indicator's figure, then a section of evidence per indicator")
+def indicators_csv(request: Request, actor: Actor = Depends(COORDINATOR), s: Session = DB) -> Response:
+    inds = web_indicators.compute(s, actor, request, absolute=True)
+    return Response(indicators.indicators_csv(inds.values()), media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="halric-indicators.csv"'})  # fmt: skip
+
+
+@api.get("/kpi/evidence/{key}.csv", summary="The evidence behind one indicator as CSV")
+def evidence_csv(
+    request: Request, key: str, actor: Actor = Depends(COORDINATOR), s: Session = DB
+) -> Response:
+    inds = web_indicators.compute(s, actor, request, absolute=True)
+    if key not in inds:
+        raise NotFound(f"No indicator {key!r}; choose one of {', '.join(inds)}.")
+    return Response(indicators.evidence_csv(inds[key]), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="halric-evidence-{key}.csv"'})  # fmt: skip
+
+
+@api.get("/applications/{app_id}/solutions", summary="Solutions the project developed, with their uptake")
+def solutions_list(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> list[dict[str, Any]]:
+    service.get_project(s, actor, app_id)  # who may see the application sees its solutions
+    return [_solution(x) for x in solutions.list_solutions(s, app_id)]
+
+
+@api.post("/applications/{app_id}/solutions", status_code=201,
+          summary="Declare a solution the project developed (applicants, coordinators): evidence for RCO116")  # fmt: skip
+def solution_declare(
+    app_id: RowId, body: SolutionInput, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    return _solution(solutions.declare(s, actor, app_id, body))
+
+
+@api.post("/applications/{app_id}/solutions/{solution_id}/uptakes", status_code=201,
+          summary="Record that an organisation took up or up-scaled a solution: evidence for RCR104")  # fmt: skip
+def uptake_record(
+    app_id: RowId, solution_id: RowId, body: UptakeInput, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    solutions.record_uptake(s, actor, app_id, solution_id, body)
+    return _solution(next(x for x in solutions.list_solutions(s, app_id) if x.id == solution_id))
+
+
+def _solution(x: Any) -> dict[str, Any]:
+    return {"id": x.id, "title": x.title, "kind": x.kind, "description": x.description, "uptake_plan": x.uptake_plan,
+            "declared_at": x.declared_at.isoformat(),
+            "uptakes": [{"organisation_id": u.organisation_id, "kind": u.kind, "happened_on": u.happened_on.isoformat(),
+                         "evidence": u.evidence, "evidence_url": u.evidence_url} for u in x.uptakes]}  # fmt: skip
 
 
 @api.get("/kpi/{table}.csv", summary="One KPI table as CSV")

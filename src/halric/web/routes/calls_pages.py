@@ -16,10 +16,10 @@ from halric.calls import (
     confidential,
     conflicts,
     document,
-    kpi,
     organisations,
     rules,
     service,
+    solutions,
     team,
     workflow,
 )
@@ -28,15 +28,18 @@ from halric.calls.schemas import (
     DEFAULT_FUNDER,
     ORGANISATION_SECTORS,
     SECTORS,
+    SOLUTION_KINDS,
+    UPTAKE_KINDS,
     CallInput,
     ReviewInput,
+    SolutionInput,
+    UptakeInput,
 )
 from halric.core.actor import Actor
 from halric.core.errors import HalricError, InvalidInput, NotFound, PermissionDenied
 from halric.projects import service as projects
 from halric.registry import service as registry
 from halric.web import application_form as appform
-from halric.web import charts
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, DB_WRITE, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
@@ -457,6 +460,8 @@ DONE = {
     "assign": "The reviewer was assigned and told by e-mail.",
     "lift-conflict": "The declared conflict of interest was lifted; the member may now read and score.",
     "remove-co-applicant": "The co-applicant was taken off the application (and out of the project's group).",
+    "solution": "The solution was declared; record its uptake when an organisation takes it up.",
+    "uptake": "The uptake was recorded with its evidence.",
 }
 # where each action's errors go on the page: service field -> input name
 ACTION_FIELDS = {
@@ -466,6 +471,8 @@ ACTION_FIELDS = {
         "milestones": "milestone",
         "publications": "publication_doi",
     },
+    "solution": {f: f"sol-{f}" for f in ("title", "kind", "description", "uptake_plan")},
+    "uptake": {f: f"up-{f}" for f in ("organisation_id", "kind", "happened_on", "evidence", "evidence_url")},
 }
 ACTION_LABELS = {
     "letter": "Letter to the applicants", "outcome": "Outcome", "started_on": "Start", "ends_on": "End",
@@ -475,6 +482,9 @@ ACTION_LABELS = {
     "publication_doi": "Publication DOI", "publications": "DOIs of publications", "datasets": "Datasets the report links",
     **{f"sat-{k}": f"Satisfaction, {k.replace('_', ' ')}" for k in service.SATISFACTION},
     **{f: f.replace("_", " ").capitalize() for f in service.REPORT_FIELDS},
+    "sol-title": "Solution", "sol-kind": "Kind of solution", "sol-description": "What it does",
+    "sol-uptake_plan": "How others can take it up", "up-organisation_id": "Organisation that took it up",
+    "up-kind": "What it did", "up-happened_on": "When", "up-evidence": "Evidence", "up-evidence_url": "Link to the evidence",
 }  # fmt: skip
 
 
@@ -543,7 +553,17 @@ def _view_context(s: Session, request: Request, actor: Actor, app: Any, hats: se
         "co_applicants": team.co_applicants(s, app) if hats & {"applicant", "coordinator"} else [],
         "project_datasets": projects.datasets_of(s, actor, app.id) if project and "applicant" in hats else [],
         "done_message": _done_message(request), "errors": FormErrors(), "f": {}, "failed": None,
+        "solutions": solutions.list_solutions(s, app.id) if project else [], "solution_kinds": SOLUTION_KINDS,
+        "uptake_kinds": UPTAKE_KINDS, "all_orgs": registry.list_organisations(s) if project else [],
+        "org_label": lambda oid: view_data["org_names"].get(oid) or _org_name(s, oid),
     }  # fmt: skip
+
+
+def _org_name(s: Session, oid: str) -> str:
+    try:
+        return registry.get_organisation(s, oid).name
+    except HalricError:
+        return oid
 
 
 def _excluded_page(request: Request, actor: Actor, app_id: RowId, exc: HalricError) -> Response | None:
@@ -693,6 +713,21 @@ def _do(s: Session, request: Request, actor: Actor, app_id: RowId, what: str, fo
         if not raw.isdigit():
             raise InvalidInput("collaborator_id: choose a co-applicant", field="collaborator_id")
         projects.remove_co_applicant(s, actor, app_id, int(raw))
+    elif what == "solution":
+        data = SolutionInput(
+            **{k: str(form.get(f"sol-{k}", "")) for k in ("title", "kind", "description", "uptake_plan")}
+        )
+        solutions.declare(s, actor, app_id, data)
+    elif what == "uptake":
+        sid = str(form.get("up-solution_id", ""))
+        if not sid.isdigit():
+            raise InvalidInput(
+                "up-solution_id: choose the solution that was taken up", field="up-solution_id"
+            )
+        values = {k: str(form.get(f"up-{k}", "")).strip() for k in ("organisation_id", "kind", "happened_on",
+                                                                       "evidence", "evidence_url")}  # fmt: skip
+        up = UptakeInput(**{**values, "happened_on": values["happened_on"] or None})
+        solutions.record_uptake(s, actor, app_id, int(sid), up)
     elif what == "copy":
         new = service.copy_application(s, actor, app_id)
         return RedirectResponse(f"/applications/{new.id}/edit", status_code=303)
@@ -757,26 +792,6 @@ def ranking(
     return render(request, "calls/ranking.html", {"call": call, "rows": service.ranking(s, actor, call_id)})
 
 
-@pages.get("/kpi", response_class=HTMLResponse)
-def kpi_page(request: Request, actor: Actor = Depends(COORDINATOR), s: Session = DB) -> Response:
-    data = kpi.compute(s, actor)
-    t = data["tables"]
-    figs = {
-        "progress": charts.progress(data["funded"], data["target"], "Funded pilot projects"),
-        "cutoffs": charts.bars([r[0] for r in t["cutoffs"].rows],
-                               {"submitted": [r[1] for r in t["cutoffs"].rows], "approved": [r[2] for r in t["cutoffs"].rows]},
-                               "Applications per cut-off") if t["cutoffs"].rows else "",
-        "pairs": charts.heatmap(t["country_pairs"].header[1:], t["country_pairs"].header[1:],
-                                [[x if x != "" else 0 for x in r[1:]] for r in t["country_pairs"].rows], "Country pairs"),
-        "infra": charts.bars([r[0] for r in t["infrastructures"].rows], {"projects": [r[1] for r in t["infrastructures"].rows]},
-                             "Projects per infrastructure", horizontal=True) if t["infrastructures"].rows else "",
-        "budget": charts.bars([r[0] for r in t["budget"].rows], {"committed": [float(r[1]) for r in t["budget"].rows],
-                                                                  "spent": [float(r[2]) for r in t["budget"].rows]},
-                              "Budget per organisation") if t["budget"].rows else "",
-    }  # fmt: skip
-    return render(request, "calls/kpi.html", {"data": data, "figs": figs})
-
-
 def register(app: FastAPI) -> None:
     app.include_router(pages)
     app.state.nav.append(("Apply", "Pilot calls", "/calls"))
@@ -785,7 +800,7 @@ def register(app: FastAPI) -> None:
          "title": "Applications", "text": "Your pilot-project applications, and those waiting for your review.",
          "href": "/applications", "link": "Open applications"},
         {"roles": ["coordinator"], "title": "Consortium KPIs",
-         "text": "Progress to the 75 pilot projects, approvals per cut-off, collaborations, budgets.",
+         "text": "Interreg indicators with their evidence, progress to the 75 pilot projects, collaborations, budgets.",
          "href": "/kpi", "link": "Open KPIs"},
         {"roles": ["coordinator"], "title": "New call", "text": "Open a call for pilot projects.",
          "href": "/calls/new", "link": "Create a call"},
