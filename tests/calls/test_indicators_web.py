@@ -136,9 +136,8 @@ def test_indicators_from_the_records_with_their_evidence(client, people, open_ca
     assert rco87["value"] == "3" and sorted(r[0] for r in rco87["rows"]) == [
         "Lund University", "MAX IV Laboratory", "Rigshospitalet"]  # fmt: skip
     link = rco87["links"][0][3][0]
-    assert link.startswith("http") and link.endswith(
-        f"/applications/{joint}"
-    )  # absolute: read outside the hub
+    # absolute (read outside the hub); a started pilot's link is its project page
+    assert link.startswith("http") and link.endswith(f"/projects/{joint}")
     assert inds["rco84"]["value"] == "1" and inds["rco84"]["rows"][0][0].startswith(
         f"#{joint} Joint humidity pilot"
     )
@@ -193,7 +192,7 @@ def test_indicators_from_the_records_with_their_evidence(client, people, open_ca
         and "after the closure and within one year" in doc.get_element_by_id("rule").text_content()
     )
     hrefs = doc.xpath('//table[@id="evidence"]//a/@href')
-    assert f"/applications/{joint}" in hrefs and f"/applications/{later}" in hrefs
+    assert f"/projects/{joint}" in hrefs and f"/applications/{later}" in hrefs  # the later one never started
     assert "/registry/organisations/lu" in hrefs
     ev = client.get("/kpi/rcr104", headers=hc)
     assert "https://example.org/manual" in ev.text and "Humidity-cell protocol" in ev.text

@@ -17,7 +17,7 @@ def links(base: str = "") -> indicators.Links:
     return indicators.Links(
         project=lambda i: f"{base}/applications/{i}",
         document=lambda i: f"{base}/applications/{i}/pdf",
-        final_report=lambda i: f"{base}/applications/{i}#final-report",
+        final_report=lambda i: f"{base}/projects/{i}#final-report",
         organisation=lambda o: f"{base}/registry/organisations/{o}",
         infrastructure=lambda x: f"{base}/registry/infrastructures/{x}",
         solutions=lambda i: f"{base}/applications/{i}#solutions",
