@@ -118,8 +118,14 @@ def progress(done: int, target: int, title: str) -> str:
 
 
 def bars(
-    labels: Sequence[str], series: dict[str, Sequence[float]], title: str, horizontal: bool = False
+    labels: Sequence[str],
+    series: dict[str, Sequence[float]],
+    title: str,
+    horizontal: bool = False,
+    *,
+    integer: bool = False,
 ) -> str:
+    """Grouped bars; ``integer`` for counts (whole-number ticks only)."""
     import numpy as np
 
     fig, ax = _figure(5.2, 2.8 if not horizontal else max(1.6, 0.32 * len(labels) + 0.8))
@@ -137,6 +143,10 @@ def bars(
         ax.invert_yaxis()
     else:
         ax.set_xticks(idx + width * (n - 1) / 2, labels, rotation=30, ha="right")
+    if integer:
+        from matplotlib.ticker import MaxNLocator
+
+        (ax.xaxis if horizontal else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
     if n > 1:
         ax.legend(frameon=False)
     ax.set_title(title, loc="left")

@@ -31,9 +31,9 @@ def kpi_page(request: Request, actor: Actor = Depends(COORDINATOR), s: Session =
     figs = {
         "progress": charts.progress(data["funded"], data["target"], "Funded pilot projects"),
         "interreg": charts.bars([i.code for i in interreg], {"count": [i.count for i in interreg]},
-                                "Interreg indicators", horizontal=True),
+                                "Interreg indicators", horizontal=True, integer=True),
         "sectors": charts.bars(list(by_sector), {"organisations": list(by_sector.values())},
-                               "Organisations by sector") if sectors.rows else "",
+                               "Organisations by sector", integer=True) if sectors.rows else "",
         "cutoffs": charts.bars([r[0] for r in t["cutoffs"].rows],
                                {"submitted": [r[1] for r in t["cutoffs"].rows], "approved": [r[2] for r in t["cutoffs"].rows]},
                                "Applications per cut-off") if t["cutoffs"].rows else "",
