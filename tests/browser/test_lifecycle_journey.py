@@ -6,7 +6,9 @@ project; the project page shows its group and proposal id; facility staff offer 
 declares a sample and registers a visitor, the sample is approved, the visit confirmed and done, and the
 visitor answers the feedback link from the outbox; `halric ingest --project` (a real process, real HDF5
 files) lands the data in the project; the team publishes it (its DataCite metadata credits the call's award)
-and reports; the coordinator closes the project and reads the KPIs. Only the start page and the link in
+and reports; the coordinator closes the project; the team records a solution and its uptake and applies
+again with the same partners; the coordinator finds the pilot in every indicator's evidence on the KPI page.
+Only the start page and the link in
 the mail are typed as addresses; everything else is followed."""
 
 from __future__ import annotations
@@ -323,7 +325,38 @@ def test_from_question_to_reported_impact(hub, browser):
     coo.get_by_role("button", name="Close the project").click()
     assert coo.locator("#state").inner_text() == "Closed"
 
-    # --- the KPIs -------------------------------------------------------------------------------------------
+    # --- what the programme reports: a solution the pilot developed and its uptake, and the same partners in
+    # a new application after the closure ----------------------------------------------------------------------
+    open_application(ann, "ann")
+    type_into(ann, "Solution", "Dimer fraction from three SAXS curves", exact=True)
+    ann.get_by_label("Kind of solution").select_option("protocol")
+    type_into(
+        ann, "What it does", "Estimates an antibody's dimer fraction from SAXS at three concentrations."
+    )
+    type_into(ann, "How others can take it up", "Published protocol; MAX IV trains new CoSAXS users in it.")
+    ann.get_by_role("button", name="Declare the solution").click()
+    assert "The solution was declared" in status(ann)
+    ann.get_by_label("Organisation that took it up").select_option(label="University of Copenhagen (DK)")
+    ann.get_by_label("When", exact=True).fill(today.isoformat())
+    type_into(
+        ann, "Evidence (the decision, plan or document that shows it)", "In UCPH's biologics SOP, section 4."
+    )
+    ann.get_by_role("button", name="Record the uptake").click()
+    assert "The uptake was recorded" in status(ann)
+    assert "University of Copenhagen — taken up on" in ann.locator("#solution-list").inner_text()
+    ann.get_by_role("button", name="Copy into a new draft").click()
+    ann.get_by_role("button", name="Submit application").click()
+    assert "Your application was submitted" in status(ann)
+
+    # --- the KPIs: the pilot is in every indicator's evidence ---------------------------------------------------
     coo.get_by_role("link", name="coo", exact=True).click()
     coo.get_by_role("link", name="Open KPIs").click()
     assert "1 funded" in coo.locator("main").inner_text()
+    keys = coo.locator("ul.figures > li").evaluate_all("els => els.map(e => e.id.replace('figure-', ''))")
+    assert keys[:5] == ["rco87", "rco84", "rco116", "rcr104", "rcr84"] and len(keys) == 11
+    for key in keys:
+        coo.locator(f"#figure-{key}").get_by_role("link", name=re.compile("^Evidence for")).click()
+        assert TITLE in coo.locator("#evidence").inner_text(), key
+        coo.go_back()
+    coo.locator("#figure-rcr84").get_by_role("link").click()
+    assert "Lund University" in coo.locator("#evidence").inner_text()  # with Rigshospitalet (DK), again
