@@ -275,3 +275,33 @@ def test_cells():
         and cell_text(None) == ""
         and cell_text(Decimal("2.5")) == "2.5"
     )
+
+
+def test_a_confidential_pilot_is_counted_but_never_named(pilots):
+    """Lists and exports show a confidential application as "Confidential pilot #id" only (calls/confidential.py):
+    its title, organisations, instruments and solutions appear in no evidence, while every figure stays."""
+    before = {k: i.value for k, i in compute_all(pilots).items()}
+    next(p for p in pilots if p.app_id == 3).confidential = True  # DTU, DESY and ETH Zürich are only in it
+    inds = compute_all(pilots)
+    assert {k: i.value for k, i in inds.items()} == before
+    text = " ".join(cell_text(v) for i in inds.values() for r in i.rows for v in r)
+    for secret in ("Pilot 3", "Technical University of Denmark", "ETH Zürich", "Beamline alignment routine",
+                   "Shared with DESY users"):  # fmt: skip
+        assert secret not in text, secret
+    # DESY the organisation is not named (DESY the infrastructure is counted, as the KPI tables count it)
+    assert not [r for k in ("rco87", "sectors", "rcr84") for r in inds[k].rows if cell_text(r[0]) == "DESY"]
+    assert any(cell_text(r[0]) == "Confidential pilot #3" for r in inds["rco84"].rows)
+    hidden = [r for r in inds["rco87"].rows if cell_text(r[0]) == "An organisation of a confidential pilot"]
+    assert len(hidden) == 3 and [r[1] for r in hidden] == ["CH", "DE", "DK"]  # by country, not by name
+    assert all(cell_text(r[3]) == "1 confidential pilot" and r[4] == [] for r in hidden)
+    # an infrastructure it used is still counted, with the pilot as a number only
+    maxiv = next(r for r in inds["infrastructures"].rows if cell_text(r[0]) == "MAX IV Laboratory")
+    assert maxiv[1] == 3 and cell_text(maxiv[2]).endswith("1 confidential pilot")
+    assert [cell_text(r[2]) for r in inds["infrastructures"].rows if r[0].href.endswith("/desy")] == [
+        "1 confidential pilot"
+    ]
+    solution = next(r for r in inds["rcr104"].rows if cell_text(r[1]) == "Confidential pilot #3")
+    assert (
+        cell_text(solution[0]) == "A solution of confidential pilot #3"
+        and cell_text(solution[3]) == "(confidential)"
+    )

@@ -232,6 +232,31 @@ def test_indicators_from_the_records_with_their_evidence(client, people, open_ca
     assert client.get("/kpi/rco87", headers=ha).status_code == 403
     assert client.get("/kpi/rco87", follow_redirects=False).status_code in (303, 401)
 
+    # a confidential pilot is counted, but lists and exports never name it, its organisations or solutions
+    with db.session() as s:
+        s.execute(update(Application).where(Application.id == joint).values(confidential=True))
+    inds = {i["key"]: i for i in client.get("/api/kpi", headers=hc).json()["indicators"]}
+    assert inds["rco87"]["value"] == "3" and {r[0] for r in inds["rco87"]["rows"]} == {
+        "An organisation of a confidential pilot"}  # fmt: skip
+    assert inds["rco84"]["rows"][0][0] == f"Confidential pilot #{joint}"
+    every = (
+        client.get("/api/kpi/indicators.csv", headers=hc).text + client.get("/kpi/rco116", headers=hc).text
+    )
+    for secret in (
+        "Joint humidity pilot",
+        "Rigshospitalet",
+        "Humidity-cell protocol",
+        "stability-testing manual",
+    ):
+        assert secret not in every, secret
+    # its solutions are read by its team, and by others only after accepting the call's terms
+    assert client.get(f"/api/applications/{joint}/solutions", headers=ha).status_code == 200
+    r = client.get(f"/api/applications/{joint}/solutions", headers=hc)
+    assert r.status_code == 403 and "confidentiality terms" in r.json()["detail"]
+    assert (
+        client.post(url, headers=hc, json={"title": "Xyz tool", "uptake_plan": "y" * 20}).status_code == 403
+    )
+
 
 def test_the_team_declares_solutions_and_uptake_on_the_project_page(client, people, open_call):
     ha = people["applicant"]["h"]

@@ -114,6 +114,7 @@ class Pilot:
     solutions: list[Solution] = field(default_factory=list)
     datasets: list[Dataset] | None = None  # None: the catalog was not asked
     submitted_at: datetime | None = None
+    confidential: bool = False  # shown as "Confidential pilot #id", its organisations and content never named
 
     @property
     def countries(self) -> list[str]:
@@ -181,12 +182,40 @@ class Links:
 
 
 def _project(p: Pilot, links: Links) -> Cell:
+    """The project as evidence lists show it: a confidential pilot by its number only (calls/confidential.py:
+    lists and exports never carry a confidential application's content), linked to its page, which decides."""
     href = links.space(p.app_id) if (links.space and p.started_on) else links.project(p.app_id)
+    if p.confidential:
+        return Cell(f"Confidential pilot #{p.app_id}", href)
     return Cell(f"#{p.app_id} {p.title or '(untitled)'}", href)
 
 
 def _org(o: Org, links: Links) -> Cell:
     return Cell(o.name, links.organisation(o.id))
+
+
+HIDDEN_ORG = "An organisation of a confidential pilot"
+
+
+def _projects_cell(ps: Sequence[Pilot], links: Links) -> list[Cell]:
+    """Open projects by name; confidential ones only as a number, so that an organisation or an instrument is
+    never tied to a confidential pilot."""
+    out = [_project(p, links) for p in ps if not p.confidential]
+    hidden = sum(1 for p in ps if p.confidential)
+    if hidden:
+        out.append(Cell(f"{hidden} confidential pilot{'s' if hidden > 1 else ''}"))
+    return out
+
+
+def _org_order(o: Org, ps: Sequence[Pilot]) -> tuple[bool, str]:
+    """Named organisations by name, then the unnamed ones by country (never by their hidden name)."""
+    hidden = all(p.confidential for p in ps)
+    return hidden, o.country if hidden else o.name.lower()
+
+
+def _org_cell(o: Org, ps: Sequence[Pilot], links: Links) -> Cell:
+    """An organisation by name where it is in an open pilot; only in confidential ones, unnamed."""
+    return _org(o, links) if any(not p.confidential for p in ps) else Cell(HIDDEN_ORG)
 
 
 def _joint_implemented(pilots: Iterable[Pilot]) -> list[Pilot]:
@@ -204,9 +233,10 @@ def rco87(pilots: Sequence[Pilot], links: Links) -> Indicator:
         for o in p.orgs:
             by_org.setdefault(o.id, (o, []))[1].append(p)
     rows: list[list[Value]] = []
-    for o, ps in sorted(by_org.values(), key=lambda x: x[0].name.lower()):
-        rows.append([_org(o, links), o.country, o.sector, [_project(p, links) for p in ps],
-                     [Cell(f"Application #{p.app_id} (PDF)", links.document(p.app_id)) for p in ps]])  # fmt: skip
+    for o, ps in sorted(by_org.values(), key=lambda x: _org_order(*x)):
+        rows.append([_org_cell(o, ps, links), o.country, o.sector, _projects_cell(ps, links),
+                     [Cell(f"Application #{p.app_id} (PDF)", links.document(p.app_id)) for p in ps
+                      if not p.confidential]])  # fmt: skip
     return Indicator(
         "rco87", "RCO87", "Organisations cooperating across borders", len(rows), "organisations",
         "Each organisation counted once: every organisation in the team, the requested budget or the in-kind "
@@ -239,6 +269,10 @@ def _solutions(pilots: Sequence[Pilot]) -> list[tuple[Pilot, Solution]]:
 def rco116(pilots: Sequence[Pilot], links: Links) -> Indicator:
     rows: list[list[Value]] = []
     for p, s in _solutions(pilots):
+        if p.confidential:
+            rows.append([Cell(f"A solution of confidential pilot #{p.app_id}"), "", _project(p, links),
+                         "–".join(p.countries), s.declared_on.isoformat(), "(confidential)"])  # fmt: skip
+            continue
         rows.append([Cell(s.title, links.solutions(p.app_id)), s.kind, _project(p, links), "–".join(p.countries),
                      s.declared_on.isoformat(), s.uptake_plan])  # fmt: skip
     return Indicator(
@@ -266,6 +300,11 @@ def rcr104(pilots: Sequence[Pilot], links: Links) -> Indicator:
     for p, s in _solutions(pilots):
         counted = [u for u in s.uptakes if uptake_counts(p, u)]
         if not counted:
+            continue
+        if p.confidential:
+            rows.append([Cell(f"A solution of confidential pilot #{p.app_id}"), _project(p, links),
+                         [Cell(f"an organisation ({u.kind}, {u.on.isoformat()})") for u in counted],
+                         [Cell("(confidential)") for _ in counted]])  # fmt: skip
             continue
         rows.append([
             Cell(s.title, links.solutions(p.app_id)), _project(p, links),
@@ -302,13 +341,23 @@ def rcr84(pilots: Sequence[Pilot], links: Links) -> Indicator:
                 if partners and a.country:
                     found.setdefault(a.id, (a, []))[1].append((p, q, partners))
     rows: list[list[Value]] = []
-    for a, pairs in sorted(found.values(), key=lambda x: x[0].name.lower()):
+
+    def order(x: tuple[Org, list[tuple[Pilot, Pilot, list[Org]]]]) -> tuple[bool, str]:
+        hidden = all(p.confidential or q.confidential for p, q, _ in x[1])
+        return hidden, x[0].country if hidden else x[0].name.lower()
+
+    for a, pairs in sorted(found.values(), key=order):
+        # pairs that involve a confidential application are told without names or numbers: they would tie
+        # the organisations to it
+        open_ = [(p, q, bs) for p, q, bs in pairs if not (p.confidential or q.confidential)]
+        hidden = len(pairs) - len(open_)
+        more = [Cell(f"{hidden} with a confidential application")] if hidden else []
         rows.append([
-            _org(a, links), a.country,
-            [_project(p, links) for p, _, _ in pairs],
+            _org(a, links) if open_ else Cell(HIDDEN_ORG), a.country,
+            [_project(p, links) for p, _, _ in open_] + more,
             [Cell(f"#{q.app_id} {q.title or '(untitled)'} (submitted {q.submitted_on})", links.project(q.app_id))
-             for _, q, _ in pairs],
-            [Cell(f"{b.name} ({b.country})", links.organisation(b.id)) for _, _, bs in pairs for b in bs],
+             for _, q, _ in open_] + more,
+            [Cell(f"{b.name} ({b.country})", links.organisation(b.id)) for _, _, bs in open_ for b in bs] + more,
         ])  # fmt: skip
     return Indicator(
         "rcr84", "RCR84", "Organisations cooperating across borders after project completion", len(rows),
@@ -362,8 +411,8 @@ def sector_kpi(pilots: Sequence[Pilot], links: Links) -> Indicator:
     counts: dict[str, int] = defaultdict(int)
     for o, _ in by_org.values():
         counts[o.sector or "unknown"] += 1
-    rows: list[list[Value]] = [[_org(o, links), o.sector, o.country, [_project(p, links) for p in ps]]
-                               for o, ps in sorted(by_org.values(), key=lambda x: (x[0].sector, x[0].name.lower()))]  # fmt: skip
+    rows: list[list[Value]] = [[_org_cell(o, ps, links), o.sector, o.country, _projects_cell(ps, links)]
+                               for o, ps in sorted(by_org.values(), key=lambda x: (x[0].sector, *_org_order(*x)))]  # fmt: skip
     summary = ", ".join(
         f"{counts[k]} {k}" for k in ("industry", "hospital", "academia", "unknown") if counts[k]
     )
@@ -382,7 +431,7 @@ def infrastructure_kpi(pilots: Sequence[Pilot], links: Links) -> Indicator:
         if p.funded:
             for iid, name in p.infrastructures:
                 use.setdefault(iid, (name, []))[1].append(p)
-    rows: list[list[Value]] = [[Cell(name, links.infrastructure(iid)), len(ps), [_project(p, links) for p in ps]]
+    rows: list[list[Value]] = [[Cell(name, links.infrastructure(iid)), len(ps), _projects_cell(ps, links)]
                                for iid, (name, ps) in sorted(use.items(), key=lambda x: (-len(x[1][1]), x[1][0]))]  # fmt: skip
     return Indicator(
         "infrastructures", "", "Infrastructures used by funded pilots", len(rows), "infrastructures",
@@ -545,7 +594,7 @@ def collect(s: Session) -> list[Pilot]:
             started_on=p.started_on if p else None, ends_on=p.ends_on if p else None,
             report_on=report.date() if report else None, closed_on=closed.date() if closed else None,
             closed_at=closed,
-            orgs=list(orgs.values()), infrastructures=infras,
+            orgs=list(orgs.values()), infrastructures=infras, confidential=bool(a.confidential),
             solutions=[Solution(x.id, x.title, x.kind, x.uptake_plan, x.declared_at.date(),
                                 [Uptake(u.organisation_id, org_name(u.organisation_id), u.kind, u.happened_on,
                                         u.evidence, u.evidence_url) for u in x.uptakes])

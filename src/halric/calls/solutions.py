@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from halric.calls import confidential
 from halric.calls.models import ProjectSolution, SolutionUptake
 from halric.calls.schemas import SolutionInput, UptakeInput
 from halric.calls.service import get_project, known_org
@@ -17,11 +18,20 @@ from halric.core.actor import Actor
 from halric.core.errors import InvalidInput, NotFound, PermissionDenied
 
 
-def _project_for(s: Session, actor: Actor, app_id: int):  # type: ignore[no-untyped-def]
+def _project_for(s: Session, actor: Actor, app_id: int, doing: str = "record its solutions"):  # type: ignore[no-untyped-def]
     app, project, hats = get_project(s, actor, app_id)
     if not hats & {"applicant", "coordinator"}:
         raise PermissionDenied("Only the project's applicants and the coordinators record its solutions.")
-    return app, project
+    confidential.require_read(s, app, actor, hats, doing)  # a confidential pilot's follow-up is confidential
+    return confidential.unwrap(app), confidential.unwrap(project)
+
+
+def readable_solutions(s: Session, actor: Actor, app_id: int) -> list[ProjectSolution]:
+    """The project's solutions for someone who may see the application (nothing of a confidential pilot to
+    those who have not accepted the call's terms: 403 saying so)."""
+    app, _project, hats = get_project(s, actor, app_id)
+    confidential.require_read(s, app, actor, hats, "read its solutions")
+    return list_solutions(s, app_id)
 
 
 def list_solutions(s: Session, app_id: int) -> list[ProjectSolution]:

@@ -436,8 +436,7 @@ def evidence_csv(
 
 @api.get("/applications/{app_id}/solutions", summary="Solutions the project developed, with their uptake")
 def solutions_list(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> list[dict[str, Any]]:
-    service.get_project(s, actor, app_id)  # who may see the application sees its solutions
-    return [_solution(x) for x in solutions.list_solutions(s, app_id)]
+    return [_solution(x) for x in solutions.readable_solutions(s, actor, app_id)]
 
 
 @api.post("/applications/{app_id}/solutions", status_code=201,

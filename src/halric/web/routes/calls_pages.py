@@ -553,7 +553,8 @@ def _view_context(s: Session, request: Request, actor: Actor, app: Any, hats: se
         "co_applicants": team.co_applicants(s, app) if hats & {"applicant", "coordinator"} else [],
         "project_datasets": projects.datasets_of(s, actor, app.id) if project and "applicant" in hats else [],
         "done_message": _done_message(request), "errors": FormErrors(), "f": {}, "failed": None,
-        "solutions": solutions.list_solutions(s, app.id) if project else [], "solution_kinds": SOLUTION_KINDS,
+        "solutions": solutions.list_solutions(s, app.id) if project and not app.redacted else [],
+        "solution_kinds": SOLUTION_KINDS,
         "uptake_kinds": UPTAKE_KINDS, "all_orgs": registry.list_organisations(s) if project else [],
         "org_label": lambda oid: view_data["org_names"].get(oid) or _org_name(s, oid),
     }  # fmt: skip
