@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -90,6 +90,18 @@ def choose(page, group: str, label: str, starts: str) -> None:
     select = in_group(page, group, label)
     option = next(t for t in select.locator("option").all_inner_texts() if t.strip().startswith(starts))
     select.select_option(label=option.strip())
+
+
+def measured_now(folder) -> None:
+    """The files' NeXus start and end times become now: the beamtime of this project is today."""
+    import h5py
+
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    for path in sorted(folder.glob("*.h5")):
+        with h5py.File(path, "r+") as f:
+            for name in ("start_time", "end_time"):
+                del f["entry"][name]
+                f["entry"][name] = now
 
 
 def open_application(page, who: str) -> None:
@@ -267,6 +279,7 @@ def test_from_question_to_reported_impact(hub, browser):
 
     folder = hub["data"] / "beamtime" / "antibody-dimers"
     write_demo(folder, "saxs", 1_600_000, frame_pixels=(487, 195), seed=7)  # NXsas HDF5, as a detector writes
+    measured_now(folder)  # the demo's fixed 2026 dates would put the data before the application
     proposal = re.search(r"--project (\S+?)\.?$", hint).group(1)
     out = halric(["ingest", str(folder), "--project", proposal, "--user", "ann", "--contact-email",
                   "ann@example.org", "--workers", "0", "--json"], hub["env"])  # fmt: skip
@@ -352,11 +365,23 @@ def test_from_question_to_reported_impact(hub, browser):
     coo.get_by_role("link", name="coo", exact=True).click()
     coo.get_by_role("link", name="Open KPIs").click()
     assert "1 funded" in coo.locator("main").inner_text()
+    assert_accessible(coo)
     keys = coo.locator("ul.figures > li").evaluate_all("els => els.map(e => e.id.replace('figure-', ''))")
     assert keys[:5] == ["rco87", "rco84", "rco116", "rcr104", "rcr84"] and len(keys) == 11
+    pilot = f"#{app_id} {TITLE}"  # the pilot, not the later application with the same title
     for key in keys:
         coo.locator(f"#figure-{key}").get_by_role("link", name=re.compile("^Evidence for")).click()
-        assert TITLE in coo.locator("#evidence").inner_text(), key
+        evidence = coo.locator("#evidence").inner_text()
+        assert pilot in evidence, key
+        if key == "first_data":  # submitted today, measured today
+            assert evidence.rstrip().endswith("\t0"), evidence
+        if key == "datasets":  # by its pid: the embargoed dataset is the team's to read, not coo's
+            assert landed["pid"] in evidence
+        if key == "rcr104":
+            assert "Dimer fraction from three SAXS curves" in evidence
+            assert "University of Copenhagen" in evidence
+            assert_accessible(coo)
+            screenshot(coo, "lifecycle-kpi-evidence", full_page=True)
         coo.go_back()
     coo.locator("#figure-rcr84").get_by_role("link").click()
     assert "Lund University" in coo.locator("#evidence").inner_text()  # with Rigshospitalet (DK), again
