@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from pydantic import Field
@@ -26,8 +27,10 @@ class CatalogSettings(BaseSettings):
         default=12, ge=1, le=24 * 30, description="Lifetime of the JWT answered by the SciCat login."
     )
     catalog_base_url: str = Field(
-        default="http://localhost:8000",
-        description="Public address of the hub; dataset landing pages and DOIs point here.",
+        # one public address: a hub that sets only HALRIC_BASE_URL (as mail links need) must not register
+        # DOIs whose landing pages point at localhost
+        default_factory=lambda: os.environ.get("HALRIC_BASE_URL", "http://localhost:8000"),
+        description="Public address of the hub; dataset landing pages and DOIs point here (default: HALRIC_BASE_URL).",
     )
     datacite_url: str | None = Field(
         default=None, description="DataCite REST API, e.g. https://api.test.datacite.org (unset: no DOIs)."

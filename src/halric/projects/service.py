@@ -300,7 +300,7 @@ def for_ingest(s: Session, actor: Actor, ref: str | int) -> ProjectSpace:
 def ingest_hint(space: ProjectSpace) -> str:
     return (
         f"Facility ingestors: give proposalId “{space.proposal_id}” and ownerGroup “{space.group_name}” to each "
-        f"dataset of this project (SciCat), or run halric ingest FOLDER --project {space.proposal_id}."
+        f"dataset of this project (SciCat), or run halric ingest FOLDER --user YOUR-HUB-ACCOUNT --project {space.proposal_id}."
     )
 
 
