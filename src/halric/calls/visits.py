@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -45,6 +45,8 @@ from halric.core.actor import ANONYMOUS, Actor, system_actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from halric.core.timeutil import as_utc, utcnow
 from halric.registry import service as registry
+
+_Part = TypeVar("_Part", VisitSlot, VisitSample, Visitor)
 
 REGION_TZ = ZoneInfo("Europe/Copenhagen")  # CET/CEST: local time at every HALRIC facility
 REMIND_DAYS = 3  # the reminder goes out this many days before the visit starts
@@ -170,28 +172,25 @@ def visit_in(s: Session, a: Access, visit_id: int) -> Visit:
     return v
 
 
+def _in_visit(s: Session, a: Access, model: type[_Part], part_id: int, noun: str) -> tuple[Visit, _Part]:
+    """A slot, sample or visitor of one of the project's visits (404 for another project's)."""
+    part = s.get(model, part_id)
+    visit = s.get(Visit, part.visit_id) if part is not None else None
+    if part is None or visit is None or visit.application_id != a.app.id:
+        raise NotFound(f"No {noun} with id {part_id} in this project.")
+    return visit, part
+
+
 def _slot(s: Session, a: Access, slot_id: int) -> tuple[Visit, VisitSlot]:
-    slot = s.get(VisitSlot, slot_id)
-    visit = s.get(Visit, slot.visit_id) if slot is not None else None
-    if slot is None or visit is None or visit.application_id != a.app.id:
-        raise NotFound(f"No slot with id {slot_id} in this project.")
-    return visit, slot
+    return _in_visit(s, a, VisitSlot, slot_id, "slot")
 
 
 def _sample(s: Session, a: Access, sample_id: int) -> tuple[Visit, VisitSample]:
-    sample = s.get(VisitSample, sample_id)
-    visit = s.get(Visit, sample.visit_id) if sample is not None else None
-    if sample is None or visit is None or visit.application_id != a.app.id:
-        raise NotFound(f"No sample with id {sample_id} in this project.")
-    return visit, sample
+    return _in_visit(s, a, VisitSample, sample_id, "sample")
 
 
 def _visitor(s: Session, a: Access, visitor_id: int) -> tuple[Visit, Visitor]:
-    person = s.get(Visitor, visitor_id)
-    visit = s.get(Visit, person.visit_id) if person is not None else None
-    if person is None or visit is None or visit.application_id != a.app.id:
-        raise NotFound(f"No visitor with id {visitor_id} in this project.")
-    return visit, person
+    return _in_visit(s, a, Visitor, visitor_id, "visitor")
 
 
 def visits_of(s: Session, app_id: int) -> list[Visit]:
