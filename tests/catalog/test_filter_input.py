@@ -162,6 +162,8 @@ BAD_FILTERS = [
     ("/api/v3/datasets/fullquery", {"fields": '{"scientific": 5}'}, "scientific"),
     ("/api/v3/datasets/fullquery", {"fields": '{"isPublished": "yes"}'}, "true or false"),
     ("/api/v3/datasets/fullfacet", {"fields": '{"size": {"gt": "abc"}}'}, "number"),
+    ("/api/v3/datasets/fullfacet", {"facets": "1.5"}, "list of field names"),
+    ("/api/v4/datasets/fullfacet", {"facets": '["type", 3]'}, "list of field names"),
     ("/api/v3/datasets/fullquery", {"fields": '{"creationTime": 5}'}, "begin"),
     ("/api/v3/samples", {"filter": '{"skip": 1e30}'}, "skip"),
     ("/api/v3/samples", {"filter": '{"where": {"sampleName": {"gt": {"a": 1}}}}'}, "single value"),

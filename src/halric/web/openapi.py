@@ -57,6 +57,8 @@ MEDIA: dict[tuple[str, str], dict[str, list[str]]] = {
     ("get", "/api/applications/{app_id}/pdf"): {"200": ["application/pdf"]},
     ("get", "/api/kpi/export.xlsx"): {"200": [XLSX]},
     ("get", "/api/kpi/{table}.csv"): {"200": ["text/csv"]},
+    ("get", "/api/kpi/indicators.csv"): {"200": ["text/csv"]},
+    ("get", "/api/kpi/evidence/{key}.csv"): {"200": ["text/csv"]},
     ("get", "/api/catalog/export"): {"200": ["application/json", "text/csv"]},
     ("get", "/api/catalog/datasets/{pid}/jsonld"): {"200": ["application/ld+json"]},
     ("get", "/api/catalog/datasets/{pid}/download"): _FILE,

@@ -30,7 +30,7 @@ from halric.catalog.filters import (
     whole_number,
 )
 from halric.core.actor import Actor
-from halric.core.errors import NotFound, PermissionDenied
+from halric.core.errors import InvalidInput, NotFound, PermissionDenied
 from halric.web.access import PUBLIC, SIGNED_IN, client_ip
 from halric.web.deps import DB
 
@@ -212,6 +212,9 @@ def make_router(version: str) -> APIRouter:
         facets = load_json(request.query_params.get("facets"), "facets") or [
             "type", "creationLocation", "ownerGroup", "keywords", "techniques", "instrumentIds",
         ]  # fmt: skip
+        if not isinstance(facets, list) or not all(isinstance(f, str) for f in facets):
+            raise InvalidInput('facets: must be a JSON list of field names, e.g. ["type", "keywords"]',
+                               field="facets")  # fmt: skip
         where, text = fullquery_where(fields)
         return fullfacet(s, actor, where, text, list(facets))
 
