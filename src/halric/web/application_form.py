@@ -10,7 +10,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from halric.calls.schemas import ApplicationInput, NewOrganisationInline
-from halric.web.forms import FormErrors, from_exception, size_errors
+from halric.web import numbers
+from halric.web.forms import FormErrors, from_exception, label_for, size_errors
 
 TEAM_FIELDS = ("name", "email", "organisation_id", "country", "sector", "role")
 BUDGET_FIELDS = ("organisation_id", "cost_type", "description", "person_months", "monthly_cost", "storage_tb")
@@ -65,8 +66,28 @@ def rows(
     return out
 
 
-def _number(value: str) -> str:
-    return value.replace(" ", "").replace("\u00a0", "").replace(",", ".") or "0"
+MONEY = {"monthly_cost", "amount"}
+
+
+def _number(value: str, field: str = "") -> str:
+    """The typed number as the model reads it ("0" when empty or unreadable: the form reports those)."""
+    try:
+        return numbers.normalise(value, empty="0", money=field in MONEY)
+    except numbers.NumberError:
+        return "0"
+
+
+def _number_errors(rows: list[dict[str, str]], prefix: str, fields: tuple[str, ...]) -> FormErrors:
+    """Numbers that cannot be read without guessing (``1,500``), by the input they were typed in."""
+    errors = FormErrors()
+    for row in rows:
+        for f in fields:
+            try:
+                numbers.normalise(row.get(f, ""), money=f in MONEY)
+            except numbers.NumberError as exc:
+                name = f"{prefix}-{row['_n']}-{f}"
+                errors.add(name, str(exc), label_for(name, LABELS))
+    return errors
 
 
 def parse(form: Any) -> tuple[ApplicationInput | None, FormErrors]:
@@ -76,6 +97,9 @@ def parse(form: Any) -> tuple[ApplicationInput | None, FormErrors]:
     budget = rows(form, "budget", BUDGET_FIELDS, defaults=("cost_type",))
     inkind = rows(form, "inkind", INKIND_FIELDS)
     exclude = rows(form, "exclude", EXCLUDE_FIELDS)
+    for found in (_number_errors(budget, "budget", ("person_months", "monthly_cost", "storage_tb")),
+                  _number_errors(inkind, "inkind", ("amount",))):  # fmt: skip
+        errors.items.extend(found.items)
     # rows are numbered as on the page, so that an error lands by the row the person typed in
     positions = {"team": [int(r.pop("_n")) for r in team], "budget": [int(r.pop("_n")) for r in budget],
                  "in_kind": [int(r.pop("_n")) for r in inkind],
@@ -86,9 +110,12 @@ def parse(form: Any) -> tuple[ApplicationInput | None, FormErrors]:
             b["storage_tb"] = _number(b["storage_tb"])
         else:
             b.pop("storage_tb")
-            b["person_months"], b["monthly_cost"] = _number(b["person_months"]), _number(b["monthly_cost"])
+            b["person_months"], b["monthly_cost"] = (
+                _number(b["person_months"]),
+                _number(b["monthly_cost"], "monthly_cost"),
+            )
     for k in inkind:
-        k["amount"] = _number(k["amount"])
+        k["amount"] = _number(k["amount"], "amount")
     for m in team:
         m["country"] = m["country"].upper()
     duration = str(form.get("duration_months", "")).strip()
@@ -129,8 +156,6 @@ def renumber(errors: FormErrors, positions: dict[str, list[int]]) -> FormErrors:
             if idx < len(pos):
                 parts[1] = str(pos[idx])
             name = "-".join(parts)
-            from halric.web.forms import label_for
-
             message = EMPTY.get(parts[2], e.message) if e.message == "Fill in this field." else e.message
             out.add(name, message, label_for(name, LABELS))
         else:
@@ -169,7 +194,9 @@ def new_organisation(form: Any) -> tuple[NewOrganisationInline | None, FormError
 
 def _amount(pm: str, mc: str) -> str:
     try:
-        return f"{(Decimal(_number(pm)) * Decimal(_number(mc))).quantize(Decimal('0.01')):,.2f}"
+        return (
+            f"{(Decimal(_number(pm)) * Decimal(_number(mc, 'monthly_cost'))).quantize(Decimal('0.01')):,.2f}"
+        )
     except (InvalidOperation, ValueError):
         return ""
 

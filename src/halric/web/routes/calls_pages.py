@@ -40,6 +40,7 @@ from halric.core.errors import HalricError, InvalidInput, NotFound, PermissionDe
 from halric.projects import service as projects
 from halric.registry import service as registry
 from halric.web import application_form as appform
+from halric.web import numbers
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, DB_WRITE, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
@@ -80,16 +81,36 @@ CALL_LABELS = {
 
 
 def _call_input(form: dict[str, str]) -> CallInput:
+    amounts: dict[str, str | None] = {}
+    errors = FormErrors()
+    for name in ("budget_ceiling", "storage_rate_per_tb"):
+        try:
+            amounts[name] = numbers.normalise(str(form.get(name) or ""), money=True) or None
+        except numbers.NumberError as exc:
+            errors.add(name, str(exc), CALL_LABELS.get(name))
+            amounts[name] = None
+    try:
+        data = _call_model(form, amounts)
+    except ValidationError as exc:  # every error at once, the numbers' beside the model's
+        found = from_exception(exc, labels=CALL_LABELS, collapse=("cutoffs",))
+        errors.items.extend(e for e in found.items if e.name not in errors)
+        errors.general.extend(found.general)
+    if errors:
+        raise _FormInvalid(errors)
+    return data
+
+
+def _call_model(form: dict[str, str], amounts: dict[str, str | None]) -> CallInput:
     return CallInput(
         slug=form.get("slug", ""), title=form.get("title", ""), text=form.get("text", ""),
         opens_on=form.get("opens_on") or None, deadline=form.get("deadline") or None,
         cutoffs=[c.strip() for c in str(form.get("cutoffs", "")).replace(",", " ").split() if c.strip()],
-        budget_ceiling=(form.get("budget_ceiling") or "").replace(" ", "").replace(",", "") or None,
+        budget_ceiling=amounts["budget_ceiling"],
         currency=(form.get("currency") or "EUR").strip().upper(),
         duration_months=form.get("duration_months") or 6,
         funder_name=(form.get("funder_name") or "").strip() or DEFAULT_FUNDER,
         award_number=(form.get("award_number") or "").strip(),
-        storage_rate_per_tb=(form.get("storage_rate_per_tb") or "").replace(" ", "").replace(",", "") or None,
+        storage_rate_per_tb=amounts["storage_rate_per_tb"],
         data_costs_fundable=form.get("data_costs_fundable") == "true",
         confidentiality_terms=_terms_or_default(str(form.get("confidentiality_terms", ""))),
     )  # fmt: skip
@@ -328,9 +349,10 @@ def applications(request: Request, actor: Actor = Depends(SIGNED_IN), s: Session
 
 def _decimal(value: str, field: str) -> Decimal:
     try:
-        return Decimal(value.replace(" ", "").replace(",", "."))
-    except InvalidOperation as exc:
-        raise InvalidInput(f"{field}: write a number such as 1.5 or 6500.00", field=field) from exc
+        return Decimal(numbers.normalise(value, money=True))
+    except (numbers.NumberError, InvalidOperation) as exc:
+        hint = str(exc) if isinstance(exc, numbers.NumberError) else "write a number such as 1,5 or 6 500,00"
+        raise InvalidInput(f"{field}: {hint}", field=field) from exc
 
 
 def _edit_context(s: Session, app: Any, values: dict[str, Any], errors: FormErrors | None = None,
