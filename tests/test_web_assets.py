@@ -71,3 +71,15 @@ def test_api_docs_are_served_by_the_hub_under_the_csp(client):
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert client.get("/api/docs/assets/..%2Fcore.py").status_code == 404
     assert client.get("/static/swagger-init.js").status_code == 200
+
+
+def test_pages_carry_the_hubs_icon_and_favicon_ico_finds_it(client):
+    """A browser asks for an icon on every page; without one it logs a 404 on each visit."""
+    doc = html.fromstring(client.get("/").text)
+    href = doc.xpath('//link[@rel="icon"]/@href')
+    assert href == ["/static/favicon.svg"]
+    icon = client.get(href[0])
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert _parsed(icon.text).tag == f"{SVG}svg"
+    old = client.get("/favicon.ico", follow_redirects=False)
+    assert old.status_code == 301 and old.headers["location"] == "/static/favicon.svg"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from halric.accounts.roles import ROLES
 from halric.core.actor import Actor
@@ -16,6 +16,12 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, actor: Actor = Depends(PUBLIC)) -> HTMLResponse:
     return render(request, "home.html")
+
+
+@router.get("/favicon.ico")
+def favicon(actor: Actor = Depends(PUBLIC)) -> RedirectResponse:
+    """Browsers ask for it on pages without an icon link (an API answer opened in a tab): the hub's icon."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
