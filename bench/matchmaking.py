@@ -44,6 +44,8 @@ SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "
 SETS = {
     "dev": DATA / "matchmaking-multilingual-dev.jsonl",
     "held-out": DATA / "matchmaking-multilingual-heldout.jsonl",
+    "held-out-2": DATA / "matchmaking-multilingual-heldout2.jsonl",
+    "held-out-3": DATA / "matchmaking-multilingual-heldout3.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
