@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from halric.calls.drafts import editable_draft, known_org, touch_draft
 from halric.calls.models import DATA_STORAGE, BudgetLine, Call, InKind
-from halric.calls.service import editable_draft, known_org, touch_draft
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput

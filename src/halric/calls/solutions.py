@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from halric.calls import confidential
+from halric.calls.drafts import known_org
+from halric.calls.followup import get_project
 from halric.calls.models import ProjectSolution, SolutionUptake
 from halric.calls.schemas import SolutionInput, UptakeInput
-from halric.calls.service import get_project, known_org
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import InvalidInput, NotFound, PermissionDenied

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from halric.accounts.models import User
 from halric.calls import confidential, mail
+from halric.calls.access import get_application, requested_infrastructures
 from halric.calls.models import Application, Collaborator, FeasibilityReview
-from halric.calls.service import get_application, requested_infrastructures
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, NotFound, PermissionDenied
