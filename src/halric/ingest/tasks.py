@@ -7,11 +7,31 @@ plain dict; never raises for a problem with the file itself — the problem is i
 from __future__ import annotations
 
 import os
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 HDF5_NAMES = (".h5", ".hdf5", ".hdf", ".nxs", ".nx5", ".cxi", ".h5r")
+_local = threading.local()
+Hashed = tuple[os.stat_result, dict[str, str], int, os.stat_result]
+
+
+def _hasher() -> ThreadPoolExecutor:
+    """One hashing thread per calling thread (it keeps its read buffer from file to file)."""
+    pool = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = ThreadPoolExecutor(1, thread_name_prefix="halric-hash")
+    return pool
+
+
+def _stat_hash_stat(full: Path, algorithms: list[str], chunk: int) -> Hashed:
+    from halric.ingest.hashing import hash_file
+
+    before = os.stat(full)
+    checksums, nbytes = hash_file(full, algorithms, chunk)
+    return before, checksums, nbytes, os.stat(full)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -19,16 +39,22 @@ def _one_line(exc: BaseException) -> str:
 
 
 def process_file(
-    root: str, path: str, algorithms: list[str], chunk: int, pause_s: float = 0.0
+    root: str,
+    path: str,
+    algorithms: list[str],
+    chunk: int,
+    pause_s: float = 0.0,
+    hashing: Future[Hashed] | None = None,
 ) -> dict[str, Any]:
+    """Recognise, read headers, run the patient-data guard, checksum. ``hashing``: the checksum already
+    under way on a helper thread (see ``process_files``); without it the file is hashed here."""
     from halric.ingest.formats import light_metadata, sniff
-    from halric.ingest.hashing import hash_file
 
     full = Path(root) / path
     t0 = time.perf_counter()
     out: dict[str, Any] = {"path": path}
     try:
-        st = os.stat(full)
+        st = os.stat(full)  # before the headers are read; compared with every later look at the file
         out["size"], out["mtime_ns"] = st.st_size, st.st_mtime_ns
         kind = sniff(full)
         metadata: dict[str, Any] = {}
@@ -72,9 +98,12 @@ def process_file(
                 metadata = light_metadata(kind, full)
             except Exception as exc:
                 metadata = {"format": kind, "problem": f"header not readable: {_one_line(exc)}"}
-        checksums, nbytes = hash_file(full, algorithms, chunk)
-        st2 = os.stat(full)
-        if (st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or nbytes != st.st_size:
+        before, checksums, nbytes, after = (hashing.result() if hashing else
+                                            _stat_hash_stat(full, algorithms, chunk))  # fmt: skip
+        end = os.stat(full)
+        if any((x.st_size, x.st_mtime_ns) != (st.st_size, st.st_mtime_ns) for x in (before, after, end)) or (
+            nbytes != st.st_size
+        ):
             out["kind"] = kind
             out["error"] = (
                 "the file changed while it was read; run the ingest again once writing has finished"
@@ -100,8 +129,25 @@ def process_file(
 def process_files(
     root: str, paths: list[str], algorithms: list[str], chunk: int, pause_s: float = 0.0
 ) -> list[dict[str, Any]]:
-    """``process_file`` for a batch of files: one cluster task, one result per file."""
-    return [process_file(root, p, algorithms, chunk, pause_s) for p in paths]
+    """``process_file`` for a batch of files: one cluster task, one result per file.
+
+    The checksums of the whole batch stream, file after file, on a helper thread while this thread reads
+    the headers and runs the patient-data guard: the hashes release the GIL, so the header work (Python,
+    holding the GIL) costs no time as long as the batch's hashing takes longer. The file is looked at
+    (size, modification time) before its headers are read, before and after it is hashed, and at the
+    end; any difference marks it as changed while read.
+    """
+    if len(paths) < 2:
+        return [process_file(root, p, algorithms, chunk, pause_s) for p in paths]
+    pool = _hasher()
+    ahead = [pool.submit(_stat_hash_stat, Path(root) / p, algorithms, chunk) for p in paths]
+    try:
+        return [
+            process_file(root, p, algorithms, chunk, pause_s, h) for p, h in zip(paths, ahead, strict=True)
+        ]
+    finally:
+        for h in ahead:  # a file left early (damaged) or an error: let its hash finish before returning
+            h.cancel() or h.exception()
 
 
 def hash_only(root: str, path: str, algorithm: str, chunk: int) -> dict[str, Any]:
