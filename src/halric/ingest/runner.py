@@ -50,6 +50,9 @@ def dask_client(workers: int, scheduler: str | None, memory_limit: str = "1GiB")
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # the scheduler's HTTP server (health checks) would take port 8787, or warn on stderr that
+            # another cluster holds it — which breaks the one-line error of the CLI: a free port instead
+            scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
             memory_limit=memory_limit,
             silence_logs=logging.ERROR,
         )
