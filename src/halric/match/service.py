@@ -8,6 +8,7 @@ import logging
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from halric.core.errors import InvalidInput, NotFound
 from halric.match.engine import Answer, Constraints, Matcher
 from halric.match.models import MatchFeedback, MatchQuery
 from halric.registry import service as registry
+from halric.registry.generation import AnswerCache, generation
 from halric.registry.models import ExpertProfile, Instrument, Technique
 from halric.registry.vocab import ACCESS_ROUTES, COUNTRIES, SAMPLE_TYPES
 
@@ -41,7 +43,7 @@ class MatchRequest:
     sample_type: str | None = None
 
     def validated(self) -> MatchRequest:
-        q = (self.question or "").strip()
+        q = " ".join((self.question or "").split())  # one space between words: the answer cache's key
         if not q:
             raise InvalidInput("question: describe what you want to find out (it is empty)", field="question")
         if len(q) > MAX_QUESTION:
@@ -263,10 +265,45 @@ def ambassadors(s: Session, country: str | None) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+# answers of the current registry generation, per process: the same question with the same options gets
+# the same answer until the registry changes (halric.registry.generation); who asks plays no part in it
+ANSWERS = AnswerCache(size=512)
+
+
 def match(
     s: Session, actor: Actor, req: MatchRequest, *, cache_dir: Path | None, log: bool = True
 ) -> dict[str, Any]:
+    started = time.perf_counter()
     req = req.validated()
+    url = str(s.get_bind().url)
+    gen = generation(s)
+    key = (req.question, req.country, req.top, req.organisation, req.operational_only, req.access_route,
+           req.sample_type, str(cache_dir))  # fmt: skip
+    cached = ANSWERS.get(url, gen, key)
+    if cached is None:
+        cached = _answer(s, req, cache_dir=cache_dir)
+        ANSWERS.put(url, gen, key, cached)
+    out, entry = copy.deepcopy(cached)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    out["elapsed_ms"] = round(elapsed_ms, 2)
+    out["ambassadors"] = ambassadors(s, out["preferred_country"])  # ORCID iDs come from accounts: not cached
+    out["question"] = req.question
+    if log:
+        row = MatchQuery(
+            user_id=actor.user_id, question=req.question, country=req.country, elapsed_ms=elapsed_ms,
+            constraints={k: v for k, v in asdict(req).items() if k not in ("question", "country", "top") and v},
+            **entry,
+        )  # fmt: skip
+        s.add(row)
+        s.flush()
+        out["query_id"] = row.id
+    return out
+
+
+def _answer(
+    s: Session, req: MatchRequest, *, cache_dir: Path | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The answer to a validated request without its ambassadors, and what the query log records of it."""
     if req.organisation:
         registry.get_organisation(s, req.organisation)
     if not s.scalar(select(func.count()).select_from(Technique)):
@@ -276,19 +313,12 @@ def match(
         )
     matcher = get_matcher(s, cache_dir=cache_dir)
     ans = matcher.query(req.question, req.constraints(), top=req.top)
-    out = answer_dict(ans, ambassadors(s, ans.preferred_country))
-    out["question"] = req.question
-    if log:
-        row = MatchQuery(
-            user_id=actor.user_id, question=req.question, country=req.country, language=ans.language,
-            constraints={k: v for k, v in asdict(req).items() if k not in ("question", "country", "top") and v},
-            technique_ids=[r.doc.id for r in ans.results], best_score=ans.results[0].score if ans.results else 0.0,
-            no_good_match=ans.no_good_match, method=ans.method, elapsed_ms=ans.elapsed_ms,
-        )  # fmt: skip
-        s.add(row)
-        s.flush()
-        out["query_id"] = row.id
-    return out
+    entry = {
+        "language": ans.language, "technique_ids": [r.doc.id for r in ans.results],
+        "best_score": ans.results[0].score if ans.results else 0.0, "no_good_match": ans.no_good_match,
+        "method": ans.method,
+    }  # fmt: skip
+    return answer_dict(ans), entry
 
 
 def record_feedback(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from halric.core.db import Base
@@ -147,3 +147,15 @@ class ExpertProfile(Base):
     contact_email: Mapped[str | None] = mapped_column(String(320))
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RegistryGeneration(Base):
+    """One row (id 1) that database triggers change with every write to the registry's tables (migration
+    0022): ``counter`` counts the writes, ``token`` is a new random number each time. Answers computed from
+    the registry are cached under it (``halric.registry.generation``)."""
+
+    __tablename__ = "registry_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter: Mapped[int] = mapped_column(BigInteger, default=0)
+    token: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -252,7 +252,7 @@ class InstrumentFilter:
         return self
 
 
-def instrument_sort_key(i: Instrument) -> tuple[int, str, str]:
+def instrument_sort_key(i: Instrument | InstrumentRow) -> tuple[int, str, str]:
     return (STATUS_ORDER.get(i.status, 99), i.country, i.name.lower())
 
 
@@ -282,6 +282,75 @@ def search_instruments(s: Session, f: InstrumentFilter) -> list[Instrument]:
         words = f.q.lower().split()
         rows = [r for r in rows if all(w in _haystack(r) for w in words)]
     return sorted(rows, key=instrument_sort_key)
+
+
+@dataclass(frozen=True)
+class InstrumentRow:
+    """What filtering and ordering the instrument list needs of an instrument, without the ORM object."""
+
+    id: str
+    name: str
+    country: str
+    status: str
+    organisation_label: str  # short name, else name
+    haystack: str  # what the words filter searches, lower case
+    sample_types: tuple[str, ...]
+    access_routes: tuple[str, ...]
+
+
+def instrument_rows(s: Session, f: InstrumentFilter) -> list[InstrumentRow]:
+    """The same instruments as :func:`search_instruments`, in the same order, as plain rows: one query of
+    the columns it needs (no technique links, no related objects), for lists that show a page of them."""
+    f.validate()
+    q = select(
+        Instrument.id, Instrument.name, Instrument.country, Instrument.status, Instrument.good_for,
+        Instrument.city, Instrument.typical_samples, Instrument.sample_types, Instrument.access_routes,
+        Infrastructure.name, Organisation.name, Organisation.short_name,
+    ).join(Infrastructure, Instrument.infrastructure_id == Infrastructure.id).join(
+        Organisation, Instrument.organisation_id == Organisation.id
+    )  # fmt: skip
+    if f.country:
+        q = q.where(Instrument.country == f.country.upper())
+    if f.organisation:
+        q = q.where(Instrument.organisation_id == f.organisation)
+    if f.infrastructure:
+        q = q.where(Instrument.infrastructure_id == f.infrastructure)
+    if f.status:
+        q = q.where(Instrument.status == f.status)
+    if f.technique:
+        get_technique(s, f.technique)
+        wanted = descendants(s, f.technique)
+        sub = select(InstrumentTechnique.instrument_id).where(InstrumentTechnique.technique_id.in_(wanted))
+        q = q.where(Instrument.id.in_(sub))
+    rows = [
+        InstrumentRow(
+            iid, name, country, status, short or org,
+            " ".join([name, good_for, infra, org, city, " ".join(samples or [])]).lower(),
+            tuple(sample_types or []), tuple(routes or []),
+        )
+        for iid, name, country, status, good_for, city, samples, sample_types, routes, infra, org, short in s.execute(q)
+    ]  # fmt: skip
+    if f.sample_type:
+        rows = [r for r in rows if f.sample_type in r.sample_types]
+    if f.access_route:
+        rows = [r for r in rows if f.access_route in r.access_routes]
+    if f.q:
+        words = f.q.lower().split()
+        rows = [r for r in rows if all(w in r.haystack for w in words)]
+    return sorted(rows, key=instrument_sort_key)
+
+
+def instruments_by_id(s: Session, ids: list[str]) -> list[Instrument]:
+    """These instruments (with infrastructure and organisation, without technique links), in this order."""
+    from sqlalchemy.orm import lazyload
+
+    found = {
+        i.id: i
+        for i in s.scalars(
+            select(Instrument).options(lazyload(Instrument.technique_links)).where(Instrument.id.in_(ids))
+        )
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def _haystack(i: Instrument) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import astuple
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
@@ -14,6 +15,7 @@ from halric.core.actor import Actor
 from halric.core.errors import HalricError
 from halric.match import service as matching
 from halric.registry import service as reg
+from halric.registry.generation import AnswerCache, generation
 from halric.registry.vocab import ACCESS_ROUTES, COUNTRIES, SAMPLE_TYPES, STATUS_LABELS, STATUSES
 from halric.web.access import PUBLIC, SIGNED_IN
 from halric.web.deps import DB, FORM, FormData
@@ -35,15 +37,12 @@ SORTS = {
 }  # fmt: skip
 
 
-def _sorted(rows: list, sort: str) -> list:
+def _sorted(rows: list[reg.InstrumentRow], sort: str) -> list[reg.InstrumentRow]:
     """The instruments in the chosen order (the service's order — operational first — by default)."""
     keys = {
         "name": lambda i: i.name.lower(),
         "country": lambda i: (COUNTRIES.get(i.country, i.country), i.name.lower()),
-        "organisation": lambda i: (
-            (i.organisation.short_name or i.organisation.name).lower(),
-            i.name.lower(),
-        ),
+        "organisation": lambda i: (i.organisation_label.lower(), i.name.lower()),
     }
     field, _, direction = sort.partition(":")
     if field not in keys:
@@ -51,14 +50,36 @@ def _sorted(rows: list, sort: str) -> list:
     return sorted(rows, key=keys[field], reverse=direction == "desc")
 
 
-def _technique_options(s: Session) -> list[tuple[str, str]]:
-    from sqlalchemy import select
+class _Option(NamedTuple):
+    id: str
+    name: str
 
-    from halric.registry.models import Technique
+
+def _furniture(s: Session) -> dict[str, Any]:
+    """What the page shows whatever the filters: the choices of the filter form and the counts."""
+    from sqlalchemy import func, select
+
+    from halric.registry.models import Infrastructure, Organisation, Technique
 
     usage = reg.technique_usage(s)
-    rows = s.execute(select(Technique.id, Technique.label)).all()  # two columns, not every technique's graph
-    return sorted(((tid, label) for tid, label in rows if usage.get(tid)), key=lambda x: x[1].lower())
+    techniques = s.execute(select(Technique.id, Technique.label)).all()
+    organisations = s.execute(
+        select(Organisation.id, Organisation.name).order_by(Organisation.country, Organisation.name)
+    )
+    return {
+        "organisations": [_Option(*o) for o in organisations],
+        "techniques": sorted(((tid, label) for tid, label in techniques if usage.get(tid)), key=lambda x: x[1].lower()),
+        "counts": {
+            "organisations": s.scalar(select(func.count()).select_from(Organisation)),
+            "infrastructures": s.scalar(select(func.count()).select_from(Infrastructure)),
+        },
+    }  # fmt: skip
+
+
+# Per process, under the registry's generation (halric.registry.generation): the ordered ids of each
+# filter and sort asked for, and the page's furniture. Nothing here depends on who asks (the registry is
+# public); who may edit which instrument is worked out for the shown page on every request.
+LISTS = AnswerCache(size=256)
 
 
 @pages.get("", response_class=HTMLResponse)
@@ -80,31 +101,33 @@ def index(
         country or None, organisation or None, None, technique or None, sample_type or None, status or None,
         access_route or None, (q or "").strip() or None,
     )  # fmt: skip
-    error = None
-    try:
-        rows = reg.search_instruments(s, f)
-    except HalricError as exc:
-        rows, error = [], exc.detail
     sort = sort if sort in SORTS else ""
-    rows = _sorted(rows, sort)
-    pages_total = max(1, (len(rows) + PAGE_SIZE - 1) // PAGE_SIZE)
+    url, gen = str(s.get_bind().url), generation(s)
+    error, key = None, ("ids", astuple(f), sort)
+    ids = LISTS.get(url, gen, key)
+    if ids is None:
+        try:
+            ids = tuple(r.id for r in _sorted(reg.instrument_rows(s, f), sort))
+            LISTS.put(url, gen, key, ids)
+        except HalricError as exc:
+            ids, error = (), exc.detail
+    furniture = LISTS.get(url, gen, "furniture")
+    if furniture is None:
+        furniture = _furniture(s)
+        LISTS.put(url, gen, "furniture", furniture)
+    pages_total = max(1, (len(ids) + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(page, pages_total)
-    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    shown = reg.instruments_by_id(s, list(ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]))
     kept = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return render(
         request,
         "registry/index.html",
         {
-            "rows": shown, "total": len(rows), "page": page, "pages_total": pages_total, "sort": sort,
+            "rows": shown, "total": len(ids), "page": page, "pages_total": pages_total, "sort": sort,
             "sorts": SORTS, "first": (page - 1) * PAGE_SIZE + 1,
             "page_url": lambda n: "/registry?" + urlencode({**kept, "page": n}),
             "editable": set() if actor.is_anonymous else {i.id for i in shown if reg.can_edit_instrument(actor, i)},
-            "f": f, "error": error, "organisations": reg.list_organisations(s),
-            "techniques": _technique_options(s), "statuses": STATUSES,
-            "counts": {
-                "organisations": len(reg.list_organisations(s)),
-                "infrastructures": len(reg.list_infrastructures(s)),
-            },
+            "f": f, "error": error, "statuses": STATUSES, **furniture,
         },
     )  # fmt: skip
 
