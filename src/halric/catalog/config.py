@@ -62,10 +62,10 @@ class CatalogSettings(BaseSettings):
         "(the least recently used go first).",
     )
     catalog_search_cache_min_matches: int = Field(
-        default=1000,
+        default=1,
         ge=0,
-        description="Only searches matching at least this many datasets are cached (the ones that are "
-        "expensive to count).",
+        description="Only searches matching at least this many datasets are cached (a search that matches "
+        "nothing is not kept).",
     )
 
 
