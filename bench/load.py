@@ -16,7 +16,9 @@ free port (PostgreSQL: ``--pg-workers``, SQLite: ``--sqlite-workers``) and, with
 
 Prints one Markdown table (req/s, p50/p95/p99/max in ms, errors). ``--halric`` runs another
 installation's ``halric`` (e.g. an older checkout) to compare. Not a test: it prints figures and asserts
-nothing; the load generator runs on the same machine as the hub, so it takes CPU from it.
+nothing; the load generator runs on the same machine as the hub, so it takes CPU from it. The CPU time
+each page of the rotation costs, which a loaded machine hardly distorts, is what ``bench/request_cpu.py``
+prints.
 """
 
 from __future__ import annotations
