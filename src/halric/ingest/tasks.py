@@ -88,7 +88,8 @@ def process_file(
             from halric.privacy.scan import scan_name, scan_tiff
 
             try:
-                with tifffile.TiffFile(full) as tif:  # one open for the metadata and the guard
+                # an open file, not a path: tifffile resolves a path with realpath (a stat per folder)
+                with open(full, "rb") as fh, tifffile.TiffFile(fh) as tif:  # metadata and guard
                     metadata = light_metadata(kind, tif)
                     findings = [x.as_dict() for x in scan_name(path) + scan_tiff(tif, mask(path))]
             except Exception as exc:
