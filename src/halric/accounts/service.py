@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from halric.accounts import throttle
 from halric.accounts.models import (
@@ -410,13 +410,25 @@ def revoke_api_token(session: Session, actor: Actor, token_id: int) -> None:
 
 
 def resolve_api_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    if row is None or row.revoked:
+    # one query for the token, its user and the user's roles and groups (every API request asks this)
+    found = (
+        session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == token_digest(token))
+            .options(joinedload(User.roles), joinedload(User.group_links))
+        )
+        .unique()
+        .first()
+    )
+    if found is None:
+        return None
+    row, user = found
+    if row.revoked:
         return None
     if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
     now = utcnow()
     if row.last_used_at is None or (now - as_utc(row.last_used_at)) > timedelta(minutes=5):

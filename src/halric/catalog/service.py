@@ -256,7 +256,11 @@ def dataset_terms(ds: Dataset) -> list[tuple[str, str]]:
 
 
 def _reindex(s: Session, ds: Dataset, *, new: bool = False) -> None:
-    ds.search_text = _search_text(ds)
+    """Search text and terms from the dataset's fields; ``new``: a dataset stored in this transaction,
+    whose search text was set before its INSERT (so no UPDATE follows) and which has no terms yet."""
+    text = _search_text(ds)
+    if ds.search_text != text:
+        ds.search_text = text
     if not new:
         s.execute(delete(DatasetTerm).where(DatasetTerm.dataset_pid == ds.pid))
     s.add_all(DatasetTerm(dataset_pid=ds.pid, kind=k, value=v) for k, v in dataset_terms(ds))
@@ -378,6 +382,9 @@ def create_dataset_model(
     dto.require(data, dto.DATASET_REQUIRED, "dataset")
     rules.ensure_may_own(actor, data.ownerGroup or "", "create datasets")
     personal_data.check(personal_data.dataset_findings(dto_in), "dataset")
+    # A pid the hub draws at random (no pid in the DTO, no Idempotency-Key) cannot name a stored dataset,
+    # and no retry can race for it: neither the look-up of an earlier record nor the savepoint is needed.
+    fresh = not data.pid and idempotency_key is None
     pid = data.pid or new_pid(None if idempotency_key is None else f"{actor.user_id}:{idempotency_key}")
     now = utcnow()
     ds = Dataset(
@@ -393,13 +400,18 @@ def create_dataset_model(
     _check_links(s, actor, ds)
     years, never = _policy(s, ds)
     ds.never_release = never
-    existing = s.get(Dataset, pid)
+    existing = None if fresh else s.get(Dataset, pid)
     registered = existing.created_at if existing is not None else now  # a retry compares like with like
     ds.embargo_until = data.embargoUntil or embargo_for(ds.creation_time, years, never, registered)
     if ds.is_published:
         ds.published_at = now
     if existing is None:
         _claim_folder(s, actor, ds, new=True)
+        ds.search_text = _search_text(ds)  # in the INSERT, not an UPDATE after it
+    if fresh:
+        s.add(ds)
+        s.flush()
+    elif existing is None:
         try:
             with s.begin_nested():  # a retry racing its first attempt: one of them stores it
                 s.add(ds)
