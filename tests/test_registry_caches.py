@@ -183,3 +183,26 @@ def test_without_the_triggers_the_caches_are_off(db, client):
         with db.session() as s:
             s.execute(text(on))
     assert gen(db) is not None
+
+
+def test_a_question_is_logged_after_another_request_wrote(db, client):
+    """SQLite: the page reads first and logs the question at the end; a write committed by another
+    request in between must not make that log a 'database is locked' (a 503 under load)."""
+    s = db.new_session(write=False)
+    try:
+        assert s.execute(text("SELECT count(*) FROM match_queries")).scalar_one() >= 0  # a read snapshot
+        with db.session() as other:  # another request writes and commits meanwhile
+            other.execute(
+                text("UPDATE instruments SET city = city WHERE id = (SELECT min(id) FROM instruments)")
+            )
+        out = matching.match(s, system_actor("test"), matching.MatchRequest(QUESTION), cache_dir=None)
+        s.commit()
+    finally:
+        s.close()
+    with db.session() as s:
+        assert (
+            s.execute(
+                text("SELECT question FROM match_queries WHERE id = :i"), {"i": out["query_id"]}
+            ).scalar_one()
+            == QUESTION
+        )

@@ -294,10 +294,25 @@ def match(
             constraints={k: v for k, v in asdict(req).items() if k not in ("question", "country", "top") and v},
             **entry,
         )  # fmt: skip
+        _writing(s)
         s.add(row)
         s.flush()
         out["query_id"] = row.id
     return out
+
+
+def _writing(s: Session) -> None:
+    """Make the session's transaction a writing one before the question is logged. On SQLite a reading
+    transaction cannot turn into a write once another request has written since it began ("database is
+    locked", answered 503): end it (it changed nothing) and begin a writing one, which waits its turn."""
+    from halric.core.db import WRITE
+
+    if s.get_bind().dialect.name != "sqlite" or s.new or s.dirty or s.deleted:
+        return
+    if s.in_transaction() and s.connection().get_execution_options().get(WRITE):
+        return
+    s.commit()
+    s.connection(execution_options={WRITE: True})
 
 
 def _answer(
