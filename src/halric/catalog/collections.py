@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from halric.catalog import dto, rules
+from halric.catalog import confidential, dto, rules
 from halric.catalog.filters import Filter, project
 from halric.catalog.models import CatalogInstrument, Proposal, Sample
 from halric.catalog.query import Col, FieldMap, JsonDoc, JsonList, Related, dialect_of, filtered
@@ -366,7 +366,7 @@ def _check_pilot_fields(actor: Actor, data: dto.ProposalIn, proposal_id: str) ->
 
 
 PILOT_FIELDS = ("title", "abstract", "email", "firstname", "lastname", "pi_email", "pi_firstname",
-                "pi_lastname", "start_time", "end_time", "type", "proposal_metadata")  # fmt: skip
+                "pi_lastname", "start_time", "end_time", "type", "proposal_metadata", "confidential")  # fmt: skip
 
 
 def put_pilot_proposal(
@@ -396,10 +396,14 @@ def put_pilot_proposal(
             setattr(p, k, v)
         p.title = p.title or proposal_id
         p.updated_by, p.updated_at = actor.username, now
+        secret = bool(p.confidential)
+        p.confidential = False
         s.add(p)
         s.flush()
         audit.record(s, actor, "create", "proposal", proposal_id,
                      {"pilotProjectId": pilot_project_id, "ownerGroup": owner_group})  # fmt: skip
+        if secret:  # datasets that named the proposal before it existed become the project's secret too
+            confidential.mark_proposal(s, actor, p, True)
         return p
     if p.pilot_project_id != pilot_project_id:
         raise Conflict(
@@ -408,6 +412,8 @@ def put_pilot_proposal(
             field="proposalId",
         )
     changed = []
+    if "confidential" in fields and bool(fields["confidential"]) != bool(p.confidential):
+        confidential.mark_proposal(s, actor, p, bool(fields["confidential"]))  # audited, with its datasets
     for k, v in {"pilot_project_id": pilot_project_id, "owner_group": owner_group, **fields}.items():
         if getattr(p, k) != v:
             setattr(p, k, v)

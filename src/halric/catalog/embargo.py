@@ -6,7 +6,8 @@ of its creation time and the time the hub registered it. So a back-dated dataset
 catalogued today) gets a full embargo from today, never one already over: nothing becomes public
 without a full embargo period on the hub or somebody's decision. Datasets of a proposal marked
 ``neverRelease`` (proprietary industrial work) have no embargo end and are never released
-automatically. The release job publishes only datasets whose embargo ended after they were registered:
+automatically; nor are the datasets of a confidential pilot project (``catalog/confidential.py``). The
+release job publishes only datasets whose embargo ended after they were registered:
 an embargo end set to a date before registration is a steward's to act on, not the job's.
 """
 
@@ -51,6 +52,7 @@ def due(s: Session, now: datetime | None = None, limit: int | None = None) -> li
         .where(
             Dataset.is_published.is_(False),
             Dataset.never_release.is_(False),
+            Dataset.confidential.is_(False),  # a confidential project's data: only its team publishes it
             Dataset.embargo_until.is_not(None),
             Dataset.embargo_until <= (now or utcnow()),
             Dataset.embargo_until > Dataset.created_at,  # an end before registration: nobody scheduled it

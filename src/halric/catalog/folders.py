@@ -144,7 +144,7 @@ def check_claim(
 ) -> None:
     """Refuse a dataset of ``owner_group`` at canonical ``folder`` when another group's dataset claims the
     same folder, one inside it or one around it (inside a serving root), or when a non-curator names a
-    serving root or a folder above one. ``readable(owner_group, access_groups, is_published)`` says whether
+    serving root or a folder above one. ``readable(owner_group, access_groups, is_published, confidential)`` says whether
     the caller may see the other dataset's pid in the message."""
     from halric.catalog.models import Dataset
 
@@ -164,14 +164,21 @@ def check_claim(
         return  # never served from here, so nobody's claim is at stake
     col = Dataset.canonical_folder
     around = [a for a in ancestors(folder) if any(is_within(a, r) for r in served)]
-    q = select(Dataset.pid, Dataset.owner_group, Dataset.access_groups, Dataset.is_published, col)
+    q = select(
+        Dataset.pid,
+        Dataset.owner_group,
+        Dataset.access_groups,
+        Dataset.is_published,
+        col,
+        Dataset.confidential,
+    )
     q = q.where(or_(col.in_(around), inside(col, folder)), Dataset.owner_group != owner_group)
     if pid is not None:
         q = q.where(Dataset.pid != pid)
     row = s.execute(q.order_by(col).limit(1)).first()
     if row is None:
         return
-    other_pid, other_group, access, published, other_folder = row
+    other_pid, other_group, access, published, other_folder, secret = row
     where = (
         "the same folder"
         if other_folder == folder
@@ -179,7 +186,7 @@ def check_claim(
     )
     who = (
         f"dataset {other_pid!r} of group {other_group!r}"
-        if readable(other_group, access, published)
+        if readable(other_group, access, published, secret)
         else "a dataset of another group"
     )
     raise Conflict(

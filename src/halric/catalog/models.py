@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from halric.core.db import Base
@@ -47,6 +47,8 @@ class Proposal(_Ownable, Base):
     # embargo policy: years after creation (None: the site default); never_release for proprietary work
     embargo_years: Mapped[int | None] = mapped_column(Integer)
     never_release: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a confidential pilot's proposal (set by halric.projects): its datasets are private to its owner group
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Sample(_Ownable, Base):
@@ -130,6 +132,9 @@ class Dataset(_Ownable, Base):
     published_at: Mapped[datetime | None] = mapped_column()
     embargo_until: Mapped[datetime | None] = mapped_column(index=True)  # None with never_release
     never_release: Mapped[bool] = mapped_column(Boolean, default=False)
+    # of a confidential proposal and not released by its team (catalog/confidential.py): only the owner group
+    # (and data stewards) read it, whatever isPublished or accessGroups say
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[str] = mapped_column(String(20), default="4")
     search_text: Mapped[str] = mapped_column(Text, default="")  # lower-cased words for full-text search
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from halric.accounts import orcid
 from halric.accounts.models import User
-from halric.catalog import credit, datacite, dto, rules
+from halric.catalog import confidential, credit, datacite, dto, rules
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.filters import Filter, project
 from halric.catalog.models import Dataset, PublishedData
@@ -101,6 +101,7 @@ def create(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(data, dto.PublishedDataIn)
     dto.require(data, ("title", "abstract", "creator", "pidArray"), "published data")
     datasets = _check_datasets(s, actor, data.pidArray or [])
+    confidential.refuse_publication(datasets, "no DOI is made for it")
     cfg = catalog_settings()
     doi = data.doi or f"{cfg.datacite_prefix}/{uuid.uuid4().hex[:12]}"
     if s.get(PublishedData, doi) is not None:

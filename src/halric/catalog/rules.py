@@ -3,6 +3,9 @@ includes, landing pages, exports) so no path can show what another would hide.
 
 - Anonymous callers read only published records.
 - A signed-in user reads records whose ownerGroup or accessGroups meet their groups, and published ones.
+- A confidential dataset (of a confidential pilot's proposal, not released by its team: catalog/confidential.py)
+  is read by its owner group only, whatever isPublished or accessGroups say — for everyone else it does not
+  exist, in any listing, count or facet.
 - Only the owner group, data stewards (role ``steward``) and admins change a record.
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 
 from halric.core.actor import Actor
 from halric.core.errors import NotAuthenticated, PermissionDenied
@@ -23,12 +26,30 @@ def is_curator(actor: Actor) -> bool:
     return actor.has_role(*CURATOR_ROLES)
 
 
-def can_read(actor: Actor, owner_group: str, access_groups: list[Any], is_published: bool) -> bool:
-    if is_published or is_curator(actor):
+def can_read(
+    actor: Actor,
+    owner_group: str,
+    access_groups: list[Any],
+    is_published: bool,
+    *,
+    confidential: bool = False,
+) -> bool:
+    if is_curator(actor):
+        return True
+    if confidential:
+        return not actor.is_anonymous and owner_group in actor.groups
+    if is_published:
         return True
     if actor.is_anonymous:
         return False
     return owner_group in actor.groups or bool(actor.groups.intersection(access_groups or ()))
+
+
+def can_read_dataset(actor: Actor, ds: Any) -> bool:
+    """``can_read`` for a catalog Dataset row."""
+    return can_read(
+        actor, ds.owner_group, ds.access_groups, ds.is_published, confidential=bool(ds.confidential)
+    )
 
 
 def can_write(actor: Actor, owner_group: str) -> bool:
@@ -71,7 +92,8 @@ def dataset_visibility(actor: Actor) -> ColumnElement[bool]:
     scope = read_scope(actor)
     if scope[0] == "all":
         return true()
-    published = Dataset.is_published.is_(True)
+    open_ = Dataset.confidential.is_(False)
+    published = and_(Dataset.is_published.is_(True), open_)
     if scope[0] == "published":
         return published
     groups = list(scope[1:])
@@ -80,7 +102,7 @@ def dataset_visibility(actor: Actor) -> ColumnElement[bool]:
             DatasetTerm.dataset_pid == Dataset.pid, DatasetTerm.kind == "group", DatasetTerm.value.in_(groups)
         )
     )
-    return or_(published, Dataset.owner_group.in_(groups), shared)
+    return or_(published, Dataset.owner_group.in_(groups), and_(open_, shared))
 
 
 def ownable_visibility(actor: Actor, model: Any, dialect: str) -> ColumnElement[bool]:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from halric.catalog import dto, folders, fulltext, rules
+from halric.catalog import confidential, dto, folders, fulltext, rules
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.embargo import embargo_for
 from halric.catalog.filters import Filter, dataset_condition, dataset_order, project
@@ -200,7 +200,7 @@ def _not_found(pid: str) -> NotFound:
 def load_dataset(s: Session, actor: Actor, pid: str) -> Dataset:
     """The dataset if the actor may read it; NotFound otherwise (existence is not revealed)."""
     ds = s.get(Dataset, pid)
-    if ds is None or not rules.can_read(actor, ds.owner_group, ds.access_groups, ds.is_published):
+    if ds is None or not rules.can_read_dataset(actor, ds):
         raise _not_found(pid)
     return ds
 
@@ -403,6 +403,7 @@ def create_dataset_model(
     existing = None if fresh else s.get(Dataset, pid)
     registered = existing.created_at if existing is not None else now  # a retry compares like with like
     ds.embargo_until = data.embargoUntil or embargo_for(ds.creation_time, years, never, registered)
+    confidential.settle(s, ds, recompute=True)  # a confidential project's data: private, no embargo end
     if ds.is_published:
         ds.published_at = now
     if existing is None:
@@ -420,11 +421,12 @@ def create_dataset_model(
             existing = s.get(Dataset, pid)
             if existing is None:
                 raise
-            ds.embargo_until = data.embargoUntil or embargo_for(
-                ds.creation_time, years, never, existing.created_at
-            )
+            if not ds.confidential:
+                ds.embargo_until = data.embargoUntil or embargo_for(
+                    ds.creation_time, years, never, existing.created_at
+                )
     if existing is not None:
-        visible = rules.can_read(actor, existing.owner_group, existing.access_groups, existing.is_published)
+        visible = rules.can_read_dataset(actor, existing)
         if visible and dto.same_record(dataset_dict(existing), dataset_dict(ds)):
             return existing  # a retried upload of the same dataset
         raise Conflict(f"pid: a dataset with pid {pid!r} already exists", field="pid")
@@ -443,7 +445,9 @@ def _claim_folder(s: Session, actor: Actor, ds: Dataset, *, new: bool = False) -
         pid=None if new else ds.pid,
         roots=folders.serving_roots(),
         curator=rules.is_curator(actor),
-        readable=lambda group, access, published: rules.can_read(actor, group, access, published),
+        readable=lambda group, access, published, secret: rules.can_read(
+            actor, group, access, published, confidential=secret
+        ),
     )
 
 
@@ -557,6 +561,8 @@ def update_dataset(
         ds.is_published = data.isPublished
     if "embargoUntil" in data.model_fields_set:
         ds.embargo_until = data.embargoUntil
+    with s.no_autoflush:
+        confidential.settle(s, ds, recompute=list(ds.proposal_ids or []) != old_proposals)
     if ds.is_published and not was_published:
         ds.published_at = utcnow()
     elif not ds.is_published:
@@ -574,6 +580,8 @@ def set_published(s: Session, actor: Actor, ds: Dataset, published: bool, *, rea
     """Publish or withdraw a dataset (audited); used by embargo release and published data."""
     if ds.is_published == published:
         return
+    if published:
+        confidential.refuse_publication([ds], "it is not published automatically")
     ds.is_published = published
     ds.published_at = utcnow() if published else None
     ds.updated_by = actor.username

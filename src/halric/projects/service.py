@@ -25,6 +25,7 @@ from halric.calls import team as calls_team
 from halric.calls.models import Application, Call, Project
 from halric.calls.report import missing_for_closure
 from halric.catalog import collections as catalog_collections
+from halric.catalog import confidential as catalog_confidential
 from halric.catalog import published as catalog_published
 from halric.catalog import rules as catalog_rules
 from halric.catalog import service as catalog
@@ -159,6 +160,7 @@ def _proposal_fields(s: Session, app: Application, project: Project) -> dict[str
         "email": email, "firstname": first, "lastname": last, "pi_email": email, "pi_firstname": first,
         "pi_lastname": last, "start_time": _moment(project.started_on), "end_time": _moment(project.ends_on),
         "type": "HALRIC pilot project", "proposal_metadata": {"halric": project_context(s, app)},
+        "confidential": bool(app.confidential),  # its datasets are private to the group (catalog/confidential.py)
     }  # fmt: skip
 
 
@@ -442,6 +444,9 @@ def publish(
     creators = [m["name"] for m in team_credits(s, app)]
     record = {"title": title.strip(), "abstract": abstract.strip(), "creator": creators, "pidArray": chosen,
               "resourceType": "Dataset", **({"dataDescription": description.strip()} if description.strip() else {})}  # fmt: skip
+    # the team's explicit decision (the terms accepted, checked above) is the one way a confidential
+    # project's datasets leave their group: a DOI's registration will then publish them
+    catalog_confidential.release(s, actor, chosen, f"published by the team of pilot project {app.id}")
     return catalog_published.create(s, actor, record)
 
 
