@@ -366,7 +366,8 @@ def _check_pilot_fields(actor: Actor, data: dto.ProposalIn, proposal_id: str) ->
 
 
 PILOT_FIELDS = ("title", "abstract", "email", "firstname", "lastname", "pi_email", "pi_firstname",
-                "pi_lastname", "start_time", "end_time", "type", "proposal_metadata", "confidential")  # fmt: skip
+                "pi_lastname", "start_time", "end_time", "type", "proposal_metadata", "confidential",
+                "allowed_countries")  # fmt: skip
 
 
 def put_pilot_proposal(

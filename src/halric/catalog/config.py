@@ -45,6 +45,14 @@ class CatalogSettings(BaseSettings):
         "Unset: the folders of HALRIC_DATA_ROOTS when that is set, otherwise DATA_DIR/data (made by "
         "`halric init`). Empty: downloads off.",
     )
+    storage_countries: str = Field(
+        default="",
+        description="Where data may live: storage locations and their country, 'PREFIX=CC' entries separated "
+        "by ';' (a folder such as /data/maxiv or an address such as https://data.example.dk/, and an ISO "
+        "3166 alpha-2 code), e.g. '/data/maxiv=SE;/mnt/rigshospitalet=DK'. The longest matching prefix "
+        "wins. A project that restricts where its data may live accepts only datasets on these locations "
+        "(docs/privacy.md).",
+    )
     data_roots: str | None = Field(
         default=None,
         description="HALRIC_DATA_ROOTS, read here only as the default of download_roots (see ingest).",

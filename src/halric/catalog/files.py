@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import not_, select
 from sqlalchemy.orm import Session
 
-from halric.catalog import folders, rules
+from halric.catalog import folders, jurisdiction, rules
 from halric.catalog.config import CatalogSettings
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.models import Dataset, OrigDatablock
@@ -281,6 +281,7 @@ def _stat(ds: Dataset, entry: FileEntry, real: Path) -> os.stat_result:
 def resolve(s: Session, actor: Actor, pid: str, path: str, serving: Serving) -> ServedFile:
     """One listed file of a dataset the actor may read, checked as described in the module doc."""
     ds = load_dataset(s, actor, pid)
+    jurisdiction.check_download(s, actor, ds)
     entry = next((e for e in _entries(s, pid) if e.path == path), None)
     if entry is None:
         raise NotFound(f"path: dataset {pid!r} lists no file {path!r}", field="path")
@@ -292,6 +293,7 @@ def resolve(s: Session, actor: Actor, pid: str, path: str, serving: Serving) -> 
 def resolve_all(s: Session, actor: Actor, pid: str, serving: Serving) -> list[ServedFile]:
     """Every listed file of the dataset, all checked before anything is sent (the first failure raises)."""
     ds = load_dataset(s, actor, pid)
+    jurisdiction.check_download(s, actor, ds)
     _require_roots(serving)
     located = [(e, *_locate(ds, e, serving)) for e in _entries(s, pid)]
     hidden = _hidden_claims(s, actor, ds, [(real, folder) for _, real, folder in located])

@@ -49,6 +49,9 @@ class Proposal(_Ownable, Base):
     never_release: Mapped[bool] = mapped_column(Boolean, default=False)
     # a confidential pilot's proposal (set by halric.projects): its datasets are private to its owner group
     confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # where its datasets may live and be downloaded from (ISO country codes; None: no rule), set by
+    # halric.projects for a project that restricts it (catalog/jurisdiction.py)
+    allowed_countries: Mapped[list[Any] | None] = mapped_column(default=None)
 
 
 class Sample(_Ownable, Base):

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from halric.catalog import confidential, dto, folders, fulltext, rules
+from halric.catalog import confidential, dto, folders, fulltext, jurisdiction, rules
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.embargo import embargo_for
 from halric.catalog.filters import Filter, dataset_condition, dataset_order, project
@@ -404,6 +404,7 @@ def create_dataset_model(
     registered = existing.created_at if existing is not None else now  # a retry compares like with like
     ds.embargo_until = data.embargoUntil or embargo_for(ds.creation_time, years, never, registered)
     confidential.settle(s, ds, recompute=True)  # a confidential project's data: private, no embargo end
+    jurisdiction.check_location(s, ds)  # a project that restricts where its data live
     if ds.is_published:
         ds.published_at = now
     if existing is None:
@@ -563,6 +564,8 @@ def update_dataset(
         ds.embargo_until = data.embargoUntil
     with s.no_autoflush:
         confidential.settle(s, ds, recompute=list(ds.proposal_ids or []) != old_proposals)
+        if ds.source_folder != old_claim[0] or list(ds.proposal_ids or []) != old_proposals:
+            jurisdiction.check_location(s, ds)
     if ds.is_published and not was_published:
         ds.published_at = utcnow()
     elif not ds.is_published:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,3 +23,6 @@ class ProjectSpace(Base):
     proposal_id: Mapped[str] = mapped_column(String(255), unique=True)  # catalog Proposal.proposal_id
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # where the project's data may live and be downloaded from (ISO country codes), set by its team or the
+    # coordinator (service.set_data_countries); None: no rule. Carried to the catalog proposal by sync.
+    allowed_countries: Mapped[list[Any] | None] = mapped_column(default=None)

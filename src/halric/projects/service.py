@@ -36,6 +36,7 @@ from halric.core.errors import InvalidInput, NotFound, PermissionDenied
 from halric.core.timeutil import utcnow
 from halric.projects.models import ProjectSpace
 from halric.registry import service as registry
+from halric.registry.models import Organisation
 
 GROUP_PREFIX = "pilot-"
 PROPOSAL_PREFIX = catalog_collections.PILOT_PREFIX  # "HALRIC-"
@@ -161,7 +162,53 @@ def _proposal_fields(s: Session, app: Application, project: Project) -> dict[str
         "pi_lastname": last, "start_time": _moment(project.started_on), "end_time": _moment(project.ends_on),
         "type": "HALRIC pilot project", "proposal_metadata": {"halric": project_context(s, app)},
         "confidential": bool(app.confidential),  # its datasets are private to the group (catalog/confidential.py)
+        # where its data may live (catalog/jurisdiction.py)
+        "allowed_countries": _allowed(s, app.id),
     }  # fmt: skip
+
+
+def _allowed(s: Session, app_id: int) -> list[str] | None:
+    space = space_of(s, app_id)
+    return None if space is None or space.allowed_countries is None else list(space.allowed_countries)
+
+
+def team_countries(s: Session, app: Application) -> list[str]:
+    """The countries of the team's organisations (the registry's, else the country given in the team)."""
+    out = set()
+    for m in confidential.unwrap(app).team:
+        org = s.get(Organisation, m.organisation_id) if m.organisation_id else None
+        out.add((org.country if org is not None else m.country or "").upper())
+    return sorted(c for c in out if c)
+
+
+def set_data_countries(
+    s: Session, actor: Actor, app_id: int, restrict: bool, countries: list[str] | None = None
+) -> list[str] | None:
+    """Restrict where the project's data may live and be downloaded from (or lift the rule): the given ISO
+    country codes, by default the countries of the team's organisations. For the project's team and the
+    coordinator; audited; the catalog proposal follows at once (sync). Returns the allowed countries."""
+    app, _project, _hats = calls.get_project(s, actor, app_id)
+    space = space_of(s, app.id)
+    if space is None:
+        raise NotFound(f"Project {app_id} has no project space yet.")
+    if not (catalog_rules.can_write(actor, space.group_name) or actor.has_role("coordinator")):
+        raise PermissionDenied("Only the project's team and the coordinator decide where its data may live.")
+    allowed: list[str] | None = None
+    if restrict:
+        given = [c.strip().upper() for c in countries or [] if c.strip()]
+        for c in given:
+            if len(c) != 2 or not c.isalpha() or not c.isascii():
+                raise InvalidInput(f"countries: {c!r} is not a two-letter ISO country code such as SE",
+                                   field="countries")  # fmt: skip
+        allowed = sorted(set(given)) or team_countries(s, app)
+        if not allowed:
+            raise InvalidInput("countries: the team names no organisation with a country; give the countries",
+                               field="countries")  # fmt: skip
+    if allowed != space.allowed_countries:
+        space.allowed_countries = allowed
+        audit.record(s, actor, "data-countries", "project-space", app.id, {"allowed": allowed})
+        sync(s, actor, app.id)
+    return allowed
 
 
 # --- making and keeping the space ---------------------------------------------------------------------------

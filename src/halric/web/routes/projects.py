@@ -113,6 +113,20 @@ def publish(
                            description=body.description)  # fmt: skip
 
 
+class DataCountriesBody(BaseModel):
+    restrict: bool = Field(description="whether the project restricts where its data may live")
+    countries: list[str] = Field(default_factory=list, max_length=50,
+                                 description="ISO 3166 alpha-2 codes; empty: the countries of the team's organisations")  # fmt: skip
+
+
+@api.put("/{app_id}/data-countries", summary="Where the project's data may live and be downloaded from")
+def data_countries(
+    app_id: RowId, body: DataCountriesBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
+) -> dict[str, Any]:
+    allowed = service.set_data_countries(s, actor, app_id, body.restrict, body.countries)
+    return {"allowedCountries": allowed}
+
+
 def register(app: FastAPI) -> None:
     app.include_router(pages)
     app.include_router(api)
