@@ -254,3 +254,51 @@ def test_a_confidential_pilot_from_the_company_to_the_kpis(hub, cast, browser):
     states = coo.locator("#kpi-states").inner_text()
     assert re.search(r"Committee review\s+1", states)
     assert_accessible(coo)
+
+    # --- the data step: the pilot is approved and started; MAX IV registers its first dataset for it
+    ch = cast["tokens"]["coo"]
+    assert httpx.post(f"{base}/api/calls/{cast['call']['id']}/confidentiality", headers=ch,
+                      json={"terms_sha256": terms["terms_sha256"]}).status_code == 200  # fmt: skip
+    r = httpx.post(f"{base}/api/applications/{aid}/decision", headers=ch,
+                   json={"outcome": "approved", "letter": "Dear Acme, your pilot is approved."})  # fmt: skip
+    assert r.status_code == 200, r.text
+    start = date.today() + timedelta(days=7)
+    r = httpx.post(f"{base}/api/applications/{aid}/project", headers=ch,
+                   json={"started_on": start.isoformat(), "ends_on": (start + timedelta(days=180)).isoformat()})  # fmt: skip
+    assert r.status_code == 201, r.text
+    proposal_id = r.json()["proposal_id"]
+    dataset = {"type": "raw", "owner": "DanMAX", "contactEmail": "danmax@example.org", "proposalId": proposal_id,
+               "sourceFolder": "/data/kestrel/run1", "creationTime": f"{start.isoformat()}T10:00:00Z",
+               "datasetName": "Kestrel K7 regeneration cycle 1", "keywords": ["kestrel"]}  # fmt: skip
+    r = httpx.post(f"{base}/api/v3/datasets", headers=fh, json={**dataset, "isPublished": True})
+    assert r.status_code == 400 and r.json()["field"] == "isPublished", r.text  # private, whatever it says
+    r = httpx.post(f"{base}/api/v3/datasets", headers=fh, json=dataset)
+    assert r.status_code in (200, 201), r.text
+    pid = r.json()["pid"]
+    # the company's applicant finds it on the project page (dashboard › Your projects › the project)
+    acme.get_by_role("link", name="acme", exact=True).click()
+    acme.get_by_role("link", name="Open your projects").click()
+    acme.locator("main").get_by_role("link", name=re.compile("Kestrel")).first.click()
+    acme.wait_for_url(f"{base}/projects/{aid}")
+    assert "Kestrel K7 regeneration cycle 1" in acme.locator("#datasets").inner_text()
+    assert pid in acme.locator("#datasets").inner_text()
+    # an anonymous visitor's catalog search finds no trace of it: no hit, no count, no facet
+    anon = browser.new_page()
+    anon.goto(f"{base}/catalog?q=kestrel")
+    assert anon.locator("#result-count strong").first.inner_text() == "0"
+    assert "Kestrel K7" not in anon.locator("main").inner_text() and proposal_id not in anon.content()
+    anon.goto(f"{base}/catalog")
+    assert proposal_id not in anon.content() and "pilot-" not in anon.locator("#facets").inner_text()
+    expect_status(anon, 404, f"/catalog/datasets/{pid}")
+    anon.goto(f"{base}/catalog/datasets/{pid}")
+    # nor does a user of another group, by search, by the dataset's address or by the project's
+    cli(hub, "user", "add", "othergrp", "--email", "othergrp@example.org", "--role", "applicant", "--group",
+        "grp-other", "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    other = person(browser, base, "othergrp")
+    other.goto(f"{base}/catalog?q=kestrel")
+    assert other.locator("#result-count strong").first.inner_text() == "0"
+    assert "Kestrel K7" not in other.locator("main").inner_text() and proposal_id not in other.content()
+    expect_status(other, 404, f"/catalog/datasets/{pid}")
+    other.goto(f"{base}/catalog/datasets/{pid}")
+    expect_status(other, 404, f"/projects/{aid}")
+    other.goto(f"{base}/projects/{aid}")
