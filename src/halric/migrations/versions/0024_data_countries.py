@@ -20,7 +20,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgres
 
 
 def upgrade() -> None:
-    # plain ADD/DROP COLUMN (see 0022: batch mode would lose the search triggers on SQLite)
+    # plain ADD/DROP COLUMN (see 0023: batch mode would lose the search triggers on SQLite)
     for table in ("catalog_proposals", "project_spaces"):
         op.add_column(table, sa.Column("allowed_countries", JSON, nullable=True))
 
