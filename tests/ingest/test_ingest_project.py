@@ -89,7 +89,8 @@ def test_cli_ingest_refuses_a_folder_outside_the_projects_countries(
            "HALRIC_DATA_ROOTS": str(tmp_path), "HALRIC_STORAGE_COUNTRIES": f"{tmp_path}/se=SE;{tmp_path}/dk=DK"}  # fmt: skip
     base = ["ingest", "--contact-email", "pi@example.org", "--workers", "0", "--project", pilot.proposal_id]
     r = run_cli([*base, str(data), "--user", facility], env)
-    errors = [line for line in r.stderr.splitlines() if not line.startswith("ingest: ")]  # after progress lines
+    # one error line, after the progress lines
+    errors = [line for line in r.stderr.splitlines() if not line.startswith("ingest: ")]
     assert r.returncode == 2 and len(errors) == 1, r.stderr
     assert errors[0].startswith("halric: error: sourceFolder:") and "may only live in DK" in errors[0]
     with db.session() as s:
