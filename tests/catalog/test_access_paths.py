@@ -69,9 +69,10 @@ def world(app, db):
 
 def _paths(w: dict) -> list[tuple[str, str]]:
     """(path, what a reader finds there) for every way to reach the record."""
+    word = w.get("word", WORD)
     pid, q = w["pid"], quote(w["pid"], safe="")
     where = quote(json.dumps({"where": {"pid": pid}}))
-    fields = quote(json.dumps({"text": WORD}))
+    fields = quote(json.dumps({"text": word}))
     return [
         (f"/api/v3/Datasets/{q}", "status"),
         (f"/api/v4/datasets/{q}?include=origdatablocks&include=attachments", "status"),
@@ -92,10 +93,10 @@ def _paths(w: dict) -> list[tuple[str, str]]:
         ),
         (f"/api/v3/origdatablocks?filter={quote(json.dumps({'where': {'datasetId': pid}}))}", "list"),
         (f"/api/v3/Samples?filter={quote(json.dumps({'where': {'sampleId': w['sample']}}))}", "list"),
-        (f"/api/catalog/search?q={WORD}", "search"),
-        (f"/api/catalog/export?q={WORD}", "list"),
-        (f"/api/catalog/export?q={WORD}&format=csv", "text"),
-        (f"/catalog?q={WORD}", "text"),
+        (f"/api/catalog/search?q={word}", "search"),
+        (f"/api/catalog/export?q={word}", "list"),
+        (f"/api/catalog/export?q={word}&format=csv", "text"),
+        (f"/catalog?q={word}", "text"),
     ]
 
 
@@ -108,15 +109,16 @@ def _sees(r, kind: str, w: dict) -> bool:
         return len(r.json()) > 0
     if kind == "count":
         return r.json()["count"] > 0
+    proposal, group = w.get("proposal", f"P-{WORD}"), w.get("group", "grp-own")
     if kind == "facet":
         out = r.json()[0]
         counted = out["all"][0]["totalSets"] > 0
-        assert counted == any(f"P-{WORD}" == x["_id"] for x in out["proposalIds"])
+        assert counted == any(proposal == x["_id"] for x in out["proposalIds"])
         return counted
     if kind == "search":
         out = r.json()
         facet_values = {str(i["value"]) for items in out["facets"].values() for i in items}
-        leaked = {f"P-{WORD}", "PaNET01188", "grp-own", w["sample"]} & facet_values
+        leaked = {proposal, "PaNET01188", group, w["sample"]} & facet_values
         assert (out["total"] > 0) == bool(leaked) == bool(out["items"]), out
         return out["total"] > 0
     return w["pid"] in r.text
@@ -263,3 +265,149 @@ def test_unknown_fields_and_validity_answers(client, make_user):
     assert r.status_code == 400 and r.json()["field"] == "limits.limit"
     r = client.get("/api/v3/Datasets", params={"filter": '{"where": {"size": {"near": 3}}}'}, headers=h)
     assert r.status_code == 400 and "near" in r.json()["detail"]
+
+
+# --- a confidential pilot's proprietary data (catalog/confidential.py): no trace for anyone but its team ---
+
+SECRET = "kestrel" + uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(scope="module")
+def secret(app, db):
+    """A confidential pilot's dataset (a file block, an attachment, a sample) marked published and shared
+    behind the catalog's back, so only the confidential rule hides it; a clinical pilot's unpublished dataset
+    found by the same word; the team; another group's user; a peer hub's harvester account (a hub token)."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import update
+    from tests.catalog.conftest import add_user
+
+    from halric.catalog import collections
+    from halric.catalog.models import Dataset
+    from halric.core.actor import system_actor
+
+    group, proposal, clinic = f"pilot-{SECRET}", f"HALRIC-{SECRET}", f"HALRIC-c{SECRET}"
+    team = add_user(db, [group, f"{group}-c"], prefix="team")
+    outsider = add_user(db, ["grp-rival"], prefix="riv")
+    harvester = add_user(db, ["peer-hub"], prefix="hrv")
+    with db.session() as s:
+        for pid_, grp, secret_ in ((proposal, group, True), (clinic, f"{group}-c", False)):
+            collections.put_pilot_proposal(s, system_actor("test"), pid_, pilot_project_id=pid_, owner_group=grp,
+                                           fields={"title": "Pilot project", "email": "team@example.org",
+                                                   "confidential": secret_})  # fmt: skip
+    with TestClient(app) as c:
+        h = login(c, team)
+        smp = c.post(
+            "/api/v3/Samples", json={"ownerGroup": group, "sampleName": f"{SECRET} sample"}, headers=h
+        )
+        assert smp.status_code in (200, 201), smp.text
+        made = {}
+        for name, prop, grp in (("pid", proposal, group), ("clinical", clinic, f"{group}-c")):
+            body = {
+                "datasetName": f"{SECRET} {name} scan", "type": "raw", "ownerGroup": grp, "owner": team,
+                "contactEmail": "t@example.org", "sourceFolder": f"/data/{SECRET}/{name}",
+                "creationTime": "2025-01-02T03:04:05Z", "keywords": [SECRET], "proposalIds": [prop],
+                "sampleIds": [smp.json()["sampleId"]] if name == "pid" else [],
+                "techniques": [{"pid": "PaNET01188", "name": "secret-technique"}],
+            }  # fmt: skip
+            r = c.post("/api/v4/datasets", json=body, headers=h)
+            assert r.status_code == 201, r.text
+            made[name] = r.json()["pid"]
+        pid = made["pid"]
+        block = c.post("/api/v4/origdatablocks", headers=h, json={"datasetId": pid, "size": 11,
+                       "dataFileList": [{"path": "x.h5", "size": 11, "time": "2025-01-02T03:04:05Z"}]}).json()  # fmt: skip
+        att = c.post("/api/v4/attachments", headers=h, json={"caption": "pic", "ownerGroup": group,
+                     "relationships": [{"targetId": pid, "targetType": "dataset"}]}).json()  # fmt: skip
+    with db.session() as s:  # behind the catalog's back: published and shared with everyone's groups
+        s.execute(update(Dataset).where(Dataset.pid == pid).values(is_published=True))
+    with db.session() as s:
+        assert s.get(Dataset, pid).confidential is True
+    yield {
+        "team": team, "outsider": outsider, "harvester": harvester, "pid": pid, "clinical": made["clinical"],
+        "block": block["id"], "aid": att["aid"], "sample": smp.json()["sampleId"], "word": SECRET,
+        "proposal": proposal, "group": group,
+    }  # fmt: skip
+
+
+def _secret_paths(w: dict) -> list[tuple[str, str, bool]]:
+    """Paths beyond ``_paths``: (path, kind, whether the team finds it there)."""
+    q, qc, word = quote(w["pid"], safe=""), quote(w["clinical"], safe=""), w["word"]
+    by_pid = quote(json.dumps({"pid": w["pid"]}))
+    facets = quote(json.dumps(["proposalIds", "ownerGroup", "keywords"]))
+    return [
+        (f"/api/v4/datasets/{qc}", "status", True),
+        (f"/api/catalog/datasets/{qc}/jsonld", "status", True),
+        (f"/catalog/datasets/{qc}", "status", True),
+        (f"/api/v3/Datasets/count?where={quote(json.dumps({'ownerGroup': w['group']}))}", "count", True),
+        (f"/api/v3/Datasets/count?where={quote(json.dumps({'keywords': word}))}", "count", True),
+        (f"/api/v3/datasets/fullfacet?fields={quote(json.dumps({}))}&facets={facets}", "any-facet", True),
+        ("/api/catalog/search", "any-search", True),
+        ("/api/catalog/export", "text", True),
+        (f"/api/catalog/datasets/{q}/files", "status", True),
+        (f"/api/catalog/datasets/{q}/download?path=x.h5", "download", True),
+        (f"/api/catalog/datasets/{q}/download.zip", "download", True),
+        # PaNOSC and the federation's answers are public catalogs: nobody finds a confidential dataset there
+        (f"/panosc-api/Datasets/{q}", "status", False),
+        (f"/panosc-api/Datasets?filter={quote(json.dumps({'where': {'pid': w['pid']}}))}", "list", False),
+        (f"/panosc-api/Datasets/count?where={by_pid}", "count", False),
+        ("/panosc-api/Datasets/count", "panosc-total", False),
+        (f"/api/federation/search?q={word}&local=true", "text", None),
+    ]
+
+
+def _finds(r, kind: str, w: dict) -> bool:
+    if kind == "download":  # the answer for a dataset that does not exist, or another one
+        assert r.status_code in (200, 403, 404, 409, 503), (r.request.url, r.status_code, r.text)
+        return not (r.status_code == 404 and "No dataset" in r.json()["detail"])
+    if kind == "any-facet":
+        assert r.status_code == 200, r.text
+        values = {
+            str(x["_id"]) for k in ("proposalIds", "ownerGroup", "keywords") for x in r.json()[0].get(k, [])
+        }
+        return bool({w["proposal"], w["group"], w["word"]} & values)
+    if kind == "any-search":
+        assert r.status_code == 200, r.text
+        values = {str(i["value"]) for items in r.json()["facets"].values() for i in items}
+        return bool({w["proposal"], w["group"], w["word"]} & values) or w["pid"] in r.text
+    if kind == "panosc-total":
+        assert r.status_code == 200, r.text
+        return r.json()["count"] != w["panosc_total"]
+    if kind == "text":
+        assert r.status_code == 200, (r.request.url, r.text)
+        return w["pid"] in r.text or w["clinical"] in r.text
+    return _sees(r, kind, w)
+
+
+def test_the_team_finds_its_confidential_data_everywhere_it_should(client, secret):
+    h = login(client, secret["team"])
+    for path, kind in _paths(secret):
+        assert _sees(client.get(path, headers=h), kind, secret), path
+    for path, kind, team_sees in _secret_paths(secret):
+        if team_sees is not None and kind != "panosc-total":
+            assert _finds(client.get(path, headers=h), kind, secret) is team_sees, path
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "another group", "peer hub harvester"])
+def test_nobody_else_finds_a_trace_of_a_confidential_or_clinical_dataset(client, db, secret, caller):
+    headers: dict[str, str] = {}
+    if caller == "another group":
+        headers = login(client, secret["outsider"])
+    elif caller == "peer hub harvester":
+        headers = bearer(db, secret["harvester"])  # how another hub harvests and fans out searches
+    client.cookies.clear()
+    # PaNOSC's total as it would be without the secret dataset: the public datasets, counted by the catalog
+    with db.session() as s:
+        from sqlalchemy import func, select
+
+        from halric.catalog.models import Dataset
+
+        secret["panosc_total"] = s.scalar(
+            select(func.count()).where(Dataset.is_published.is_(True), Dataset.confidential.is_(False))
+        )
+    for path, kind in _paths(secret):
+        assert not _sees(client.get(path, headers=headers), kind, secret), (caller, path)
+    for path, kind, _team in _secret_paths(secret):
+        assert not _finds(client.get(path, headers=headers), kind, secret), (caller, path)
+    r = client.patch(
+        f"/api/v3/Datasets/{quote(secret['pid'], safe='')}", json={"datasetName": "x"}, headers=headers
+    )
+    assert r.status_code == (401 if caller == "anonymous" else 404)
