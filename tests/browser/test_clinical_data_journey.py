@@ -19,7 +19,8 @@ import h5py
 import numpy as np
 import pydicom
 import pytest
-from tests.browser.conftest import assert_accessible, halric, serve_hub, sign_in, type_into
+from playwright.sync_api import expect
+from tests.browser.conftest import assert_accessible, expect_status, halric, serve_hub, sign_in, type_into
 
 pytestmark = pytest.mark.browser
 
@@ -105,7 +106,7 @@ def test_refused_with_a_clear_report_then_pseudonymised_and_found_by_its_owner_o
     type_into(page, "Words", KEYWORD[:9])
     page.keyboard.press("Enter")
     results = page.get_by_role("region", name="Results")
-    assert results.get_by_role("link").count() == 1
+    expect(results.get_by_role("link")).to_have_count(1)
     results.get_by_role("link").first.click()
     page.wait_for_url("**/catalog/datasets/**")
     pid_path = page.url.split("/catalog/datasets/", 1)[1]
@@ -119,6 +120,7 @@ def test_refused_with_a_clear_report_then_pseudonymised_and_found_by_its_owner_o
     for who in (None, ("eve", "eve-password-1234")):
         context = browser.new_context()
         other = context.new_page()
+        expect_status(other, 404, "/catalog/datasets")  # the dataset's address, typed: not found for them
         if who:
             sign_in(other, base, *who)
         other.goto(f"{base}/catalog?q={KEYWORD[:9]}")
