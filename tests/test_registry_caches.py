@@ -97,6 +97,24 @@ def test_answer_follows_a_registry_change_at_once(client, db):
     assert iid in {i["id"] for r in back["results"] for i in r["instruments"]}
 
 
+def test_the_matcher_follows_any_registry_write(db):
+    """An organisation renamed behind the registry's back (no instrument or technique changed) still reaches
+    the matcher: its version is the registry generation, not counts and dates of two tables."""
+    with db.session() as s:
+        first = matching.get_matcher(s, cache_dir=None, method="lexical")
+        assert (
+            matching.get_matcher(s, cache_dir=None, method="lexical") is first
+        )  # kept while nothing changes
+        oid = s.execute(text("SELECT min(id) FROM organisations")).scalar_one()
+    name = f"Renamed {uuid.uuid4().hex[:6]}"
+    with db.session() as s:
+        s.execute(text("UPDATE organisations SET name = :n WHERE id = :i"), {"n": name, "i": oid})
+    with db.session() as s:
+        after = matching.get_matcher(s, cache_dir=None, method="lexical")
+    assert after is not first
+    assert name in repr(after.organisations.get(oid))
+
+
 def test_cached_answer_is_the_same_for_every_caller_and_logged_for_each(client, make_user, db):
     anonymous = ask(client)
     signed_in = ask(client, headers=bearer(db, make_user()))

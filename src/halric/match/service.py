@@ -80,7 +80,12 @@ log = logging.getLogger("halric.match")
 
 
 def registry_version(s: Session) -> str:
-    """Cheap fingerprint of the registry content the matcher depends on."""
+    """Fingerprint of the registry content the matcher depends on: the registry generation, which every
+    write to a registry table changes (an organisation renamed by raw SQL too); without its triggers, the
+    counts and latest changes of instruments and techniques."""
+    gen = generation(s)
+    if gen is not None:
+        return f"g{gen[0]}:{gen[1]}"
     inst = s.execute(select(func.count(), func.max(Instrument.updated_at))).one()
     tech = s.execute(select(func.count(), func.max(Technique.updated_at))).one()
     return f"{inst[0]}:{inst[1]}:{tech[0]}:{tech[1]}"
