@@ -256,10 +256,8 @@ def instrument_sort_key(i: Instrument | InstrumentRow) -> tuple[int, str, str]:
     return (STATUS_ORDER.get(i.status, 99), i.country, i.name.lower())
 
 
-def search_instruments(s: Session, f: InstrumentFilter) -> list[Instrument]:
-    """Instruments matching every given filter, operational ones first."""
-    f.validate()
-    q = select(Instrument)
+def _where(s: Session, q: Any, f: InstrumentFilter) -> Any:
+    """``q`` narrowed by the filters SQL can apply (the list filters and words are applied to the rows)."""
     if f.country:
         q = q.where(Instrument.country == f.country.upper())
     if f.organisation:
@@ -273,6 +271,14 @@ def search_instruments(s: Session, f: InstrumentFilter) -> list[Instrument]:
         wanted = descendants(s, f.technique)
         sub = select(InstrumentTechnique.instrument_id).where(InstrumentTechnique.technique_id.in_(wanted))
         q = q.where(Instrument.id.in_(sub))
+    return q
+
+
+def search_instruments(s: Session, f: InstrumentFilter) -> list[Instrument]:
+    """Instruments matching every given filter, operational ones first."""
+    f.validate()
+    q = select(Instrument)
+    q = _where(s, q, f)
     rows = list(s.scalars(q))
     if f.sample_type:
         rows = [r for r in rows if f.sample_type in (r.sample_types or [])]
@@ -309,19 +315,7 @@ def instrument_rows(s: Session, f: InstrumentFilter) -> list[InstrumentRow]:
     ).join(Infrastructure, Instrument.infrastructure_id == Infrastructure.id).join(
         Organisation, Instrument.organisation_id == Organisation.id
     )  # fmt: skip
-    if f.country:
-        q = q.where(Instrument.country == f.country.upper())
-    if f.organisation:
-        q = q.where(Instrument.organisation_id == f.organisation)
-    if f.infrastructure:
-        q = q.where(Instrument.infrastructure_id == f.infrastructure)
-    if f.status:
-        q = q.where(Instrument.status == f.status)
-    if f.technique:
-        get_technique(s, f.technique)
-        wanted = descendants(s, f.technique)
-        sub = select(InstrumentTechnique.instrument_id).where(InstrumentTechnique.technique_id.in_(wanted))
-        q = q.where(Instrument.id.in_(sub))
+    q = _where(s, q, f)
     rows = [
         InstrumentRow(
             iid, name, country, status, short or org,
