@@ -38,61 +38,33 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import literal_column, select, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from halric.catalog import config
 from halric.catalog.models import SearchGeneration
+from halric.core.generation import Generation
 
 log = logging.getLogger(__name__)
 
 # the tables a search reads (and data blocks, from which a dataset's size and file count come), and the
 # triggers migration 0009 puts on them
 WATCHED = ("catalog_datasets", "catalog_dataset_terms", "catalog_origdatablocks")
-TRIGGERS = {
-    "postgresql": [(table, f"{table}_search_generation") for table in WATCHED],
-    "sqlite": [(table, f"{table}_search_generation_{op}") for table in WATCHED for op in ("ai", "au", "ad")],
-}
+_GENERATION = Generation(
+    SearchGeneration,
+    WATCHED,
+    "search_generation",
+    "catalog search cache off: the search generation or its triggers are missing (%s); "
+    "run `halric db upgrade`, or see migration 0009",
+)
 _MISSING = object()
-_warned: set[str] = set()
-
-
-def _triggers_present(dialect: str) -> Any:
-    """A scalar subquery counting the generation triggers that exist (PostgreSQL: and are enabled)."""
-    if dialect == "postgresql":
-        pairs = " OR ".join(
-            f"(t.tgrelid = to_regclass('{tb}') AND t.tgname = '{name}')" for tb, name in TRIGGERS[dialect]
-        )
-        sql = f"(SELECT count(*) FROM pg_trigger t WHERE t.tgenabled IN ('O', 'A') AND ({pairs}))"
-    else:
-        pairs = " OR ".join(f"(tbl_name = '{tb}' AND name = '{name}')" for tb, name in TRIGGERS[dialect])
-        sql = f"(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND ({pairs}))"
-    return literal_column(sql)
 
 
 def generation(s: Session) -> tuple[int, int] | None:
     """The catalog's search generation ``(counter, token)``; None when it cannot be trusted (a trigger is
     missing or disabled, or the database is neither PostgreSQL nor SQLite)."""
-    dialect = s.get_bind().dialect.name
-    if dialect not in TRIGGERS:
-        return None
-    # an ORM select: pending changes of the session are flushed first, as the search itself would
-    row = s.execute(
-        select(SearchGeneration.counter, SearchGeneration.token, _triggers_present(dialect)).where(
-            SearchGeneration.id == 1
-        )
-    ).first()
-    if row is None or int(row[2]) != len(TRIGGERS[dialect]):
-        if dialect not in _warned:
-            _warned.add(dialect)
-            log.warning(
-                "catalog search cache off: the search generation or its triggers are missing (%s); "
-                "run `halric db upgrade`, or see migration 0009",
-                dialect,
-            )
-        return None
-    return int(row[0]), int(row[1])
+    return _GENERATION.read(s)
 
 
 def invalidate(engine: Engine) -> None:

@@ -20,9 +20,9 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import literal_column, select
 from sqlalchemy.orm import Session
 
+from halric.core.generation import Generation
 from halric.registry.models import RegistryGeneration
 
 log = logging.getLogger(__name__)
@@ -31,51 +31,20 @@ WATCHED = (
     "organisations", "infrastructures", "instruments", "instrument_techniques", "techniques",
     "technique_parents", "expert_profiles",
 )  # fmt: skip
-TRIGGERS = {
-    "postgresql": [(table, f"{table}_registry_generation") for table in WATCHED],
-    "sqlite": [
-        (table, f"{table}_registry_generation_{op}") for table in WATCHED for op in ("ai", "au", "ad")
-    ],
-}
+_GENERATION = Generation(
+    RegistryGeneration,
+    WATCHED,
+    "registry_generation",
+    "registry caches off: the registry generation or its triggers are missing (%s); "
+    "run `halric db upgrade`, or see migration 0022",
+)
 _MISSING = object()
-_warned: set[str] = set()
-
-
-def _triggers_present(dialect: str) -> Any:
-    """A scalar subquery counting the generation triggers that exist (PostgreSQL: and are enabled)."""
-    if dialect == "postgresql":
-        pairs = " OR ".join(
-            f"(t.tgrelid = to_regclass('{tb}') AND t.tgname = '{name}')" for tb, name in TRIGGERS[dialect]
-        )
-        sql = f"(SELECT count(*) FROM pg_trigger t WHERE t.tgenabled IN ('O', 'A') AND ({pairs}))"
-    else:
-        pairs = " OR ".join(f"(tbl_name = '{tb}' AND name = '{name}')" for tb, name in TRIGGERS[dialect])
-        sql = f"(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND ({pairs}))"
-    return literal_column(sql)
 
 
 def generation(s: Session) -> tuple[int, int] | None:
     """The registry's generation ``(counter, token)``; None when it cannot be trusted (a trigger is missing
     or disabled, the row is missing, or the database is neither PostgreSQL nor SQLite)."""
-    dialect = s.get_bind().dialect.name
-    if dialect not in TRIGGERS:
-        return None
-    # an ORM select: the session's pending changes are flushed first, so they count as a write
-    row = s.execute(
-        select(RegistryGeneration.counter, RegistryGeneration.token, _triggers_present(dialect)).where(
-            RegistryGeneration.id == 1
-        )
-    ).first()
-    if row is None or int(row[2]) != len(TRIGGERS[dialect]):
-        if dialect not in _warned:
-            _warned.add(dialect)
-            log.warning(
-                "registry caches off: the registry generation or its triggers are missing (%s); "
-                "run `halric db upgrade`, or see migration 0022",
-                dialect,
-            )
-        return None
-    return int(row[0]), int(row[1])
+    return _GENERATION.read(s)
 
 
 class AnswerCache:
