@@ -545,7 +545,7 @@ def measure_panosc(db: Any, queries: list[Any]) -> list[float]:
     """``/panosc-api/Datasets`` as the PaNOSC federated search calls it: a free-text query (a word of the
     search queries) and a parameter filter (temperature above a threshold, in kelvin), 25 results; the
     service function the route calls, each in its own session."""
-    from halric.federation import panosc
+    from halric import panosc
 
     with db.session() as s:  # warm up, as a running hub is (pint's unit registry, the pool, compiled SQL)
         cond = {"and": [{"name": "temperature"}, {"value": {"gt": 0}}, {"unit": "K"}]}

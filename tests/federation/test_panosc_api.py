@@ -218,15 +218,17 @@ def test_documents_and_instruments(client, cat):
     assert get(client, "/Instruments/count", where={"text": "biosaxs"}) == {"count": 1}
 
 
-def test_free_text_candidates_in_one_statement_equal_one_query_per_word(db, cat, monkeypatch):
-    """Any-word candidates and word counts come from one statement each; the answers are those of one
-    catalog query per word, each capped at the candidate limit (so a rare word is not crowded out)."""
+def test_free_text_ranked_in_sql_equals_the_federation_score(db, cat):
+    """The database ranks: the answers, their scores and their order are those of scoring.relevance (with the
+    words' inverse document frequencies, counted in one statement) over every public dataset the words
+    occur in — then newest first, then by pid; a rare word is not crowded out by a common one."""
     from sqlalchemy import event
 
     from halric.catalog import service as catalog
     from halric.catalog.filters import Filter
     from halric.core.actor import Actor
-    from halric.federation import panosc, scoring
+    from halric.federation import scoring
+    from halric.panosc import PUBLIC, ranking
 
     who = Actor(user_id=1, username="panosc-test", groups=frozenset({"saxs"}), via="api")
     base = {
@@ -241,50 +243,48 @@ def test_free_text_candidates_in_one_statement_equal_one_query_per_word(db, cat,
             word = "garnet" if i < 3 else "quartz"
             catalog.create_dataset(s, who, {**base, "datasetName": f"{word} grains {i}", "isPublished": i != 5,
                                             "creationTime": f"2024-01-{1 + i:02d}T00:00:00Z",
+                                            "keywords": ["Quartz-rich"] if i == 7 else [],
+                                            "techniques": [{"pid": "PaNET01102", "name": "garnet imaging"}]
+                                            if i == 8 else [],
                                             "description": "garnet inclusion" if i == 11 else ""})  # fmt: skip
-
-    def per_word(s, where, words, cap):  # the reference: one catalog query per word
-        seen: dict[str, dict[str, Any]] = {}
-        for w in words:
-            for d in catalog.find_datasets(
-                s, panosc.PUBLIC, Filter(where=where, limit=cap), text=w, max_limit=cap
-            ):
-                seen.setdefault(d["pid"], d)
-        return list(seen.values())
-
-    monkeypatch.setattr(panosc, "CANDIDATES", 4)
     statements: list[str] = []
 
     def listen(conn, cursor, statement, *rest):
         statements.append(statement)
 
-    for query in ("garnet quartz", "quartz garnet grains", "grains", "lysozyme bone", "zz quartz"):
+    for query in ("garnet quartz", "quartz garnet grains", "grains", "lysozyme bone", "zz quartz", "ra tomo"):
         words = scoring.words(query)
         with db.session() as s:
-            want = per_word(s, {}, words, 4)
+            public = catalog.find_datasets(s, PUBLIC, Filter(limit=1000))
             event.listen(db.engine, "before_cursor_execute", listen)
             try:
                 statements.clear()
-                got = panosc._dataset_rows(s, {}, words, 4)
-                assert len(statements) == 1, query
-                statements.clear()
-                idf = panosc._idf(s, {}, words)
-                assert len(statements) == 1, query
+                idf = ranking.idf(s, {}, words)
+                assert len(statements) == (1 if len(words) > 1 else 0), query
             finally:
                 event.remove(db.engine, "before_cursor_execute", listen)
-            assert sorted(d["pid"] for d in got) == sorted(d["pid"] for d in want), query
-            assert {d["pid"]: d for d in got} == {d["pid"]: d for d in want}, query
-            total = catalog.count_datasets(s, panosc.PUBLIC, {})
-            assert idf == scoring.idf_weights(
-                {w: catalog.count_datasets(s, panosc.PUBLIC, {}, w) for w in words}, total
-            )
-    # a rare word keeps its candidates next to a common one (each word brings its newest CANDIDATES)
+            if len(words) > 1:
+                total = catalog.count_datasets(s, PUBLIC, {})
+                assert idf == scoring.idf_weights(
+                    {w: catalog.count_datasets(s, PUBLIC, {}, w) for w in words}, total
+                )
+        want = []
+        for d in public:
+            record = {"title": d.get("datasetName") or "", "description": d.get("description") or "",
+                      "keywords": d.get("keywords") or [], "techniques": d.get("techniques") or [], "pid": d["pid"]}  # fmt: skip
+            score = scoring.relevance(words, record, idf if len(words) > 1 else None)
+            if score > 0:
+                want.append((-score, d["creationTime"], d["pid"]))
+        want.sort(key=lambda x: (x[0], "".join(chr(0x10FFFF - ord(c)) for c in x[1]), x[2]))
+        got = get_rows(db, query)
+        assert [(r["pid"], r["score"]) for r in got] == [(pid, -neg) for neg, _, pid in want], query
+    # a rare word keeps its datasets next to a common one
     ranked = get_rows(db, "garnet quartz")
     assert {r["title"].split()[0] for r in ranked} >= {"garnet", "quartz"}
 
 
 def get_rows(db, query: str) -> list[dict[str, Any]]:
-    from halric.federation import panosc
+    from halric import panosc
 
     with db.session() as s:
         return panosc.find_datasets(s, {"limit": 100}, query)
@@ -302,14 +302,14 @@ def get_rows(db, query: str) -> list[dict[str, Any]]:
 )
 @pytest.mark.parametrize("query", [None, "lysozyme", "tomography heart"])
 def test_the_sql_prefilter_of_parameter_scopes_changes_no_answer(client, cat, monkeypatch, where, query):
-    from halric.federation import panosc
+    from halric.panosc import parameters
 
     params = {"filter": json.dumps(_params(where))}
     if query:
         params["query"] = query
     with_prefilter = client.get("/panosc-api/Datasets", params=params)
-    assert panosc.parameter_prefilter(where) is not None
-    monkeypatch.setattr(panosc, "parameter_prefilter", lambda where: None)
+    assert parameters.parameter_prefilter(where) is not None
+    monkeypatch.setattr(parameters, "parameter_prefilter", lambda where: None)
     without = client.get("/panosc-api/Datasets", params=params)
     assert with_prefilter.status_code == without.status_code == 200
     assert with_prefilter.json() == without.json()

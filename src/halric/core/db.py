@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from halric.core.fulltext import SQLITE_WORD_HIT, word_hit
 from halric.core.timeutil import as_utc
 
 NAMING = {
@@ -103,6 +104,7 @@ def _sqlite_engine(url: str, opts: PoolOptions) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={int(opts.busy_timeout * 1000)}")
         cur.close()
+        dbapi_conn.create_function(SQLITE_WORD_HIT, 2, word_hit, deterministic=True)  # relevance scores
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:

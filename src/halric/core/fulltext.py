@@ -22,6 +22,7 @@ Those index objects are created by migrations (their SQL written out there), not
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,3 +148,27 @@ def _contains_sqlite(element: contains_word, compiler: Any, **kw: Any) -> str:
     ix = element.index
     phrase = compiler.process(element.phrase, **kw)
     return f"({ix.table}.{ix.key} IN (SELECT rowid FROM {ix.fts} WHERE {ix.fts} MATCH {phrase}))"
+
+
+# --- whole words, for relevance scores ---------------------------------------------------------------------
+
+TOKEN = re.compile(
+    r"[\w.+-]+", re.UNICODE
+)  # a word of a text: letters, digits, _ . + - (ends stripped of . + -)
+SQLITE_WORD_HIT = "halric_word_hit"  # the SQLite function of ``word_hit`` (registered on every connection)
+
+
+def tokens(text: str) -> set[str]:
+    """The lower-cased words of ``text``."""
+    return {t.strip(".+-") for t in TOKEN.findall(text.lower())}
+
+
+def word_hit(text: str | None, word: str | None) -> float:
+    """1.0 when ``word`` (lower-cased) is a whole word of ``text``, 0.5 when it occurs inside one, else 0.0.
+    On SQLite this is the SQL function ``halric_word_hit(text, word)``; PostgreSQL computes the same with a
+    regular expression (``halric.panosc.ranking``)."""
+    if not text or not word:
+        return 0.0
+    if word in tokens(text):
+        return 1.0
+    return 0.5 if word in text.lower() else 0.0

@@ -10,10 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from halric import panosc
 from halric.core.actor import Actor
 from halric.core.errors import HalricError
-from halric.federation import panosc, service
 from halric.federation import search as federated
+from halric.federation import service
 from halric.federation.crypto import TokenBox
 from halric.federation.models import KINDS, MODES
 from halric.federation.schemas import format_group_map, parse_group_map
