@@ -324,6 +324,13 @@ def ingest(
     ),
     workers: int | None = WORKERS,
     scheduler: str | None = SCHEDULER,
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        help="Hash on this many threads of this process instead of Dask (implies --workers 0; "
+        "use the number of cores).",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Register a folder of experiment files as dataset(s), with metadata and checksums. Resumable."""
@@ -331,6 +338,10 @@ def ingest(
     from halric.ingest.config import IngestSettings
     from halric.ingest.dto import DatasetOptions
 
+    if threads is not None:  # threads of this process instead of a Dask cluster
+        if scheduler or workers:
+            fail("--threads: works in this process, without Dask; leave out --workers and --scheduler")
+        workers = 0
     ist = IngestSettings()
     roots = ist.roots(settings())
     if project is not None:
@@ -355,7 +366,7 @@ def ingest(
             principal_investigator=pi, name=name, description=description, keywords=keyword,
             instrument_id=instrument, proposal_id=proposal, sample_id=sample,
         ),
-        chunk_bytes=ist.chunk_bytes, pause_per_file_s=ist.ingest_pause_per_file_s,
+        chunk_bytes=ist.chunk_bytes, pause_per_file_s=ist.ingest_pause_per_file_s, threads=threads or 1,
     )  # fmt: skip
     req.algorithms()  # refuse an unknown --hash before starting a cluster
     from halric.privacy.guard import PersonalDataFound

@@ -64,22 +64,26 @@ def walk(root: Path, split: str) -> tuple[list[tuple[str, str, int, int]], list[
     """(path, dataset key, size, mtime_ns) for every regular file under root, and the problems met."""
     entries: list[tuple[str, str, int, int]] = []
     problems: list[dict[str, str]] = []
-    stack = [root]
+    top = os.fspath(root)
+    cut = len(
+        os.path.join(top, "")
+    )  # paths under root are cut to relative ones as strings (no Path per file)
+    stack = [top]
     while stack:
         d = stack.pop()
         try:
             it = list(os.scandir(d))
         except OSError as exc:
-            rel = d.relative_to(root).as_posix() or "."
+            rel = Path(d).relative_to(root).as_posix() or "."
             problems.append({"path": rel + "/", "problem": f"folder not readable ({exc.strerror or exc})"})
             continue
         for e in it:
-            rel = Path(e.path).relative_to(root).as_posix()
+            rel = e.path[cut:].replace(os.sep, "/")
             try:
                 if e.is_symlink():
                     problems.append({"path": rel, "problem": "symbolic link: not followed, not catalogued"})
                 elif e.is_dir(follow_symlinks=False):
-                    stack.append(Path(e.path))
+                    stack.append(e.path)
                 elif e.is_file(follow_symlinks=False):
                     st = e.stat(follow_symlinks=False)
                     key = rel.split("/", 1)[0] if split == "subfolders" and "/" in rel else "."
@@ -174,6 +178,8 @@ def ingest(
                 last_flush = time.monotonic()
 
         lanes = runner.worker_count(client) if client is not None else max(1, req.threads)
+        if client is None:  # each batch a mix of large and small files (see _interleave)
+            pending = _interleave(pending)
         groups = runner.batches(pending, lambda f: f.size, lanes)
         jobs = ((str(root), [f.path for f in g], algs, req.chunk_bytes, req.pause_per_file_s) for g in groups)
         runner.run(process_files, jobs, on_result, client=client, threads=req.threads)
@@ -201,7 +207,9 @@ def ingest(
         _guard(j, root, req)
         progress.stage("writing to the catalog")
         datasets = _catalogue(j, writer, root, req, algs[0])
-        summary_files = list(j.files("state = 'done'"))
+        done_files, done_bytes = j.db.execute(
+            "SELECT count(*), sum(size) FROM files WHERE state = 'done'"
+        ).fetchone()
         j.finish_run(hashed["files"], len(found["done"]), problems)
         elapsed = time.perf_counter() - t0
         return {
@@ -209,8 +217,8 @@ def ingest(
             "catalog": writer.target,
             "journal": str(j.path),
             "datasets": datasets,
-            "files": len(summary_files),
-            "bytes": sum(f.size for f in summary_files),
+            "files": done_files,
+            "bytes": done_bytes or 0,
             "checksum_algorithm": algs[0],
             "checksum_algorithms": algs,
             "hashed_files": hashed["files"],
@@ -222,6 +230,21 @@ def ingest(
             "elapsed_s": round(elapsed, 3),
             "rate_bytes_per_s": round(hashed["bytes"] / elapsed) if elapsed > 0 else 0,
         }
+
+
+def _interleave(files: list[FileRow]) -> list[FileRow]:
+    """Largest, smallest, second largest, second smallest …: in this process a batch's header work (on
+    this thread, holding the GIL) overlaps only with the same batch's hashing (on the helper thread), and
+    small files (NeXus masters, series of HDF5 or TIFF files) carry most of the header work while large
+    ones carry most of the bytes; mixed, every batch has both."""
+    out: list[FileRow] = []
+    lo, hi = 0, len(files) - 1
+    while lo <= hi:
+        out.append(files[lo])
+        if lo != hi:
+            out.append(files[hi])
+        lo, hi = lo + 1, hi - 1
+    return out
 
 
 def _guard(j: Journal, root: Path, req: IngestRequest) -> None:

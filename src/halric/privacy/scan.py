@@ -183,11 +183,17 @@ def _tiff(path: Path, rel: str) -> list[Finding]:
 
 def scan_tiff(tif: Any, rel: str) -> list[Finding]:
     """Findings in the text tags of an open ``tifffile.TiffFile``'s first page."""
+    return scan_tiff_tags(((tag.name, tag.value) for tag in tif.pages.first.tags.values()), rel)
+
+
+def scan_tiff_tags(tags: Iterable[tuple[str, Any]], rel: str) -> list[Finding]:
+    """Findings in a TIFF page's tags, given as (name, value): text values are looked at, numbers not
+    (ingest reads plain TIFF headers itself, see ``halric.ingest.formats.read_tiff_header``)."""
     out: list[Finding] = []
-    for tag in tif.pages.first.tags.values():
-        s = _decode(tag.value)
+    for name, value in tags:
+        s = _decode(value)
         if s:
-            out.extend(scan_text(s, f"TIFF tag {tag.name}", tag.name, rel))
+            out.extend(scan_text(s, f"TIFF tag {name}", name, rel))
     return out
 
 
