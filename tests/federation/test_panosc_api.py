@@ -241,7 +241,10 @@ def test_free_text_ranked_in_sql_equals_the_federation_score(db, cat):
     with db.session() as s:
         for i in range(12):  # many newer "quartz" datasets, a few older "garnet" ones
             word = "garnet" if i < 3 else "quartz"
-            catalog.create_dataset(s, who, {**base, "datasetName": f"{word} grains {i}", "isPublished": i != 5,
+            name = (
+                f"(+{word}.) grains {i}" if i == 9 else f"{word} grains {i}"
+            )  # a whole word: ends . + - stripped
+            catalog.create_dataset(s, who, {**base, "datasetName": name, "isPublished": i != 5,
                                             "creationTime": f"2024-01-{1 + i:02d}T00:00:00Z",
                                             "keywords": ["Quartz-rich"] if i == 7 else [],
                                             "techniques": [{"pid": "PaNET01102", "name": "garnet imaging"}]
@@ -275,7 +278,9 @@ def test_free_text_ranked_in_sql_equals_the_federation_score(db, cat):
             score = scoring.relevance(words, record, idf if len(words) > 1 else None)
             if score > 0:
                 want.append((-score, d["creationTime"], d["pid"]))
-        want.sort(key=lambda x: (x[0], "".join(chr(0x10FFFF - ord(c)) for c in x[1]), x[2]))
+        want.sort(key=lambda x: x[2])  # pid, then newest first, then best score first (stable sorts)
+        want.sort(key=lambda x: x[1], reverse=True)
+        want.sort(key=lambda x: x[0])
         got = get_rows(db, query)
         assert [(r["pid"], r["score"]) for r in got] == [(pid, -neg) for neg, _, pid in want], query
     # a rare word keeps its datasets next to a common one
