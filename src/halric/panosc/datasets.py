@@ -132,15 +132,20 @@ def dataset_pipeline(
     if not checked:
         rows = s.execute(q.offset(skip).limit(limit)).all()
         return _shaped(ctx, rows, incs, filter_parents=False)
+    # the ranked rows read from one statement a batch at a time (a server-side cursor on PostgreSQL), each
+    # batch checked with its relations loaded together, until the page is full
     out: list[dict[str, Any]] = []
-    offset, batch = 0, max(BATCH, skip + limit)
-    while len(out) < skip + limit:
-        rows = s.execute(q.offset(offset).limit(batch)).all()
-        out += _shaped(ctx, rows, incs, filter_parents=True)
-        if len(rows) < batch:
-            break
-        offset += batch
-        batch = min(2 * batch, MAX_LIMIT)
+    batch = max(BATCH, skip + limit)
+    result = s.execute(q, execution_options={"yield_per": MAX_LIMIT})
+    try:
+        while len(out) < skip + limit:
+            rows = result.fetchmany(batch)
+            out += _shaped(ctx, rows, incs, filter_parents=True)
+            if len(rows) < batch:
+                break
+            batch = min(2 * batch, MAX_LIMIT)
+    finally:
+        result.close()
     return out[skip : skip + limit]
 
 
