@@ -104,7 +104,7 @@ def ranked(s: Session, where: dict[str, Any], incs: list[Include], words: list[s
             Dataset.pid, Dataset.creation_time, ranking.score(dialect, words, weights).label("score")
         )
         .cte("scored")
-        .prefix_with("MATERIALIZED")
+        .prefix_with("MATERIALIZED", dialect="postgresql")  # SQLite: 3.35 or newer only
     )
     return (
         select(inner.c.pid, inner.c.score)
