@@ -14,6 +14,14 @@ free port (PostgreSQL: ``--pg-workers``, SQLite: ``--sqlite-workers``) and, with
 * writes: ``--writers`` writers each posting ``--writes`` new datasets one after another (no pid: the hub
   makes one), then the stored datasets are counted: every acknowledged write must be stored exactly once.
 
+``--client wrk`` (the default when ``wrk`` is on the PATH: Debian's package ``wrk``) generates the same
+load with wrk, a C load generator, instead of httpx: ``--users`` connections asking for the rotation's
+pages one after another, and ``--writers`` connections posting new datasets for ``--write-duration``
+seconds (the count of 201 answers is then checked against the stored datasets). httpx spends several
+milliseconds of CPU per request, about as much as the hub, on the same two cores; wrk a few microseconds,
+so the hub gets the machine. wrk reports latency over all reads (not per page) and ``/healthz`` is timed
+once a second from a thread beside it.
+
 Prints one Markdown table (req/s, p50/p95/p99/max in ms, errors). ``--halric`` runs another
 installation's ``halric`` (e.g. an older checkout) to compare. Not a test: it prints figures and asserts
 nothing; the load generator runs on the same machine as the hub, so it takes CPU from it. The CPU time
@@ -26,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -35,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -297,6 +307,110 @@ def count_datasets(base: str, token: str) -> int:
     return int(r.json()["count"])
 
 
+# --- the same load from wrk ---------------------------------------------------------------------------
+
+WRK_LUA = """
+local threads = {}
+function setup(thread) thread:set("id", #threads) table.insert(threads, thread) end
+function init(args) counter = id * 7919 ok = 0 bad = 0 end
+function response(status, headers, body)
+  if status == OK_STATUS then ok = ok + 1 else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local good, wrong = 0, 0
+  for _, t in ipairs(threads) do good = good + t:get("ok") wrong = wrong + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d seconds=%.3f p50=%.3f p95=%.3f p99=%.3f max=%.3f ok=%d bad=%d sockerr=%d\\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(95) / 1e3,
+    latency:percentile(99) / 1e3, latency.max / 1e3, good, wrong, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def _lua_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string of ASCII is a valid Lua string literal
+
+
+def wrk_read_script(pids: list[str]) -> str:
+    """Lua for wrk: each connection walks the rotation of :func:`read_urls` (fixed pages, rotating words,
+    pids and questions)."""
+    from urllib.parse import quote
+
+    paths: list[str] = []
+    for i in range(max(len(pids), 60)):
+        paths += ["/", "/registry", f"/api/catalog/search?q={WORDS[i % len(WORDS)]}&limit=25",
+                  "/api/v3/datasets/" + quote(pids[i % len(pids)], safe=""),
+                  "/match?question=" + quote(QUESTIONS[i % len(QUESTIONS)])]  # fmt: skip
+    return (
+        "paths = {"
+        + ",".join(_lua_string(p) for p in paths)
+        + "}\n"
+        + WRK_LUA.replace("OK_STATUS", "200")
+        + "function request() counter = counter + 1 "
+        "return wrk.format('GET', paths[(counter % #paths) + 1]) end\n"
+    )
+
+
+def wrk_write_script(token: str) -> str:
+    """Lua for wrk: each request posts a new private dataset (no pid: the hub makes one)."""
+    body = (
+        json.dumps(dataset_body(0, published=False))
+        .replace("run 0", "run RUN")
+        .replace("/data/bench/", "/data/bench/RUN-")
+    )
+    return (
+        WRK_LUA.replace("OK_STATUS", "201")
+        + f"template = {_lua_string(body)}\n"
+        + "function request() counter = counter + 1 "
+        "local b = string.gsub(template, 'RUN', id .. '-' .. counter) "
+        "return wrk.format('POST', '/api/v3/datasets', "
+        f"{{['Content-Type'] = 'application/json', ['Authorization'] = 'Bearer {token}'}}, b) end\n"
+    )
+
+
+def run_wrk(
+    base: str, script: str, connections: int, duration: float, tmp: Path
+) -> tuple[dict[str, float], Tally]:
+    """wrk with this script for ``duration`` seconds; /healthz timed once a second from a thread."""
+    lua = tmp / f"wrk-{uuid.uuid4().hex[:6]}.lua"
+    lua.write_text(script)
+    health, stop = Tally(), threading.Event()
+
+    def probe() -> None:
+        with httpx.Client(base_url=base, timeout=TIMEOUT) as c:
+            while not stop.wait(1.0):
+                start = time.perf_counter()
+                try:
+                    r = c.get("/healthz")
+                    health.add(time.perf_counter() - start, r.status_code == 200, str(r.status_code))
+                except httpx.HTTPError as exc:
+                    health.add(time.perf_counter() - start, False, type(exc).__name__)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    try:
+        done = subprocess.run(
+            ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration:.0f}s", "--timeout", f"{TIMEOUT:.0f}s",
+             "-s", str(lua), base],
+            capture_output=True, text=True, check=False, timeout=duration + 120,
+        )  # fmt: skip
+    finally:
+        stop.set()
+        thread.join()
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"wrk gave no result: {done.stdout[-500:]} {done.stderr[-500:]}")
+    return {k: float(v) for k, v in (f.split("=") for f in line.split()[1:])}, health
+
+
+def wrk_row(label: str, what: str, clients: int, r: dict[str, float], rate: float, note: str) -> list[str]:
+    errors = int(r["bad"] + r["sockerr"])
+    detail = f" (non-2xx {int(r['bad'])}, socket {int(r['sockerr'])})" if errors else ""
+    return [label, what, str(clients), str(int(r["requests"])), f"{rate:.1f}", f"{r['p50']:.0f}",
+            f"{r['p95']:.0f}", f"{r['p99']:.0f}", f"{r['max']:.0f}", f"{errors}{detail}", note]  # fmt: skip
+
+
 # --- one database ---------------------------------------------------------------------------------------
 
 
@@ -327,7 +441,19 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
             for path in warm:
                 c.get(path, timeout=900)
         label = f"{kind}, {workers} worker{'s' if workers > 1 else ''}"
-        if "reads" in args.only:
+        if "reads" in args.only and args.client == "wrk":
+            print(
+                f"[{label}] reads (wrk): {args.users} connections for {args.duration:.0f} s ...",
+                file=sys.stderr,
+            )
+            cpu = hub.cpu_seconds()
+            r, health = run_wrk(hub.base, wrk_read_script(pids), args.users, args.duration, tmp)
+            cpu = hub.cpu_seconds() - cpu
+            rows.append(wrk_row(label, "reads (wrk): all reads", args.users, r, r["requests"] / r["seconds"],
+                                f"hub CPU {cpu / max(1, r['requests']) * 1000:.1f} ms/request, "
+                                f"{cpu / r['seconds']:.2f} cores"))  # fmt: skip
+            rows.append(_row(label, "reads: /healthz (1/s)", 1, health, len(health.times) / r["seconds"]))
+        elif "reads" in args.only:
             print(f"[{label}] reads: {args.users} users for {args.duration:.0f} s ...", file=sys.stderr)
             cpu = hub.cpu_seconds()
             tallies, elapsed = asyncio.run(reads(hub.base, pids, args.users, args.duration))
@@ -346,7 +472,28 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
                     else ""
                 )
                 rows.append(_row(label, f"reads: {name}", args.users, t, rate, note=note))
-        if "writes" in args.only:
+        if "writes" in args.only and args.client == "wrk":
+            print(f"[{label}] writes (wrk): {args.writers} connections for {args.write_duration:.0f} s ...",
+                  file=sys.stderr)  # fmt: skip
+            before = count_datasets(hub.base, token)
+            cpu = hub.cpu_seconds()
+            r, health = run_wrk(hub.base, wrk_write_script(token), args.writers, args.write_duration, tmp)
+            cpu = hub.cpu_seconds() - cpu
+            stored = count_datasets(hub.base, token) - before
+            acked = int(r["ok"])
+            in_flight = "ok" if acked <= stored <= acked + args.writers else "MISMATCH"
+            note = (
+                f"acknowledged {acked}, stored {stored} (wrk drops up to {args.writers} answers in flight "
+                f"when it stops: {in_flight}); hub CPU {cpu / max(1, acked) * 1000:.1f} ms/write, "
+                f"{cpu / r['seconds']:.2f} cores"
+            )
+            rows.append(
+                wrk_row(
+                    label, "writes (wrk): POST /api/v3/datasets", args.writers, r, acked / r["seconds"], note
+                )
+            )
+            rows.append(_row(label, "writes: /healthz (1/s)", 1, health, len(health.times) / r["seconds"]))
+        elif "writes" in args.only:
             n_writers = args.writers
             print(f"[{label}] writes: {n_writers} x {args.writes} ...", file=sys.stderr)
             before = count_datasets(hub.base, token)
@@ -395,6 +542,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of reading")
     ap.add_argument("--writers", type=int, default=20, help="concurrent writers")
     ap.add_argument("--writes", type=int, default=50, help="datasets each writer posts")
+    ap.add_argument("--write-duration", type=float, default=20.0, help="seconds of writing (wrk only)")
+    ap.add_argument("--client", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
+                    help="load generator (default: wrk when it is installed)")  # fmt: skip
     ap.add_argument("--pg-workers", type=int, default=2)
     ap.add_argument("--sqlite-workers", type=int, default=1)
     ap.add_argument("--halric", default=shutil.which("halric") or str(Path(sys.executable).parent / "halric"))
@@ -408,7 +558,7 @@ def main() -> None:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), "unknown CPU")  # fmt: skip
     print(f"Machine: {os.cpu_count()} CPUs ({cpu}); load average {load_before:.1f} before, "
-          f"{os.getloadavg()[0]:.1f} after (load generator on the same machine).\n")  # fmt: skip
+          f"{os.getloadavg()[0]:.1f} after (load generator {args.client} on the same machine).\n")  # fmt: skip
     head = [
         "hub",
         "load",

@@ -94,6 +94,23 @@ def test_security_headers_on_pages(client):
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
+def test_security_headers_on_every_kind_of_answer(client):
+    """Errors, refusals by the input guard and static files carry the headers as pages do, once each."""
+    answers = {
+        "404": client.get("/api/calls/999999"),
+        "guard 400": client.get("/api/catalog/search?q=a%00b"),
+        "static": client.get("/static/favicon.svg"),
+        "json": client.get("/healthz"),
+    }
+    assert answers["guard 400"].status_code == 400
+    assert answers["static"].status_code == 200
+    for what, r in answers.items():
+        assert r.headers["x-frame-options"] == "DENY", what
+        assert r.headers["referrer-policy"] == "same-origin", what
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], what
+        assert r.headers.get_list("content-security-policy") == [r.headers["content-security-policy"]], what
+
+
 def test_html_pages_have_no_external_assets(client):
     import re
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from halric import __version__
@@ -18,6 +18,7 @@ from halric.migrations import check_schema
 from halric.web import errors, openapi
 from halric.web.deps import commit_in_route_thread
 from halric.web.guard import InputGuard
+from halric.web.headers import SecurityHeaders
 from halric.web.limits import BodyLimit
 
 
@@ -67,18 +68,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     openapi.install(app)
     app.add_middleware(InputGuard)  # inside the security headers below
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'",
-        )
-        return response
+    app.add_middleware(SecurityHeaders)  # outside the guard: its refusals carry the headers too
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 

@@ -14,6 +14,9 @@ from halric import __version__
 from halric.web.access import CSRF_COOKIE, csrf_expected, ensure_csrf_cookie, resolve_caller
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# templates ship inside the package: read once per process, not stat()ed on every page (restart the server
+# after editing one)
+TEMPLATES.env.auto_reload = False
 TEMPLATES.env.globals["version"] = __version__
 TEMPLATES.env.globals["quote"] = lambda v: quote(str(v), safe="")  # a pid as one path segment
 
