@@ -125,3 +125,67 @@ def test_hidden_datasets_never_reach_the_anonymous_caller(client, cat, kind):
     r = client.get(f"/panosc-api/Datasets/{quote(hidden, safe='')}")
     assert r.status_code == 404 and "detail" in r.json()
     assert client.get(f"/panosc-api/Datasets/{quote(hidden, safe='')}/files").status_code == 404
+
+
+def test_documents_and_instruments_load_their_datasets_together(db, cat):
+    """Instruments and documents with their datasets: one statement for the page's datasets whatever the
+    number of parents, and the answer of one dataset query per parent."""
+    from sqlalchemy import event
+
+    from halric import panosc
+    from halric.catalog import collections as coll
+    from halric.catalog import published
+    from halric.catalog import service as catalog
+    from halric.core.actor import Actor
+    from halric.panosc.datasets import dataset_pipeline
+    from halric.panosc.query import MAX_LIMIT, includes
+
+    who = Actor(
+        user_id=1, username="panosc-sql", roles=frozenset({"steward"}), groups=frozenset({"clay"}), via="api"
+    )
+    base = {
+        "type": "raw",
+        "ownerGroup": "clay",
+        "owner": "Bo",
+        "contactEmail": "b@example.org",
+        "sourceFolder": "/c",
+    }
+    with db.session() as s:
+        insts = [coll.create_instrument(s, who, {"name": f"Clay beamline {i}"})["pid"] for i in range(3)]
+        for i in range(6):
+            catalog.create_dataset(s, who, {**base, "datasetName": f"beamline data {i}", "isPublished": i != 4,
+                                            "instrumentIds": [insts[i % 3]],
+                                            "creationTime": f"2024-05-{1 + i:02d}T00:00:00Z"})  # fmt: skip
+        for i in range(2):
+            doi = published.create(s, who, {"title": f"Clay data {i}", "abstract": "clay",
+                                            "creator": ["Bo Example"], "pidArray": cat["public"][i::2]})["doi"]  # fmt: skip
+            published.publish(s, who, doi)
+    statements: list[str] = []
+
+    def listen(conn, cursor, statement, *rest):
+        if "catalog_datasets" in statement:
+            statements.append(statement)
+
+    include = {"include": [{"relation": "datasets", "scope": {"include": ["techniques", "samples"]}}]}
+    for find, name in ((panosc.find_instruments, "instrumentIds"), (panosc.find_documents, None)):
+        with db.session() as s:
+            event.listen(db.engine, "before_cursor_execute", listen)
+            try:
+                statements.clear()
+                got = find(s, include, None)
+                counted = len(statements)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listen)
+            with_datasets = [x for x in got if x["datasets"]]
+            assert len(with_datasets) >= 2
+            assert counted <= 3  # the parents' datasets, their rows and relations: not one query per parent
+            for parent in got:
+                if name:
+                    extra = {name: parent["pid"]}
+                elif parent["type"] == "publication":
+                    extra = {"pid": {"inq": published.get(s, panosc.PUBLIC, parent["pid"])["pidArray"]}}
+                else:
+                    extra = {"proposalIds": parent["pid"]}
+                scope = includes(["techniques", "samples"], "document", allowed=("techniques", "samples"))
+                want = dataset_pipeline(s, None, scope, None, limit=MAX_LIMIT, skip=0, extra_sql=extra)
+                assert parent["datasets"] == want, parent["pid"]

@@ -198,3 +198,37 @@ def dataset_files(s: Session, pid: str, flt: dict[str, Any]) -> list[dict[str, A
 
 def count_files(s: Session, pid: str, where: dict[str, Any] | None) -> dict[str, int]:
     return {"count": sum(1 for f in _files(s, pid) if py_match(f, where, "files"))}
+
+
+def datasets_of_parents(
+    s: Session, ctx: Context, inc: Include, extras: dict[str, dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """For each parent (a document or an instrument: its key and catalog condition), its newest public
+    datasets (up to ``MAX_LIMIT``) with ``inc``'s nested relations — one statement for all parents (100 at
+    a time) and the relations of all their datasets loaded together. Only for an include that filters
+    nothing (``needs(inc)`` false): a scoped one goes through ``dataset_pipeline`` per parent."""
+    from sqlalchemy import func, union_all
+
+    assert not needs(inc)
+    found: dict[str, list[str]] = {key: [] for key in extras}
+    keys = list(extras)
+    for start in range(0, len(keys), 100):
+        parts = []
+        for key in keys[start : start + 100]:
+            order = (Dataset.creation_time.desc(), Dataset.pid)
+            sub = (
+                catalog.dataset_select(PUBLIC, _catalog_where(inc.where, inc.include, extras[key]))
+                .with_only_columns(Dataset.pid, func.row_number().over(order_by=order).label("n"))
+                .order_by(*order)
+                .limit(MAX_LIMIT)
+                .subquery()
+            )
+            parts.append(select(literal(key).label("parent"), sub.c.pid, sub.c.n))
+        both = union_all(*parts).subquery()
+        for parent, pid, _n in s.execute(select(both).order_by(both.c.parent, both.c.n)):
+            found[parent].append(pid)
+    page = Page(ctx, sorted({p for pids in found.values() for p in pids}), {i.relation for i in inc.include})
+    shaped = {
+        d["pid"]: with_relations(ctx, page, d, inc.include, filter_parents=False) for d in page.datasets
+    }
+    return {key: [shaped[p] for p in pids if shaped.get(p)] for key, pids in found.items()}

@@ -3,7 +3,8 @@ proposal), with their datasets and members.
 
 Both lists are small and their PaNOSC fields are built from two collections of different shapes, so a
 document ``where`` and the free-text score are applied in Python to at most ``CANDIDATES`` proposals and the
-published data; a document's datasets come from the dataset query (SQL, ``halric.panosc.datasets``).
+published data; the datasets of a page of documents come from one dataset query (SQL,
+``halric.panosc.datasets.datasets_of_parents``).
 """
 
 from __future__ import annotations
@@ -30,19 +31,40 @@ def _all_documents(ctx: Context) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return out
 
 
+def _doc_key(doc: dict[str, Any]) -> str:
+    return f"{doc['type']}:{doc['pid']}"
+
+
+def _doc_condition(doc: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """The catalog condition on the document's datasets."""
+    if doc["type"] == "publication":
+        return {"pid": {"inq": [str(p) for p in source.get("pidArray") or []]}}
+    return {"proposalIds": doc["pid"]}
+
+
 def _doc_datasets(
     ctx: Context, doc: dict[str, Any], source: dict[str, Any], inc: Include
 ) -> list[dict[str, Any]]:
     from halric.panosc.datasets import dataset_pipeline
 
-    if doc["type"] == "publication":
-        pids = [str(p) for p in source.get("pidArray") or []]
-        extra: dict[str, Any] = {"pid": {"inq": pids}}
-    else:
-        extra = {"proposalIds": doc["pid"]}
     return dataset_pipeline(
-        ctx.s, inc.where, inc.include, None, limit=MAX_LIMIT, skip=0, extra_sql=extra, ctx=ctx
-    )
+        ctx.s, inc.where, inc.include, None, limit=MAX_LIMIT, skip=0, extra_sql=_doc_condition(doc, source),
+        ctx=ctx,
+    )  # fmt: skip
+
+
+def _load_together(
+    ctx: Context, docs: list[tuple[dict[str, Any], dict[str, Any]]], incs: list[Include]
+) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """The datasets of a page of documents for each include that filters nothing, loaded together."""
+    from halric.panosc.datasets import datasets_of_parents
+
+    extras = {_doc_key(doc): _doc_condition(doc, source) for doc, source in docs}
+    return {
+        n: datasets_of_parents(ctx.s, ctx, inc, extras)
+        for n, inc in enumerate(incs)
+        if inc.relation == "datasets" and not needs(inc)
+    }
 
 
 def doc_relations(
@@ -52,15 +74,19 @@ def doc_relations(
     *,
     filter_parents: bool,
     source: dict[str, Any] | None = None,
+    loaded: dict[int, dict[str, list[dict[str, Any]]]] | None = None,
 ) -> dict[str, Any] | None:
     """The document with its included relations; None when ``filter_parents`` and a scoped include found
-    no matching record."""
+    no matching record. ``loaded``: datasets of a page of documents loaded together, by include."""
     out = dict(doc)
-    for inc in incs:
+    for n, inc in enumerate(incs):
         if inc.relation == "datasets":
             if source is None:
                 continue
-            value: Any = _doc_datasets(ctx, doc, source, inc)
+            if loaded is not None and n in loaded:
+                value: Any = loaded[n].get(_doc_key(doc), [])
+            else:
+                value = _doc_datasets(ctx, doc, source, inc)
         elif inc.relation == "members":
             value = [m for m in members(source or {}) if py_match(m, inc.where, "members")]
         else:  # parameters: none are kept for documents
@@ -94,14 +120,17 @@ def find_documents(s: Session, flt: dict[str, Any], query: str | None = None) ->
         picked.append((doc, source))
     if words:
         picked.sort(key=lambda x: -x[0]["score"])
+    if not any(needs(i) for i in incs):  # every document stays: the page's datasets loaded together
+        page = picked[skip : skip + limit]
+        loaded = _load_together(ctx, page, incs)
+        return [
+            doc_relations(ctx, doc, incs, filter_parents=False, source=source, loaded=loaded) or doc
+            for doc, source in page
+        ]
     out = []
-    scoped = any(needs(i) for i in incs)
     for doc, source in picked:
         if len(out) >= skip + limit:
             break
-        if not scoped and len(out) < skip:
-            out.append(doc)  # before the page: its relations are not needed
-            continue
         full = doc_relations(ctx, doc, incs, filter_parents=True, source=source)
         if full is not None:
             out.append(full)
@@ -118,5 +147,6 @@ def get_document(s: Session, pid: str, flt: dict[str, Any]) -> dict[str, Any]:
     for doc, source in _all_documents(ctx):
         if doc["pid"] == pid:
             incs = includes(flt.get("include"), "document")
-            return doc_relations(ctx, doc, incs, filter_parents=False, source=source) or doc
+            loaded = _load_together(ctx, [(doc, source)], incs)
+            return doc_relations(ctx, doc, incs, filter_parents=False, source=source, loaded=loaded) or doc
     raise NotFound(f"No public document with pid {pid!r}.")

@@ -1,7 +1,8 @@
 """PaNOSC instruments: the catalog's and the registry's instruments, with their public datasets.
 
 The instrument list is small; an instrument ``where`` and the free-text score are applied in Python to it, an
-instrument's datasets come from the dataset query (SQL, ``halric.panosc.datasets``).
+the datasets of a page of instruments come from one dataset query (SQL,
+``halric.panosc.datasets.datasets_of_parents``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from halric.catalog import collections as coll
 from halric.catalog.filters import Filter
 from halric.federation import scoring
-from halric.panosc.datasets import dataset_pipeline
+from halric.panosc.datasets import dataset_pipeline, datasets_of_parents
 from halric.panosc.query import MAX_LIMIT, Include, includes, needs, page_of, py_match
 from halric.panosc.relations import Context
 
@@ -23,10 +24,20 @@ def _all_instruments(ctx: Context) -> list[dict[str, Any]]:
 
 
 def _inst_relations(
-    ctx: Context, inst: dict[str, Any], incs: list[Include], *, filter_parents: bool
+    ctx: Context,
+    inst: dict[str, Any],
+    incs: list[Include],
+    *,
+    filter_parents: bool,
+    loaded: dict[int, dict[str, list[dict[str, Any]]]] | None = None,
 ) -> dict[str, Any] | None:
+    """The instrument with its datasets; ``loaded``: the datasets of a page of instruments, loaded together
+    (``datasets_of_parents``) for the includes that filter nothing, by include."""
     out = dict(inst)
-    for inc in incs:
+    for n, inc in enumerate(incs):
+        if loaded is not None and n in loaded:
+            out[inc.relation] = loaded[n].get(inst["pid"], [])
+            continue
         value = dataset_pipeline(
             ctx.s, inc.where, inc.include, None, limit=MAX_LIMIT, skip=0,
             extra_sql={"instrumentIds": inst["pid"]}, ctx=ctx,
@@ -55,18 +66,25 @@ def find_instruments(s: Session, flt: dict[str, Any], query: str | None = None) 
         picked.append(inst)
     if words:
         picked.sort(key=lambda x: -x["score"])
+    if not any(needs(i) for i in incs):  # every instrument stays: the page's datasets loaded together
+        page = picked[skip : skip + limit]
+        loaded = _load_together(ctx, page, incs)
+        return [_inst_relations(ctx, i, incs, filter_parents=False, loaded=loaded) or i for i in page]
     out = []
-    scoped = any(needs(i) for i in incs)
     for inst in picked:
         if len(out) >= skip + limit:
             break
-        if not scoped and len(out) < skip:
-            out.append(inst)  # before the page: its datasets are not needed
-            continue
         full = _inst_relations(ctx, inst, incs, filter_parents=True)
         if full is not None:
             out.append(full)
     return out[skip : skip + limit]
+
+
+def _load_together(
+    ctx: Context, insts: list[dict[str, Any]], incs: list[Include]
+) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    extras = {i["pid"]: {"instrumentIds": i["pid"]} for i in insts}
+    return {n: datasets_of_parents(ctx.s, ctx, inc, extras) for n, inc in enumerate(incs) if not needs(inc)}
 
 
 def count_instruments(s: Session, where: dict[str, Any] | None) -> dict[str, int]:
@@ -78,4 +96,7 @@ def get_instrument(s: Session, pid: str, flt: dict[str, Any]) -> dict[str, Any]:
     ctx = Context(s)
     inst = {**ctx.instrument(coll.get_instrument(s, pid)), "score": 0.0}
     incs = includes(flt.get("include"), "instrument")
-    return _inst_relations(ctx, inst, incs, filter_parents=False) or inst
+    return (
+        _inst_relations(ctx, inst, incs, filter_parents=False, loaded=_load_together(ctx, [inst], incs))
+        or inst
+    )
