@@ -69,3 +69,91 @@ def test_the_api_refuses_a_loopback_site_and_audits_nothing(client, db, make_use
     finally:
         monkeypatch.undo()
         addresses.reset()
+
+
+@pytest.fixture()
+def local_site():
+    """A real HTTP server on 127.0.0.1 answering JSON, like a site whose name now resolves to loopback."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            body = json.dumps({"secret": "internal"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_answer_from_a_non_public_address_is_never_used(local_site):
+    """DNS rebinding: a site's name checked at registration may later lead to loopback; the address the
+    hub connected to is checked on every answer, by the harvest's client and the fan-out's client."""
+    import asyncio
+
+    import httpx
+
+    from halric.federation.addresses import NonPublicPeer, async_peer_hooks, peer_hooks
+    from halric.federation.harvest import HarvestError, _get
+
+    url, seen = local_site
+    with httpx.Client(base_url=url, event_hooks=peer_hooks(STRICT)) as c:
+        with pytest.raises(NonPublicPeer, match=r"127\.0\.0\.1, a non-public address"):
+            c.get("/Datasets")
+        with pytest.raises(HarvestError, match="NonPublicPeer"):
+            _get(c, "/Datasets", {})
+    allowed = FederationSettings(federation_allow_http=True, federation_allow_private_hosts=True)
+    with httpx.Client(base_url=url, event_hooks=peer_hooks(allowed)) as c:
+        assert c.get("/Datasets").json() == {"secret": "internal"}
+
+    async def fan_out(cfg):
+        async with httpx.AsyncClient(event_hooks=async_peer_hooks(cfg)) as c:
+            return (await c.get(url + "/Datasets")).json()
+
+    with pytest.raises(NonPublicPeer):
+        asyncio.run(fan_out(STRICT))
+    assert asyncio.run(fan_out(allowed)) == {"secret": "internal"}
+    assert len(seen) == 5  # each call reached the server: what is refused is the use of its answer
+
+
+def test_the_hubs_own_clients_check_the_address(local_site, monkeypatch):
+    """The clients harvest and fan-out really use carry the check (with the suite's private hosts off)."""
+    import asyncio
+
+    from halric.federation import fanout, harvest
+    from halric.federation.addresses import NonPublicPeer
+
+    url, _ = local_site
+    monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS", "false")
+    addresses.reset()
+    try:
+        with (
+            harvest._client(url, 5.0, "token") as c,
+            pytest.raises(harvest.HarvestError, match="NonPublicPeer"),
+        ):
+            harvest._get(c, "/Datasets", {})
+
+        async def ask():
+            async with fanout.async_client() as c:
+                await c.get(url + "/Datasets")
+
+        with pytest.raises(NonPublicPeer):
+            asyncio.run(ask())
+    finally:
+        monkeypatch.undo()
+        addresses.reset()

@@ -10,7 +10,10 @@ hub's own machine, a database, a cloud metadata service) would turn the hub into
   IPv6 — unless ``HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS`` is set (a hub federating sites on its own
   network, and the test suite).
 
-Checked when a site is registered or its URL changes (docs/federation.md).
+Checked when a site is registered or its URL changes, and again on every call: a host name that
+resolved to a public address at registration may later resolve to a private one (DNS rebinding), so the
+address the hub actually connected to is checked as each answer arrives (:func:`peer_hooks`) and the
+answer is thrown away, unread, when it is not public (docs/federation.md).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import socket
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -93,3 +97,36 @@ def check_site_url(url: str, cfg: FederationSettings | None = None) -> str:
                 "allow them with HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS)"
             )
     return url
+
+
+class NonPublicPeer(httpx.TransportError):
+    """The site's host name led the hub's connection to a non-public address (DNS rebinding)."""
+
+
+def _check_peer(response: httpx.Response, cfg: FederationSettings | None) -> None:
+    cfg = cfg or settings()
+    if cfg.federation_allow_private_hosts:
+        return
+    stream = response.extensions.get("network_stream")
+    addr = stream.get_extra_info("server_addr") if stream is not None else None
+    if not addr:
+        raise NonPublicPeer("the address the hub connected to is unknown; the answer is not used")
+    ip = ipaddress.ip_address(str(addr[0]).split("%", 1)[0])
+    if non_public(ip):
+        raise NonPublicPeer(
+            f"the site's host now resolves to {ip}, a non-public address; the answer is not used"
+        )
+
+
+def peer_hooks(cfg: FederationSettings | None = None) -> dict[str, list[object]]:
+    """``event_hooks`` for an ``httpx.Client``: refuse an answer from a non-public address."""
+    return {"response": [lambda r: _check_peer(r, cfg)]}
+
+
+def async_peer_hooks(cfg: FederationSettings | None = None) -> dict[str, list[object]]:
+    """The same for an ``httpx.AsyncClient`` (its hooks are coroutines)."""
+
+    async def hook(r: httpx.Response) -> None:
+        _check_peer(r, cfg)
+
+    return {"response": [hook]}

@@ -67,8 +67,11 @@ def _ssl_context() -> Any:
 def async_client() -> Any:
     import httpx
 
+    from halric.federation.addresses import async_peer_hooks
+
     return httpx.AsyncClient(
         verify=_ssl_context(),
+        event_hooks=async_peer_hooks(),  # the address connected to is checked on every answer
         follow_redirects=False,
         headers={"Accept": "application/json", "User-Agent": "halric-hub-federation"},
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),

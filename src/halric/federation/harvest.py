@@ -54,7 +54,15 @@ def _client(url: str, timeout: float, token: str | None) -> Any:
     headers = {"Accept": "application/json", "User-Agent": "halric-hub-harvest"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.Client(base_url=url, headers=headers, timeout=max(timeout, 10.0), verify=_ssl_context())
+    from halric.federation.addresses import peer_hooks
+
+    return httpx.Client(
+        base_url=url,
+        headers=headers,
+        timeout=max(timeout, 10.0),
+        verify=_ssl_context(),
+        event_hooks=peer_hooks(),
+    )
 
 
 def _get(c: Any, path: str, params: dict[str, Any]) -> Any:
