@@ -102,7 +102,14 @@ def read_tiff_header(fh: BinaryIO) -> TiffHeader | None:
 
 def _tiff_header(fh: BinaryIO) -> TiffHeader | None:
     fh.seek(0)
-    head = fh.read(8)
+    head = fh.read(4096)  # writers put the first IFD and its values here, or right after the pixels
+
+    def at(offset: int, nbytes: int) -> bytes:
+        if offset + nbytes <= len(head):
+            return head[offset : offset + nbytes]
+        fh.seek(offset)
+        return fh.read(nbytes)
+
     if head[:4] == b"II*\x00":
         e = "<"
     elif head[:4] == b"MM\x00*":
@@ -110,17 +117,15 @@ def _tiff_header(fh: BinaryIO) -> TiffHeader | None:
     else:
         return None  # BigTIFF or not TIFF
     (offset,) = struct.unpack(e + "I", head[4:8])
-    fh.seek(offset)
-    (n,) = struct.unpack(e + "H", fh.read(2))
+    (n,) = struct.unpack(e + "H", at(offset, 2))
     if not 0 < n <= len(_TIFF_TAGS):
         return None
-    ifd = fh.read(n * 12 + 4)
+    ifd = at(offset + 2, n * 12 + 4)
     if len(ifd) != n * 12 + 4 or struct.unpack(e + "I", ifd[-4:])[0] != 0:
         return None  # truncated, or more than one page
     values: dict[int, Any] = {}
     texts: list[tuple[str, str]] = []
-    for i in range(n):
-        code, typ, count, inline = struct.unpack(e + "HHI4s", ifd[i * 12 : i * 12 + 12])
+    for code, typ, count, inline in struct.iter_unpack(e + "HHI4s", ifd[:-4]):
         if code not in _TIFF_TAGS or typ not in _TIFF_TYPES or count == 0:
             return None
         if code in values and typ != 2:  # text tags may repeat (tifffile writes two descriptions)
@@ -132,8 +137,7 @@ def _tiff_header(fh: BinaryIO) -> TiffHeader | None:
         if nbytes <= 4:
             data = inline[:nbytes]
         else:
-            fh.seek(struct.unpack(e + "I", inline)[0])
-            data = fh.read(nbytes)
+            data = at(struct.unpack(e + "I", inline)[0], nbytes)
             if len(data) != nbytes:
                 return None
         if typ == 2:  # as tifffile: NULs at the end removed, UTF-8, surrounding white space removed
@@ -145,8 +149,8 @@ def _tiff_header(fh: BinaryIO) -> TiffHeader | None:
             texts.append((_TIFF_TAGS[code], text))
         else:
             values[code] = struct.unpack(f"{e}{count * (2 if typ == 5 else 1)}{fmt}", data)
-    if any(isinstance(values.get(c, ()), str) for c in (256, 257, 258, 259, 262, 273, 277, 279, 339)):
-        return None
+    if {256, 257, 258, 259, 262, 273, 277, 279, 339} & {c for c, v in values.items() if isinstance(v, str)}:
+        return None  # a number given as text
     width, length = values.get(256, (0,)), values.get(257, (0,))
     bits = values.get(258, (1,))
     if len(width) != 1 or len(length) != 1 or width[0] < 1 or length[0] < 1 or len(bits) != 1:

@@ -94,12 +94,12 @@ def _os_error(out: dict[str, Any], exc: OSError) -> None:
         out["error"] = f"unreadable: {_one_line(exc)}"
 
 
-def _head(root: str, path: str) -> _Head:
+def _head(root: str, path: str, full: Path | None = None) -> _Head:
     """Look at the file (size, modification time), recognise it, read its headers and run the
     patient-data guard on them; everything but the checksum."""
     from halric.ingest.formats import light_metadata, sniff
 
-    full = Path(root) / path
+    full = Path(root) / path if full is None else full
     h = _Head({"path": path}, full, time.perf_counter())
     out = h.out
     try:
@@ -231,9 +231,11 @@ def process_files(
         return [process_file(root, p, algorithms, chunk, pause_s) for p in paths]
     pool = _hasher()
     with quick_switching():
-        ahead = [pool.submit(_stat_hash_stat, Path(root) / p, algorithms, chunk) for p in paths]
+        top = Path(root)
+        fulls = [top / p for p in paths]
+        ahead = [pool.submit(_stat_hash_stat, full, algorithms, chunk) for full in fulls]
         try:
-            heads = [_head(root, p) for p in paths]
+            heads = [_head(root, p, full) for p, full in zip(paths, fulls, strict=True)]
             return [_finish(h, algorithms, chunk, pause_s, a) for h, a in zip(heads, ahead, strict=True)]
         finally:
             for a in ahead:  # a file left early (damaged) or an error: let its hash finish before returning
