@@ -111,6 +111,11 @@ def describe_dataset(ds: Any) -> dict[str, Any]:
     return d
 
 
+_SKIP = object()  # a member small_fields leaves out: external link, or a link or object not readable
+_SOFT = object()  # a soft link: small_fields follows it, the walk does not
+SMALL_FIELD_CLASSES = ("NXentry", *SUMMARY_CLASSES)  # groups whose small fields _metadata reads
+
+
 class _Walker:
     def __init__(self, f: Any) -> None:
         self.f = f
@@ -124,8 +129,11 @@ class _Walker:
         self.virtual: list[dict[str, Any]] = []
         self.soft = 0
         self.problems: list[str] = []
+        # the members of NXentry and summary groups as the walk met them (name, object or _SKIP/_SOFT),
+        # so small_fields need not look each one up and open it again
+        self.members: dict[str, list[tuple[str, Any]]] = {}
 
-    def walk(self, group: Any, path: str) -> None:
+    def walk(self, group: Any, path: str, keep: bool = False) -> None:
         import h5py
 
         try:
@@ -133,28 +141,34 @@ class _Walker:
         except Exception as exc:
             self.problems.append(f"{path or '/'}: cannot list members ({exc})")
             return
+        met: list[tuple[str, Any]] = []
         for name in names:
             if self.count >= MAX_OBJECTS:
                 self.truncated = True
-                return
+                return  # members not kept: small_fields looks for itself
             self.count += 1
             child = f"{path}/{name}"
             try:
                 link = group.get(name, getlink=True)
             except Exception as exc:
                 self.problems.append(f"{child}: unreadable link ({exc})")
+                met.append((name, _SKIP))
                 continue
             if isinstance(link, h5py.ExternalLink):
                 self._external(group, name, child, link)
+                met.append((name, _SKIP))
                 continue
             if isinstance(link, h5py.SoftLink):
                 self.soft += 1
+                met.append((name, _SOFT))
                 continue  # the target is visited at its own place
             try:
                 obj = group[name]
             except Exception as exc:
                 self.problems.append(f"{child}: cannot open ({exc})")
+                met.append((name, _SKIP))
                 continue
+            met.append((name, obj))
             key = hash(obj.id)  # equal for two hard links to the same object
             if key in self.seen:
                 continue  # a second hard link to something already seen
@@ -163,9 +177,11 @@ class _Walker:
                 nx = _attr(obj, "NX_class")
                 if nx:
                     self.groups.append((child, str(nx), obj))
-                self.walk(obj, child)
+                self.walk(obj, child, keep=str(nx) in SMALL_FIELD_CLASSES if nx else False)
             elif isinstance(obj, h5py.Dataset):
                 self._dataset(obj, child)
+        if keep:
+            self.members[path] = met
 
     def _dataset(self, ds: Any, path: str) -> None:
         try:
@@ -201,17 +217,22 @@ class _Walker:
         self.external.append(rec)
 
 
-def small_fields(group: Any) -> dict[str, dict[str, Any]]:
-    """Scalar or short fields of one group, with their units: {name: {value, unit}}."""
+def small_fields(group: Any, members: list[tuple[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Scalar or short fields of one group, with their units: {name: {value, unit}}. ``members``: the
+    group's members as a walk of the file met them (see ``_Walker``), or None to look them up."""
     import h5py
 
     out: dict[str, dict[str, Any]] = {}
-    for name in list(group.keys())[:200]:
+    met = members[:200] if members is not None else [(name, None) for name in list(group.keys())[:200]]
+    for name, got in met:
         try:
-            link = group.get(name, getlink=True)
-            if isinstance(link, h5py.ExternalLink):
+            if got is _SKIP:
                 continue
-            obj = group[name]
+            if got is None:
+                link = group.get(name, getlink=True)
+                if isinstance(link, h5py.ExternalLink):
+                    continue
+            obj = group[name] if got is None or got is _SOFT else got
             if not isinstance(obj, h5py.Dataset) or obj.shape is None or obj.size > SMALL:
                 continue
             if obj.dtype.kind not in "iufbSOU":
@@ -246,7 +267,7 @@ def _metadata(f: Any) -> dict[str, Any]:
     for gpath, nx, g in w.groups:
         if nx != "NXentry":
             continue
-        fields = small_fields(g)
+        fields = small_fields(g, w.members.get(gpath))
         definition = fields.get("definition", {}).get("value") or _attr(g, "definition")
         entries.append(
             {
@@ -261,7 +282,7 @@ def _metadata(f: Any) -> dict[str, Any]:
     classes = []
     for gpath, nx, g in w.groups:
         if nx in SUMMARY_CLASSES:
-            item = {"path": gpath, "class": nx, "fields": small_fields(g)}
+            item = {"path": gpath, "class": nx, "fields": small_fields(g, w.members.get(gpath))}
             if nx == "NXdetector":
                 item["data"] = _detector_data(g)
             classes.append(item)
