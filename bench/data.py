@@ -368,7 +368,8 @@ def ingest_rows(
         fr, fb = ing["files"] / ing["seconds"], bare["files"] / bare["seconds"]
         target = 0.8 if workers == 0 else None  # files/s; GB/s is the same ratio (the same files)
         rows.append((f"{len(files)} files of {total / len(files) / 2**20:.0f} MiB (TIFF): ingest on {what} ÷ bare loop, blake3",
-                     f"{fr:.0f} vs {fb:.0f} files/s; {gbps(ing):.2f} vs {gbps(bare):.2f} GB/s",
+                     f"{fr:.0f} vs {fb:.0f} files/s; {gbps(ing):.2f} vs {gbps(bare):.2f} GB/s"
+                     + (f" (CPU {ing['cpu']:.2f} vs {bare['cpu']:.2f} s)" if workers == 0 else ""),
                      f"{fr / fb:.2f}", f"≥ {target}" if target else "—", verdict(fr / fb, target)))  # fmt: skip
     notes.append(f"small files: {total / 1e9:.2f} GB in {len(files)} files")
     return rows, runs, notes
