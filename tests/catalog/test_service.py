@@ -200,15 +200,15 @@ def test_embargo_defaults_policies_and_release(db):
             datetime.fromisoformat(short["createdAt"].replace("Z", "+00:00")), 1))  # fmt: skip
         assert "embargoUntil" not in never and never["neverRelease"] is True
         with pytest.raises(PermissionDenied):
-            embargo.release_embargoed(s, ALICE)
-        assert embargo.release_embargoed(s, system_actor("cron")) == []  # nothing is due today
+            service.release_embargoed(s, ALICE)
+        assert service.release_embargoed(s, system_actor("cron")) == []  # nothing is due today
         in_13_months = registered + timedelta(days=400)
-        released = embargo.release_embargoed(s, system_actor("cron"), now=in_13_months)
+        released = service.release_embargoed(s, system_actor("cron"), now=in_13_months)
         assert short["pid"] in released and default["pid"] not in released
         in_4_years = registered + timedelta(days=4 * 366)
-        released = embargo.release_embargoed(s, system_actor("cron"), now=in_4_years)
+        released = service.release_embargoed(s, system_actor("cron"), now=in_4_years)
         assert default["pid"] in released and recent["pid"] in released and never["pid"] not in released
-        assert embargo.release_embargoed(s, system_actor("cron"), now=in_4_years) == []
+        assert service.release_embargoed(s, system_actor("cron"), now=in_4_years) == []
         assert service.get_dataset(s, ANONYMOUS, default["pid"])["isPublished"] is True
         with pytest.raises(NotFound):
             service.get_dataset(s, ANONYMOUS, never["pid"])
@@ -217,7 +217,7 @@ def test_embargo_defaults_policies_and_release(db):
         ).all()
         assert len(ev) == 1 and ev[0].actor_name == "cron" and "embargo ended" in ev[0].details["reason"]
         # changing the policy recomputes the embargo of the proposal's unpublished datasets, from registration
-        n = embargo.set_proposal_policy(s, STEWARD, "P-industry", years=2, never_release=False)
+        n = coll.set_proposal_policy(s, STEWARD, "P-industry", years=2, never_release=False)
         assert n >= 1
         again = service.get_dataset(s, ALICE, never["pid"])
         assert again["embargoUntil"] == dto_iso(
@@ -247,10 +247,10 @@ def test_backdated_dataset_is_not_released_without_a_decision(db):
         )
         assert explicit["embargoUntil"].startswith("2020-01-01")  # kept as given ...
         assert computed["pid"] not in embargo.due(s) and explicit["pid"] not in embargo.due(s)
-        assert embargo.release_embargoed(s, system_actor("cron"), now=now + timedelta(days=30)) == []
+        assert service.release_embargoed(s, system_actor("cron"), now=now + timedelta(days=30)) == []
         # ... but the job never publishes it; a steward decides
         far = now + timedelta(days=20 * 365)
-        assert explicit["pid"] not in embargo.release_embargoed(s, system_actor("cron"), now=far)
+        assert explicit["pid"] not in service.release_embargoed(s, system_actor("cron"), now=far)
         with pytest.raises(NotFound):
             service.get_dataset(s, ANONYMOUS, explicit["pid"])
 

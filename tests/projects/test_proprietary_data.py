@@ -84,7 +84,7 @@ def _traces(client, headers: dict, pid: str, proposal_id: str, group: str) -> li
 
 def test_a_confidential_projects_data_stay_with_its_team(client, db, people, open_call, make_user):
     from halric.calls.models import Application
-    from halric.catalog import embargo
+    from halric.catalog import service
     from halric.catalog.models import Dataset, DatasetTerm, Proposal
     from halric.core.actor import system_actor
     from halric.projects import service as projects
@@ -141,7 +141,7 @@ def test_a_confidential_projects_data_stay_with_its_team(client, db, people, ope
         ds.embargo_until, ds.never_release = ds.created_at + timedelta(seconds=1), False
         later = ds.created_at + timedelta(days=1)
     with db.session() as s:
-        assert pid not in embargo.release_embargoed(s, system_actor("test"), now=later)
+        assert pid not in service.release_embargoed(s, system_actor("test"), now=later)
         assert s.get(Dataset, pid).is_published is False
     with db.session() as s:
         s.execute(update(Dataset).where(Dataset.pid == pid).values(

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from halric.catalog import confidential, dto, rules
+from halric.catalog.embargo import embargo_for
 from halric.catalog.filters import Filter, project
-from halric.catalog.models import CatalogInstrument, Proposal, Sample
+from halric.catalog.models import CatalogInstrument, Dataset, DatasetTerm, Proposal, Sample
 from halric.catalog.query import Col, FieldMap, JsonDoc, JsonList, Related, dialect_of, filtered
 from halric.core import audit, values
 from halric.core.actor import Actor
@@ -321,8 +322,6 @@ def get_proposal(s: Session, actor: Actor, proposal_id: str) -> dict[str, Any]:
 
 
 def update_proposal(s: Session, actor: Actor, proposal_id: str, dto_in: dict[str, Any]) -> dict[str, Any]:
-    from halric.catalog.embargo import set_proposal_policy
-
     p = load_for_change(s, actor, "proposal", proposal_id)
     data = dto.parse(dto.ProposalIn, dto_in, what="proposal")
     assert isinstance(data, dto.ProposalIn)
@@ -612,3 +611,25 @@ def _create_once(
     s.flush()
     audit.record(s, actor, "create", kind, key, {"ownerGroup": new.owner_group})
     return as_dict(new)
+
+
+def set_proposal_policy(
+    s: Session, actor: Actor, proposal_id: str, *, years: int | None, never_release: bool
+) -> int:
+    """Change a proposal's embargo policy and recompute the embargo end of its unpublished datasets."""
+    p = load_for_change(s, actor, "proposal", proposal_id)
+    p.embargo_years = years
+    p.never_release = never_release
+    pids = select(DatasetTerm.dataset_pid).where(
+        DatasetTerm.kind == "proposal", DatasetTerm.value == proposal_id
+    )
+    n = 0
+    for ds in s.scalars(select(Dataset).where(Dataset.pid.in_(pids), Dataset.is_published.is_(False))):
+        ds.never_release = never_release
+        ds.embargo_until = embargo_for(ds.creation_time, years, never_release, ds.created_at)
+        n += 1
+    audit.record(
+        s, actor, "embargo-policy", "proposal", proposal_id,
+        {"years": years, "neverRelease": never_release, "datasets": n},
+    )  # fmt: skip
+    return n

@@ -9,6 +9,9 @@ without a full embargo period on the hub or somebody's decision. Datasets of a p
 automatically; nor are the datasets of a confidential pilot project (``catalog/confidential.py``). The
 release job publishes only datasets whose embargo ended after they were registered:
 an embargo end set to a date before registration is a steward's to act on, not the job's.
+
+The rules only: this module imports nothing else of the catalog's but its models and settings. The release
+(``service.release_embargoed``) and a proposal's policy (``collections.set_proposal_policy``) call it.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from halric.core.actor import Actor
-from halric.core.timeutil import utcnow
+from halric.catalog.config import get
+from halric.catalog.models import Dataset
+from halric.core.timeutil import as_utc, utcnow
 
 
 def add_years(when: datetime, years: int) -> datetime:
@@ -34,9 +38,6 @@ def embargo_for(
 ) -> datetime | None:
     """The default embargo end: ``years`` (the site's period when None) after the later of the
     dataset's creation time and its registration at the hub (now, when not given)."""
-    from halric.catalog.config import get
-    from halric.core.timeutil import as_utc
-
     if never_release:
         return None
     start = max(as_utc(creation_time), as_utc(registered_at or utcnow()))
@@ -45,8 +46,6 @@ def embargo_for(
 
 def due(s: Session, now: datetime | None = None, limit: int | None = None) -> list[str]:
     """Pids of unpublished datasets whose embargo has ended."""
-    from halric.catalog.models import Dataset
-
     q = (
         select(Dataset.pid)
         .where(
@@ -62,54 +61,3 @@ def due(s: Session, now: datetime | None = None, limit: int | None = None) -> li
     if limit:
         q = q.limit(limit)
     return list(s.scalars(q))
-
-
-def release_embargoed(s: Session, actor: Actor, now: datetime | None = None) -> list[str]:
-    """Publish every dataset whose embargo has ended; each release is audited. Running it again
-    changes nothing (idempotent), so it is safe from cron."""
-    from halric.catalog.models import Dataset
-    from halric.catalog.service import set_published
-    from halric.core.errors import PermissionDenied
-
-    if not actor.has_role("steward"):
-        raise PermissionDenied("Only data stewards and administrators release embargoed datasets.")
-    released = []
-    for pid in due(s, now):
-        ds = s.get(Dataset, pid)
-        if ds is None:
-            continue
-        set_published(
-            s,
-            actor,
-            ds,
-            True,
-            reason=f"embargo ended {ds.embargo_until.isoformat() if ds.embargo_until else ''}",
-        )
-        released.append(pid)
-    return released
-
-
-def set_proposal_policy(
-    s: Session, actor: Actor, proposal_id: str, *, years: int | None, never_release: bool
-) -> int:
-    """Change a proposal's embargo policy and recompute the embargo end of its unpublished datasets."""
-    from halric.catalog import collections as coll
-    from halric.catalog.models import Dataset, DatasetTerm
-    from halric.core import audit
-
-    p = coll.load_for_change(s, actor, "proposal", proposal_id)
-    p.embargo_years = years
-    p.never_release = never_release
-    pids = select(DatasetTerm.dataset_pid).where(
-        DatasetTerm.kind == "proposal", DatasetTerm.value == proposal_id
-    )
-    n = 0
-    for ds in s.scalars(select(Dataset).where(Dataset.pid.in_(pids), Dataset.is_published.is_(False))):
-        ds.never_release = never_release
-        ds.embargo_until = embargo_for(ds.creation_time, years, never_release, ds.created_at)
-        n += 1
-    audit.record(
-        s, actor, "embargo-policy", "proposal", proposal_id,
-        {"years": years, "neverRelease": never_release, "datasets": n},
-    )  # fmt: skip
-    return n

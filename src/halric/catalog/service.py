@@ -7,13 +7,15 @@ the actor may not read answer NotFound, exactly like records that do not exist.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from halric.catalog import confidential, dto, folders, fulltext, jurisdiction, rules
+from halric.catalog import collections as coll
+from halric.catalog import confidential, dto, embargo, folders, fulltext, jurisdiction, rules
 from halric.catalog.config import get as catalog_settings
 from halric.catalog.embargo import embargo_for
 from halric.catalog.filters import Filter, dataset_condition, dataset_order, project
@@ -374,9 +376,7 @@ def create_dataset_model(
     data = dto.parse(dto.DatasetIn, dto_in, what="dataset")
     assert isinstance(data, dto.DatasetIn)
     if not data.ownerGroup:  # a pilot project's dataset belongs to the project's group unless told otherwise
-        from halric.catalog.collections import pilot_proposals
-
-        pilots = pilot_proposals(s, _named_proposals(data))
+        pilots = coll.pilot_proposals(s, _named_proposals(data))
         if pilots:
             data.ownerGroup = pilots[0].owner_group
     dto.require(data, dto.DATASET_REQUIRED, "dataset")
@@ -520,8 +520,6 @@ def related(
         for a in s.scalars(q.order_by(Attachment.created_at, Attachment.id)):
             out[a.dataset_pid or ""]["attachments"].append(attachment_dict(a, legacy=legacy))
     if wanted & {"samples", "proposals", "instruments"}:
-        from halric.catalog import collections as coll
-
         for name, ids_of, lookup in (
             ("samples", lambda ds: ds.sample_ids, lambda ids: coll.samples_by_id(s, actor, ids)),
             ("proposals", lambda ds: ds.proposal_ids, lambda ids: coll.proposals_by_id(s, actor, ids)),
@@ -908,3 +906,24 @@ def get_attachment(s: Session, actor: Actor, aid: str, *, legacy: bool = False) 
     elif not rules.can_read(actor, a.owner_group, a.access_groups, a.is_published):
         raise missing
     return attachment_dict(a, legacy=legacy)
+
+
+def release_embargoed(s: Session, actor: Actor, now: datetime | None = None) -> list[str]:
+    """Publish every dataset whose embargo has ended; each release is audited. Running it again
+    changes nothing (idempotent), so it is safe from cron."""
+    if not actor.has_role("steward"):
+        raise PermissionDenied("Only data stewards and administrators release embargoed datasets.")
+    released = []
+    for pid in embargo.due(s, now):
+        ds = s.get(Dataset, pid)
+        if ds is None:
+            continue
+        set_published(
+            s,
+            actor,
+            ds,
+            True,
+            reason=f"embargo ended {ds.embargo_until.isoformat() if ds.embargo_until else ''}",
+        )
+        released.append(pid)
+    return released

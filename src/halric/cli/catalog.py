@@ -18,13 +18,13 @@ def release_embargoed(
     as_json: bool = typer.Option(False, "--json", help="Print the released pids as JSON."),
 ) -> None:
     """Publish every dataset whose embargo has ended. Idempotent and audited: safe to run from cron."""
-    from halric.catalog import embargo
+    from halric.catalog import embargo, service
     from halric.core.actor import system_actor
 
     db = database()
     try:
         with db.session() as s:
-            pids = embargo.due(s) if dry_run else embargo.release_embargoed(s, system_actor("embargo"))
+            pids = embargo.due(s) if dry_run else service.release_embargoed(s, system_actor("embargo"))
     finally:
         db.dispose()
     if as_json:
@@ -45,7 +45,7 @@ def embargo_policy(
     ),
 ) -> None:
     """Set a proposal's embargo policy and recompute the embargo of its unpublished datasets."""
-    from halric.catalog.embargo import set_proposal_policy
+    from halric.catalog.collections import set_proposal_policy
     from halric.core.actor import system_actor
 
     if years is None and not never_release:

@@ -71,10 +71,10 @@ def harvest_site(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def release_embargoed(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
-    from halric.catalog import embargo
+    from halric.catalog import service
 
     with ctx.db.session() as s:
-        pids = embargo.release_embargoed(s, system_actor("embargo", via="worker"))
+        pids = service.release_embargoed(s, system_actor("embargo", via="worker"))
     return {"released": len(pids), "pids": pids[:50]}
 
 
