@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support.accounts import PASSWORD
+from tests.support.databases import IN_CI, PG_ADMIN_DSN, create_pg_database, drop_pg_database, pg_reachable
 
 from halric.core.db import Database
 from halric.core.settings import Settings
@@ -20,47 +21,13 @@ from halric.core.settings import Settings
 os.environ.setdefault("HALRIC_FEDERATION_ALLOW_HTTP", "true")
 os.environ.setdefault("HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS", "true")
 
-PG_ADMIN_DSN = os.environ.get("HALRIC_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _pg_reachable() -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
-
 
 @pytest.fixture(scope="session")
 def pg_ok() -> bool:
-    ok = _pg_reachable()
+    ok = pg_reachable()
     if not ok and IN_CI:
         pytest.fail("PostgreSQL is required when CI=true but is not reachable at " + PG_ADMIN_DSN)
     return ok
-
-
-def _pg_url_for(dbname: str) -> str:
-    params = dict(p.split("=", 1) for p in PG_ADMIN_DSN.split())
-    return f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{dbname}"
-
-
-def create_pg_database(prefix: str) -> tuple[str, str]:
-    import psycopg
-
-    name = re.sub(r"[^a-z0-9_]", "_", f"halric_t_{prefix}_{uuid.uuid4().hex[:8]}".lower())[:60]
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name, _pg_url_for(name)
-
-
-def drop_pg_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -121,9 +88,6 @@ def client(app) -> Iterator[TestClient]:
         yield c
 
 
-PASSWORD = "correct-horse-battery"
-
-
 @pytest.fixture()
 def make_user(db: Database):
     """Create a user with a unique name; returns the user name."""
@@ -154,35 +118,6 @@ def make_user(db: Database):
         return name
 
     return _make
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert m, "page has no CSRF field"
-    return m.group(1)
-
-
-def signin(client: TestClient, username: str, password: str = PASSWORD) -> None:
-    page = client.get("/signin")
-    r = client.post(
-        "/signin",
-        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-
-
-def bearer(db: Database, username: str) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from halric.accounts import service
-    from halric.accounts.models import User
-    from halric.core.actor import system_actor
-
-    with db.session() as s:
-        user = s.scalar(select(User).where(User.username == username))
-        token, _ = service.create_api_token(s, system_actor("test"), user, "test")
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,7 @@ def test_anonymous_is_refused_everywhere_a_sign_in_is_required(app, client):
 
 @pytest.mark.parametrize("path", ["/admin/users", "/admin/audit", "/api/admin/users", "/api/admin/audit"])
 def test_admin_pages_refuse_other_roles(app, client, make_user, path):
-    from conftest import signin
+    from tests.support.accounts import signin
 
     signin(client, make_user(["coordinator", "steward"]))
     r = client.get(path)

@@ -11,8 +11,8 @@ import sys
 import uuid
 
 from sqlalchemy import select
+from tests.support.accounts import PASSWORD, bearer, csrf_from, signin
 
-from conftest import PASSWORD, bearer, csrf_from, signin
 from halric.accounts.models import User, WebSession
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-
-from conftest import PASSWORD, bearer, csrf_from, signin
+from tests.support.accounts import PASSWORD, bearer, csrf_from, signin
 
 
 def test_passwords_are_argon2id(db, make_user):

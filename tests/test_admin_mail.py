@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import html
 from sqlalchemy import select
+from tests.support.accounts import signin
 
-from conftest import signin
 from halric.calls import mail
 from halric.calls.models import OutboxMessage
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import bearer, csrf_from, signin
+from tests.support.accounts import bearer, csrf_from, signin
 
 
 def test_admin_creates_user_in_browser_form_and_it_is_audited(client, make_user, db):

@@ -8,15 +8,14 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import update
-
-from conftest import bearer
+from tests.support.accounts import bearer
 
 HUGE = "397425804300448235520"
 
 
 @pytest.fixture(scope="module")
 def people(db):
-    from tests.catalog.conftest import add_user
+    from tests.support.accounts import add_user
 
     admin = add_user(db, [], roles=["admin"], prefix="adm")
     owner = add_user(db, ["grp-bad"], prefix="own")

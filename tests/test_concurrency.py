@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import pytest
 from tests.support import aio
+from tests.support.accounts import PASSWORD
 
-from conftest import PASSWORD
 from halric.core.db import Database
 
 WRITERS, WRITES_EACH, READERS = 60, 4, 20

@@ -6,8 +6,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
+from tests.support.accounts import PASSWORD, csrf_from
 
-from conftest import PASSWORD, csrf_from
 from halric.web.access import FORM_TYPES, media_type
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import bearer
+from tests.support.accounts import bearer
 
 
 def test_healthz(client):

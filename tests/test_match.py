@@ -12,8 +12,7 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import bearer, csrf_from, signin
+from tests.support.accounts import bearer, csrf_from, signin
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import bearer, signin
+from tests.support.accounts import bearer, signin
 
 # --- no database: detection, normalisation, splitting ------------------------------------------------------
 

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, select, text, update
-from tests.calls.conftest import complete_draft
+from tests.support.accounts import PASSWORD, bearer, csrf_from, signin
+from tests.support.calls import complete_draft
 
-from conftest import PASSWORD, bearer, csrf_from, signin
 from halric.accounts.models import ApiToken, User, WebSession
 from halric.calls.models import Application, Collaborator, Decision, OutboxMessage, TeamMember
 from halric.catalog.models import Dataset, Proposal, Sample

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from lxml import html
 from sqlalchemy import text
+from tests.support.accounts import bearer, signin
 
-from conftest import bearer, signin
 from halric.core.actor import system_actor
 from halric.match import service as matching
 from halric.registry import generation as regen

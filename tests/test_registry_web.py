@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from lxml import html
+from tests.support.accounts import bearer, csrf_from, signin
 
-from conftest import bearer, csrf_from, signin
 from halric.registry.vocab import STATUS_ORDER
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.support import aio
+from tests.support.accounts import PASSWORD
 
-from conftest import PASSWORD
 from halric.core.settings import Settings
 from halric.web.limits import limit_for
 

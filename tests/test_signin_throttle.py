@@ -9,8 +9,7 @@ from contextlib import contextmanager
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-
-from conftest import PASSWORD, csrf_from
+from tests.support.accounts import PASSWORD, csrf_from
 
 
 @contextmanager

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.support.accounts import PASSWORD, csrf_from, signin
 
-from conftest import PASSWORD, csrf_from, signin
 from halric.accounts.models import AccountToken, User, WebSession
 from halric.calls.models import OutboxMessage
 from halric.core.audit import AuditEvent

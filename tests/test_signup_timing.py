@@ -8,8 +8,7 @@ import time
 import uuid
 
 from fastapi.testclient import TestClient
-
-from conftest import csrf_from
+from tests.support.accounts import csrf_from
 
 TRIES = 15
 

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 from playwright.sync_api import expect
-from tests.browser.conftest import (
+from tests.support.browser import (
     assert_accessible,
     assert_fits,
     expect_status,

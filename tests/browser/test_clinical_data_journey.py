@@ -20,7 +20,7 @@ import numpy as np
 import pydicom
 import pytest
 from playwright.sync_api import expect
-from tests.browser.conftest import assert_accessible, expect_status, halric, serve_hub, sign_in, type_into
+from tests.support.browser import assert_accessible, expect_status, halric, serve_hub, sign_in, type_into
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.browser.conftest import (
+from tests.support.browser import (
     assert_accessible,
     assert_fits,
     expect_status,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import blake3
 import pytest
-from tests.browser.conftest import expect_status, halric, serve_hub, sign_in, type_into
+from tests.support.browser import expect_status, halric, serve_hub, sign_in, type_into
 
 pytestmark = pytest.mark.browser
 

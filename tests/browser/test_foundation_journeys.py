@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.browser.conftest import ADMIN_PASSWORD, expect_status, sign_in, type_into
+from tests.support.browser import ADMIN_PASSWORD, expect_status, sign_in, type_into
 
 pytestmark = pytest.mark.browser
 

@@ -9,16 +9,16 @@ import re
 import time
 
 import pytest
-from tests.browser.conftest import (
+from tests.support.browser import (
     ADMIN_PASSWORD,
     assert_accessible,
     assert_fits,
-    free_port,
     halric,
     screenshot,
     serve_hub,
 )
-from tests.jobs.conftest import StandInSite
+from tests.support.jobs import StandInSite
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from tests.browser.conftest import (
+from tests.support.browser import (
     ADMIN_PASSWORD,
     add_people,
     assert_accessible,

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from playwright.sync_api import expect
-from tests.browser.conftest import (
+from tests.support.browser import (
     ADMIN_PASSWORD,
     assert_accessible,
     assert_fits,
@@ -24,7 +24,8 @@ from tests.browser.conftest import (
     sign_in,
     type_into,
 )
-from tests.oidc.conftest import HUB_SECRET, free_port, start_providers
+from tests.support.net import free_port
+from tests.support.oidc import HUB_SECRET, start_providers
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.browser.conftest import (
+from tests.support.browser import (
     ADMIN_PASSWORD,
     assert_accessible,
     assert_fits,

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 import pytest
-from tests.browser.conftest import (
+from tests.support.browser import (
     ADMIN_PASSWORD,
     assert_accessible,
     assert_fits,

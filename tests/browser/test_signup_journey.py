@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from tests.browser.conftest import expect_status, halric, serve_hub
+from tests.support.browser import expect_status, halric, serve_hub
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-from tests.browser.conftest import (
+from tests.support.browser import (
     ADMIN_PASSWORD,
     add_people,
     assert_accessible,
@@ -23,7 +23,7 @@ from tests.browser.conftest import (
     sign_in,
     type_into,
 )
-from tests.calls.conftest import complete_draft
+from tests.support.calls import complete_draft
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 

@@ -4,7 +4,7 @@ a real hub page in real Chromium, fails the check; a declared status does not.""
 from __future__ import annotations
 
 import pytest
-from tests.browser.conftest import Browse, assert_accessible, assert_fits
+from tests.support.browser import Browse, assert_accessible, assert_fits
 
 pytestmark = pytest.mark.browser
 

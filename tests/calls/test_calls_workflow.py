@@ -6,7 +6,7 @@ import io
 from decimal import Decimal
 
 from sqlalchemy import select
-from tests.calls.conftest import complete_draft
+from tests.support.calls import complete_draft
 
 
 def test_only_coordinators_create_calls(client, people, open_call):
@@ -279,7 +279,7 @@ def test_start_application_from_a_match_result(client, people, open_call, db):
     """Visiting the start page creates nothing (drafts no longer multiply); the button creates one draft."""
     import re
 
-    from conftest import csrf_from, signin
+    from tests.support.accounts import csrf_from, signin
 
     page = client.get("/match", params={"question": "Which crystal form of the drug is in our tablets?"})
     link = re.search(r'href="(/calls/apply\?instrument=[^"]+)"', page.text).group(1).replace("&amp;", "&")
@@ -302,7 +302,7 @@ def test_start_application_from_a_match_result(client, people, open_call, db):
 
 
 def test_regional_ambassador_assigned_on_submission(client, people, open_call, db):
-    from conftest import csrf_from, signin
+    from tests.support.accounts import csrf_from, signin
 
     amb = people["ambassador"]
     signin(client, amb["name"])

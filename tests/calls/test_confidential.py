@@ -16,9 +16,8 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from tests.calls.conftest import complete_draft
-
-from conftest import PASSWORD, bearer
+from tests.support.accounts import PASSWORD, bearer
+from tests.support.calls import complete_draft
 
 SECRET = "nightjar"  # in every confidential field, lower-cased
 PUBLIC = "A catalyst stability study with an industrial partner, using in-situ X-ray diffraction."

@@ -8,9 +8,8 @@ import uuid
 
 import pytest
 from sqlalchemy import select
-from tests.calls.conftest import complete_draft
-
-from conftest import bearer
+from tests.support.accounts import bearer
+from tests.support.calls import complete_draft
 
 SCORES = {"excellence": 4, "impact": 5, "collaboration": 3}
 
@@ -148,7 +147,7 @@ def test_excluded_rows_come_last_whatever_their_score(client, people, open_call,
 def test_coordinator_lifts_a_declared_conflict_on_the_page(
     client, people, open_call, in_committee, make_user, db
 ):
-    from conftest import csrf_from, signin
+    from tests.support.accounts import csrf_from, signin
 
     aid, _ = in_committee
     name = make_user(["committee"], prefix="comz", organisation="dtu")

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 from lxml import html
-from tests.calls.conftest import complete_draft
+from tests.support.calls import complete_draft
 
 from halric.calls import rules
 from halric.core.errors import InvalidInput

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 from lxml import html
 from sqlalchemy import select
-from tests.calls.conftest import complete_draft
+from tests.support.calls import complete_draft
 
 PARSER = html.HTMLParser(huge_tree=True)  # a page may carry back a 10 MB field
 DEV_SPEAK = ("String should", "team.1", "budget.0", "Value error", "pattern", "Input should", "[object")
@@ -288,7 +288,7 @@ def test_calls_are_edited_and_closed_and_dates_are_checked_by_the_field(client, 
 def test_review_decision_and_follow_up_pages(client, people, open_call, make_user, db):
     """Item 7: verbs on buttons, messages that say what happened, reviewers assigned, reviews rendered,
     no default scores, names instead of ids, a conflicted member told why; errors keep the input."""
-    from conftest import bearer
+    from tests.support.accounts import bearer
 
     ha, hc = people["applicant"]["h"], people["coordinator"]["h"]
     app = client.post(f"/api/calls/{open_call['id']}/applications", json={}, headers=ha).json()

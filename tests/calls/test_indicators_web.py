@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from lxml import html
 from sqlalchemy import select, update
-from tests.calls.conftest import complete_draft
+from tests.support.calls import complete_draft
 
 SE_DK = [
     {"name": "Ada Pharma", "organisation_id": "lu", "country": "SE", "sector": "academia", "role": "PI"},

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from tests.calls.conftest import complete_draft
-
-from conftest import bearer
+from tests.support.accounts import bearer
+from tests.support.calls import complete_draft
 
 
 def _invite(client, db, aid: int, email: str, h: dict[str, str], kind: str = "co-applicant") -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from tests.calls.conftest import complete_draft
+from tests.support.calls import complete_draft
 
 from halric.calls.visits import REGION_TZ
 
@@ -321,7 +321,7 @@ def test_human_material_needs_its_ethics_approval(client, people, open_call):
 
 
 def test_the_page_form_keeps_what_was_typed_and_says_why(client, people, open_call):
-    from conftest import csrf_from, signin
+    from tests.support.accounts import csrf_from, signin
 
     aid = running_project(client, people, open_call)
     offer(client, people, aid, start_days=110)

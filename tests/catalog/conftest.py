@@ -1,9 +1,8 @@
-"""Catalog fixtures: a real hub process (`halric serve`) on a free port with a fresh database, and users."""
+"""Catalog fixtures: a real hub process (`halric serve`) on a free port with a fresh database."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,38 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.net import free_port
 
-from conftest import PASSWORD
 from halric.core.db import Database
-
-__all__ = ["PASSWORD", "add_user", "free_port"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def add_user(db: Database, groups: list[str], roles: list[str] | None = None, prefix: str = "u") -> str:
-    from halric.accounts import service
-    from halric.accounts.schemas import NewUser
-    from halric.core.actor import system_actor
-
-    name = f"{prefix}{uuid.uuid4().hex[:8]}"
-    with db.session() as s:
-        service.create_user(
-            s,
-            system_actor("test"),
-            NewUser(
-                username=name,
-                email=f"{name}@example.org",
-                password=PASSWORD,
-                roles=roles or ["applicant"],
-                groups=groups,
-            ),
-        )
-    return name
 
 
 @pytest.fixture(scope="module")

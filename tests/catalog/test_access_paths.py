@@ -11,8 +11,7 @@ from urllib.parse import quote
 import jwt
 import lxml.html
 import pytest
-
-from conftest import PASSWORD, bearer
+from tests.support.accounts import PASSWORD, bearer
 
 WORD = "quokka" + uuid.uuid4().hex[:6]
 
@@ -27,7 +26,7 @@ def login(client, username: str, password: str = PASSWORD) -> dict[str, str]:
 def world(app, db):
     """An owner's private dataset with a file block, an attachment and a sample; an outsider; a collaborator."""
     from fastapi.testclient import TestClient
-    from tests.catalog.conftest import add_user
+    from tests.support.accounts import add_user
 
     owner = add_user(db, ["grp-own"], prefix="own")
     outsider = add_user(db, ["grp-out"], prefix="out")
@@ -279,7 +278,7 @@ def secret(app, db):
     found by the same word; the team; another group's user; a peer hub's harvester account (a hub token)."""
     from fastapi.testclient import TestClient
     from sqlalchemy import update
-    from tests.catalog.conftest import add_user
+    from tests.support.accounts import add_user
 
     from halric.catalog import collections
     from halric.catalog.models import Dataset

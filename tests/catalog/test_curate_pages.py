@@ -9,9 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import html
 from sqlalchemy import select
-from tests.catalog.conftest import add_user
-
-from conftest import bearer, csrf_from, signin
+from tests.support.accounts import add_user, bearer, csrf_from, signin
 
 
 @pytest.fixture(scope="module")

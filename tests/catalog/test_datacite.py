@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 import pytest
+from tests.support.accounts import bearer
 
-from conftest import bearer
 from halric.catalog import config, datacite
 
 USER, SECRET = "HALRIC.TEST", "datacite-secret"

@@ -10,8 +10,8 @@ import uuid
 from urllib.parse import quote
 
 from sqlalchemy import select
+from tests.support.accounts import bearer
 
-from conftest import bearer
 from halric.catalog import datacite
 
 MARIA = "0000-0002-1825-0097"  # a hub account, owner e-mail of a dataset

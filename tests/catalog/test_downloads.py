@@ -19,9 +19,8 @@ import lxml.html
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.catalog.conftest import add_user
+from tests.support.accounts import add_user, bearer
 
-from conftest import bearer
 from halric.catalog import config
 from halric.catalog import files as catalog_files
 from halric.core.audit import AuditEvent

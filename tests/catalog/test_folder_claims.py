@@ -12,9 +12,8 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from tests.catalog.conftest import add_user
+from tests.support.accounts import add_user, bearer
 
-from conftest import bearer
 from halric.catalog import config, folders
 from halric.catalog.models import Dataset
 

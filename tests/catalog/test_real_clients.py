@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.catalog.conftest import PASSWORD, add_user
+from tests.support.accounts import PASSWORD, add_user
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-
-from conftest import bearer
+from tests.support.accounts import bearer
 
 
 @pytest.fixture(scope="module")
 def hw(remotes: dict[str, Any], db, settings) -> dict[str, Any]:
-    from tests.catalog.conftest import add_user
+    from tests.support.accounts import add_user
 
     from halric.core.actor import system_actor
     from halric.federation import service

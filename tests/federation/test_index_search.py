@@ -256,7 +256,7 @@ def test_statistics_refreshed_after_a_harvest(db):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_url(request, tmp_path, pg_ok):
-    from conftest import create_pg_database, drop_pg_database
+    from tests.support.databases import create_pg_database, drop_pg_database
 
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.db'}"

@@ -5,8 +5,8 @@ addresses are refused after the host name is resolved (SQLite and PostgreSQL for
 from __future__ import annotations
 
 import pytest
+from tests.support.accounts import bearer
 
-from conftest import bearer
 from halric.core.errors import InvalidInput
 from halric.federation import addresses
 from halric.federation.addresses import FederationSettings, check_site_url

@@ -14,9 +14,8 @@ from typing import Any
 
 import lxml.html
 import pytest
-from tests.federation.conftest import StandIn
-
-from conftest import bearer, csrf_from, signin
+from tests.support.accounts import bearer, csrf_from, signin
+from tests.support.federation import StandIn
 
 WORD = "lysozyme"
 
@@ -24,7 +23,7 @@ WORD = "lysozyme"
 @pytest.fixture(scope="module")
 def world(remotes: dict[str, Any], db, settings) -> dict[str, Any]:
     """The local hub (the module's database) with the sites registered and local users."""
-    from tests.catalog.conftest import add_user
+    from tests.support.accounts import add_user
 
     from halric.core.actor import system_actor
     from halric.federation import service

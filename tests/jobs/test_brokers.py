@@ -5,15 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.jobs.conftest import (
-    AMQP_URL,
-    delete_rabbit_queues,
-    free_port,
-    job_state,
-    namespace,
-    need,
-    wait_for,
-)
+from tests.support.jobs import AMQP_URL, delete_rabbit_queues, job_state, namespace, need, wait_for
+from tests.support.net import free_port
 
 from halric.core.actor import system_actor
 

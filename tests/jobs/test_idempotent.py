@@ -69,7 +69,8 @@ def test_a_job_claimed_once_however_often_its_message_comes(db, settings):
 def test_the_jobs_page_warns_when_no_worker_takes_jobs(client, db, make_user):
     from datetime import timedelta
 
-    from conftest import signin
+    from tests.support.accounts import signin
+
     from halric.core.timeutil import utcnow
     from halric.jobs.models import Job
 

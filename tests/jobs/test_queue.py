@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from tests.jobs.conftest import REDIS_URL, free_port, job_state, wait_for
+from tests.support.accounts import bearer, csrf_from, signin
+from tests.support.jobs import REDIS_URL, job_state, wait_for
+from tests.support.net import free_port
 
-from conftest import bearer, csrf_from, signin
 from halric.core.actor import system_actor
 
 

@@ -11,10 +11,9 @@ import uuid
 
 import lxml.html
 from sqlalchemy import select
-
-from conftest import csrf_from, signin
-
-from .conftest import HUB_SECRET, free_port, sign_in_at_provider
+from tests.support.accounts import csrf_from, signin
+from tests.support.net import free_port
+from tests.support.oidc import HUB_SECRET, sign_in_at_provider
 
 PAGE = "/admin/identity-providers"
 SECRET = "page-secret-" + uuid.uuid4().hex

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from conftest import PASSWORD
+from tests.support.accounts import PASSWORD
 
 
 def _halric(settings, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -9,10 +9,8 @@ import uuid
 from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import select
-
-from conftest import PASSWORD
-
-from .conftest import callback_url, sign_in_at_provider
+from tests.support.accounts import PASSWORD
+from tests.support.oidc import callback_url, sign_in_at_provider
 
 ENTITLEMENT = "urn:geant:lifescience-ri.eu:group:halric-sample-team#aai.lifescience-ri.eu"
 

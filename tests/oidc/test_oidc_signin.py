@@ -10,10 +10,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from sqlalchemy import select
-
-from conftest import PASSWORD
-
-from .conftest import callback_url, new_key, sign_in_at_provider
+from tests.support.accounts import PASSWORD
+from tests.support.oidc import callback_url, new_key, sign_in_at_provider
 
 
 def _me(client):
@@ -224,10 +222,10 @@ def test_verified_email_of_an_existing_account_asks_to_sign_in_locally_to_link(
 
 
 def test_provider_down_gives_a_clear_message_and_local_sign_in_works(client, app, make_user):
+    from tests.support.net import free_port as port
+
     from halric.accounts import idp
     from halric.core.actor import system_actor
-
-    from .conftest import free_port as port
 
     with app.state.db.session() as s:
         if not any(p.name == "down" for p in idp.list_providers(s)):

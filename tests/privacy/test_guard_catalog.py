@@ -8,8 +8,8 @@ from pathlib import Path
 import h5py
 import pytest
 from sqlalchemy import func, select
+from tests.support.accounts import bearer
 
-from conftest import bearer
 from halric.core.actor import system_actor
 from halric.ingest.dto import DatasetOptions
 from halric.ingest.service import IngestRequest, ingest

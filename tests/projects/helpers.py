@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from tests.calls.conftest import complete_draft
+from tests.support.calls import complete_draft
 
 from halric.core.db import Database
 

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
+from tests.support.accounts import bearer
 
-from conftest import bearer
 from halric.catalog import config
 
 from .helpers import running_project

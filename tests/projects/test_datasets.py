@@ -3,7 +3,7 @@ and facility contacts, owned by the project's group unless told otherwise; the p
 
 from __future__ import annotations
 
-from conftest import bearer
+from tests.support.accounts import bearer
 
 from .helpers import running_project
 

@@ -11,8 +11,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from sqlalchemy import delete, update
-
-from conftest import bearer
+from tests.support.accounts import bearer
 
 from .helpers import actor, running_project
 

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 from sqlalchemy import update
 from tests.catalog.test_datacite import StandIn, stand_in  # noqa: F401
+from tests.support.accounts import bearer, csrf_from, signin
 
-from conftest import bearer, csrf_from, signin
 from halric.catalog import datacite
 
 from .helpers import actor, running_project

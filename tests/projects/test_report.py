@@ -3,7 +3,7 @@ datasets; the project closes only when the report, the visit feedback and a cost
 
 from __future__ import annotations
 
-from conftest import csrf_from, signin
+from tests.support.accounts import csrf_from, signin
 
 from .helpers import actor, running_project
 

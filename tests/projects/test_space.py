@@ -8,8 +8,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 from tests.calls.test_invitations import _invite
-
-from conftest import bearer, csrf_from, signin
+from tests.support.accounts import bearer, csrf_from, signin
 
 from .helpers import actor, approved_application, facility_staff, group_members, running_project
 
