@@ -31,9 +31,9 @@ JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def _roots() -> list[Path]:
-    from halric.ingest.config import IngestSettings
+    from halric.ingest.config import data_roots
 
-    return IngestSettings().roots(settings())
+    return data_roots(settings())
 
 
 def _jsonable(obj: Any) -> Any:
@@ -335,15 +335,15 @@ def ingest(
 ) -> None:
     """Register a folder of experiment files as dataset(s), with metadata and checksums. Resumable."""
     from halric.ingest import service
-    from halric.ingest.config import IngestSettings
+    from halric.ingest.config import chunk_bytes, data_roots, journal_dir
     from halric.ingest.dto import DatasetOptions
 
     if threads is not None:  # threads of this process instead of a Dask cluster
         if scheduler or workers:
             fail("--threads: works in this process, without Dask; leave out --workers and --scheduler")
         workers = 0
-    ist = IngestSettings()
-    roots = ist.roots(settings())
+    st = settings()
+    roots = data_roots(st)
     if project is not None:
         writer, project_proposal, group = _project_target(project, user, catalog, token, owner_group)
         if proposal and proposal != project_proposal:
@@ -366,7 +366,7 @@ def ingest(
             principal_investigator=pi, name=name, description=description, keywords=keyword,
             instrument_id=instrument, proposal_id=proposal, sample_id=sample,
         ),
-        chunk_bytes=ist.chunk_bytes, pause_per_file_s=ist.ingest_pause_per_file_s, threads=threads or 1,
+        chunk_bytes=chunk_bytes(st), pause_per_file_s=st.ingest_pause_per_file_s, threads=threads or 1,
     )  # fmt: skip
     req.algorithms()  # refuse an unknown --hash before starting a cluster
     from halric.privacy.guard import PersonalDataFound
@@ -374,7 +374,7 @@ def ingest(
     with _client(workers, scheduler) as client:
         try:
             summary = service.ingest(
-                req, writer, roots=roots, journal_dir=ist.journal_dir(settings()), client=client,
+                req, writer, roots=roots, journal_dir=journal_dir(st), client=client,
                 progress=_Progress("ingest"),
             )  # fmt: skip
         except PersonalDataFound as exc:  # the whole report on stdout, the one-line error on stderr
@@ -426,14 +426,14 @@ def verify(
 ) -> None:
     """Re-check a dataset's files against the catalog's checksums. Exit code 1 when anything changed."""
     from halric.ingest import service
-    from halric.ingest.config import IngestSettings
+    from halric.ingest.config import chunk_bytes, data_roots, journal_dir
 
-    ist = IngestSettings()
+    st = settings()
     writer = _writer(catalog, token)
     with _client(workers, scheduler) as client:
         report = service.verify(
-            dataset, writer, roots=ist.roots(settings()), journal_dir=ist.journal_dir(settings()),
-            client=client, chunk_bytes=ist.chunk_bytes,
+            dataset, writer, roots=data_roots(st), journal_dir=journal_dir(st), client=client,
+            chunk_bytes=chunk_bytes(st),
         )  # fmt: skip
     if as_json:
         print(json.dumps(report, indent=1))

@@ -184,6 +184,20 @@ class Settings(BaseSettings):
             )
         return v
 
+    # --- data handling: `halric ingest`, `verify`, `compress`, `codecs advise` (halric.ingest.config) ---
+    data_roots: str | None = Field(
+        default=None,
+        description="Folders (separated by ':') that data commands may read and write. "
+        "Default: home folder, data directory and temporary folder.",
+    )
+    ingest_journal_dir: Path | None = Field(
+        default=None, description="Where ingest journals are kept. Default: DATA_DIR/ingest-journals."
+    )
+    ingest_chunk_mib: int = Field(default=8, ge=1, le=256, description="Read size of the streaming hash.")
+    ingest_pause_per_file_s: float = Field(
+        default=0.0, ge=0, description="Test knob only: sleep after hashing each file."
+    )
+
     # --- under load (docs/deployment.md, "Several workers") ---
     db_pool_size: int = Field(
         default=10, ge=1, le=500, description="Database connections each server process keeps open."

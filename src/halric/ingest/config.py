@@ -1,4 +1,5 @@
-"""Settings of data handling, read from ``HALRIC_*`` environment variables like the hub's own settings.
+"""Data handling's settings, fields of the hub's one ``Settings`` (``HALRIC_*`` environment variables), and
+what follows from them.
 
 ``HALRIC_DATA_ROOTS``: folders (separated by ``:``) that ``halric ingest``, ``verify``, ``compress`` and
 ``codecs advise`` may read or write. Default: the user's home folder, the hub's data directory and the
@@ -18,47 +19,32 @@ import os
 import tempfile
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from halric.core.errors import InvalidInput, PermissionDenied
 from halric.core.settings import Settings
 
 
-class IngestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HALRIC_", extra="ignore")
+def data_roots(settings: Settings) -> list[Path]:
+    """The folders data commands may read and write: HALRIC_DATA_ROOTS, by default the home folder, the
+    hub's data directory and the system's temporary folder."""
+    if settings.data_roots:
+        return [Path(p).expanduser().resolve() for p in settings.data_roots.split(os.pathsep) if p.strip()]
+    return [
+        Path.home().resolve(),
+        settings.data_dir.expanduser().resolve(),
+        Path(tempfile.gettempdir()).resolve(),
+    ]
 
-    data_roots: str | None = Field(
-        default=None,
-        description="Folders (separated by ':') that data commands may read and write. "
-        "Default: home folder, data directory and temporary folder.",
-    )
-    ingest_journal_dir: Path | None = Field(
-        default=None, description="Where ingest journals are kept. Default: DATA_DIR/ingest-journals."
-    )
-    ingest_chunk_mib: int = Field(default=8, ge=1, le=256, description="Read size of the streaming hash.")
-    ingest_pause_per_file_s: float = Field(
-        default=0.0, ge=0, description="Test knob only: sleep after hashing each file."
-    )
 
-    def roots(self, hub: Settings | None = None) -> list[Path]:
-        if self.data_roots:
-            return [Path(p).expanduser().resolve() for p in self.data_roots.split(os.pathsep) if p.strip()]
-        hub = hub or Settings()
-        return [
-            Path.home().resolve(),
-            hub.data_dir.expanduser().resolve(),
-            Path(tempfile.gettempdir()).resolve(),
-        ]
+def journal_dir(settings: Settings) -> Path:
+    """Where ingest journals live (made when missing): HALRIC_INGEST_JOURNAL_DIR or DATA_DIR/ingest-journals."""
+    path = settings.ingest_journal_dir or (settings.data_dir / "ingest-journals")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
-    def journal_dir(self, hub: Settings | None = None) -> Path:
-        path = self.ingest_journal_dir or ((hub or Settings()).data_dir / "ingest-journals")
-        path.mkdir(parents=True, exist_ok=True)
-        return path
 
-    @property
-    def chunk_bytes(self) -> int:
-        return self.ingest_chunk_mib * 1024 * 1024
+def chunk_bytes(settings: Settings) -> int:
+    """Read size of the streaming hash in bytes (HALRIC_INGEST_CHUNK_MIB)."""
+    return settings.ingest_chunk_mib * 1024 * 1024
 
 
 def check_allowed(path: Path, roots: list[Path], *, field: str = "path") -> Path:
