@@ -9,7 +9,7 @@ problem in one object is noted and the walk goes on: a broken link never stops a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 SMALL = 64  # elements: datasets up to this size are read as values
 MAX_OBJECTS = 20000  # stop walking very large trees (the rest is noted as truncated)
@@ -89,8 +89,8 @@ def filters_of(ds: Any) -> list[dict[str, Any]]:
     return out
 
 
-def describe_dataset(ds: Any) -> dict[str, Any]:
-    """Shape, dtype, chunks, filters; never the data."""
+def describe_dataset(ds: Any, attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Shape, dtype, chunks, filters; never the data. ``attrs``: the dataset's attributes if already read."""
     d: dict[str, Any] = {
         "shape": list(ds.shape) if ds.shape is not None else None,
         "dtype": str(ds.dtype),
@@ -105,10 +105,16 @@ def describe_dataset(ds: Any) -> dict[str, Any]:
             ]
     except Exception as exc:
         d["virtual_sources_error"] = str(exc)[:200]
-    units = _attr(ds, "units")
+    units = _attr(ds, "units") if attrs is None else _known(attrs, "units")
     if units:
         d["units"] = units
     return d
+
+
+def _known(attrs: dict[str, Any], name: str) -> Any:
+    """What ``_attr`` gives, from attributes already read."""
+    v = attrs.get(name)
+    return _py(v) if v is not None else None
 
 
 _SKIP = object()  # a member small_fields leaves out: external link, or a link or object not readable
@@ -116,9 +122,21 @@ _SOFT = object()  # a soft link: small_fields follows it, the walk does not
 SMALL_FIELD_CLASSES = ("NXentry", *SUMMARY_CLASSES)  # groups whose small fields _metadata reads
 
 
+class Hdf5Visitor(Protocol):
+    """Another reader of the file fed by the metadata walk (the patient-data guard): it gets the root's
+    attributes and every object the walk opens (path relative to the root, without the leading /), and
+    returns the object's attributes (name, value) as it read them, or None."""
+
+    def root(self, items: list[tuple[str, Any]]) -> None: ...
+
+    def visit(self, name: str, obj: Any) -> list[tuple[str, Any]] | None: ...
+
+
 class _Walker:
-    def __init__(self, f: Any) -> None:
+    def __init__(self, f: Any, visitor: Hdf5Visitor | None = None) -> None:
         self.f = f
+        self.visitor = visitor
+        self.attrs: dict[int, dict[str, Any]] = {}  # hash(obj.id) → attributes the visitor read
         self.seen: set[Any] = set()
         self.count = 0
         self.truncated = False
@@ -173,19 +191,24 @@ class _Walker:
             if key in self.seen:
                 continue  # a second hard link to something already seen
             self.seen.add(key)
+            attrs = None
+            if self.visitor is not None:
+                items = self.visitor.visit(child[1:], obj)
+                if items is not None:
+                    attrs = self.attrs[key] = dict(items)
             if isinstance(obj, h5py.Group):
-                nx = _attr(obj, "NX_class")
+                nx = _attr(obj, "NX_class") if attrs is None else _known(attrs, "NX_class")
                 if nx:
                     self.groups.append((child, str(nx), obj))
                 self.walk(obj, child, keep=str(nx) in SMALL_FIELD_CLASSES if nx else False)
             elif isinstance(obj, h5py.Dataset):
-                self._dataset(obj, child)
+                self._dataset(obj, child, attrs)
         if keep:
             self.members[path] = met
 
-    def _dataset(self, ds: Any, path: str) -> None:
+    def _dataset(self, ds: Any, path: str, attrs: dict[str, Any] | None = None) -> None:
         try:
-            desc = describe_dataset(ds)
+            desc = describe_dataset(ds, attrs)
         except Exception as exc:
             self.problems.append(f"{path}: cannot describe ({exc})")
             return
@@ -217,9 +240,12 @@ class _Walker:
         self.external.append(rec)
 
 
-def small_fields(group: Any, members: list[tuple[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+def small_fields(
+    group: Any, members: list[tuple[str, Any]] | None = None, attrs: dict[int, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     """Scalar or short fields of one group, with their units: {name: {value, unit}}. ``members``: the
-    group's members as a walk of the file met them (see ``_Walker``), or None to look them up."""
+    group's members as a walk of the file met them (see ``_Walker``), or None to look them up;
+    ``attrs``: attributes the walk already read, by ``hash(obj.id)``."""
     import h5py
 
     out: dict[str, dict[str, Any]] = {}
@@ -239,7 +265,8 @@ def small_fields(group: Any, members: list[tuple[str, Any]] | None = None) -> di
                 continue
             value = _py(obj[()])
             item: dict[str, Any] = {"value": value}
-            units = _attr(obj, "units")
+            known = attrs.get(hash(obj.id)) if attrs else None
+            units = _attr(obj, "units") if known is None else _known(known, "units")
             if units:
                 item["unit"] = str(units)
             out[name] = item
@@ -248,26 +275,30 @@ def small_fields(group: Any, members: list[tuple[str, Any]] | None = None) -> di
     return out
 
 
-def hdf5_metadata(path: str | Path | Any) -> dict[str, Any]:
+def hdf5_metadata(path: str | Path | Any, visitor: Hdf5Visitor | None = None) -> dict[str, Any]:
     """Everything the catalog needs from one HDF5/NeXus file (a path, or an open ``h5py.File`` another
-    reader shares). Raises OSError when it is not readable HDF5."""
+    reader shares). ``visitor``: another reader fed by the same walk (see :class:`Hdf5Visitor`). Raises
+    OSError when it is not readable HDF5."""
     import h5py
 
     if isinstance(path, h5py.File):
-        return _metadata(path)
+        return _metadata(path, visitor)
     with h5py.File(path, "r") as f:
-        return _metadata(f)
+        return _metadata(f, visitor)
 
 
-def _metadata(f: Any) -> dict[str, Any]:
-    w = _Walker(f)
-    root_attrs = {k: _py(v) for k, v in list(f.attrs.items())[:40]}
+def _metadata(f: Any, visitor: Hdf5Visitor | None = None) -> dict[str, Any]:
+    w = _Walker(f, visitor)
+    items = list(f.attrs.items())
+    root_attrs = {k: _py(v) for k, v in items[:40]}
+    if visitor is not None:
+        visitor.root(items)
     w.walk(f, "")
     entries = []
     for gpath, nx, g in w.groups:
         if nx != "NXentry":
             continue
-        fields = small_fields(g, w.members.get(gpath))
+        fields = small_fields(g, w.members.get(gpath), w.attrs)
         definition = fields.get("definition", {}).get("value") or _attr(g, "definition")
         entries.append(
             {
@@ -282,7 +313,7 @@ def _metadata(f: Any) -> dict[str, Any]:
     classes = []
     for gpath, nx, g in w.groups:
         if nx in SUMMARY_CLASSES:
-            item = {"path": gpath, "class": nx, "fields": small_fields(g, w.members.get(gpath))}
+            item = {"path": gpath, "class": nx, "fields": small_fields(g, w.members.get(gpath), w.attrs)}
             if nx == "NXdetector":
                 item["data"] = _detector_data(g)
             classes.append(item)

@@ -113,12 +113,13 @@ def _head(root: str, path: str, full: Path | None = None) -> _Head:
 
             from halric.ingest.nexus import hdf5_metadata
             from halric.privacy.identifiers import mask
-            from halric.privacy.scan import scan_hdf5, scan_name
+            from halric.privacy.scan import Hdf5Scan, scan_name
 
             try:
-                with h5py.File(full, "r") as f:  # one open for the metadata and the patient-data guard
-                    metadata = hdf5_metadata(f)
-                    findings = [x.as_dict() for x in scan_name(path) + scan_hdf5(f, mask(path))]
+                with h5py.File(full, "r") as f:  # one open and one walk for the metadata and the guard
+                    guard = Hdf5Scan(mask(path))
+                    metadata = hdf5_metadata(f, guard)
+                    findings = [x.as_dict() for x in scan_name(path) + guard.findings(f)]
             except Exception as exc:  # truncated or damaged HDF5
                 out["kind"] = "hdf5"
                 out["error"] = f"damaged or truncated HDF5: {_one_line(exc)}"

@@ -138,37 +138,95 @@ def _hdf5(path: Path, rel: str) -> list[Finding]:
         return []  # unreadable parts are reported by the ingest itself
 
 
-def scan_hdf5(f: Any, rel: str) -> list[Finding]:
-    """Findings in an open ``h5py.File`` (ingest shares the file it reads metadata from)."""
+def _hdf5_attrs(items: Iterable[tuple[str, Any]], where: str, rel: str, out: list[Finding]) -> None:
+    for name, value in items:
+        # the elements of one attribute share its name as context: one look at all of them
+        out.extend(scan_text("\n".join(_strings(value)), f"HDF5 attribute {where}@{name}", name, rel))
+        out.extend(scan_text(name, f"HDF5 attribute name {where}@{name}", "", rel))
+
+
+def _hdf5_object(name: str, obj: Any, items: Iterable[tuple[str, Any]], rel: str, out: list[Finding]) -> None:
+    """The guard's look at one object met at ``name`` (relative to the root): its name, the attributes
+    ``items`` (name, value) and, for string or large-integer scalar datasets, the value."""
     import h5py
 
+    where = "/" + name
+    out.extend(scan_text(name.rsplit("/", 1)[-1], f"HDF5 object name {where}", "", rel))
+    _hdf5_attrs(items, where, rel, out)
+    if isinstance(obj, h5py.Dataset) and obj.dtype.kind in ("S", "U", "O") and obj.size:
+        if obj.size > MAX_STRING_ELEMENTS or (obj.dtype.kind == "O" and obj.ndim > 1):
+            return
+        label = name.rsplit("/", 1)[-1]
+        out.extend(scan_text("\n".join(_strings(obj[()])), f"HDF5 dataset {where}", label, rel))
+    elif isinstance(obj, h5py.Dataset) and obj.dtype.kind in ("i", "u") and obj.size == 1:
+        for s in _strings(obj[()]):
+            out.extend(scan_text(s, f"HDF5 dataset {where}", name.rsplit("/", 1)[-1], rel))
+
+
+def scan_hdf5(f: Any, rel: str) -> list[Finding]:
+    """Findings in an open ``h5py.File``: the guard's own walk (``visititems``), for callers that do not
+    walk the file themselves. Ingest feeds :class:`Hdf5Scan` from its metadata walk instead."""
     out: list[Finding] = []
 
-    def attrs(obj: Any, where: str) -> None:
-        for name, value in obj.attrs.items():
-            # the elements of one attribute share its name as context: one look at all of them
-            out.extend(scan_text("\n".join(_strings(value)), f"HDF5 attribute {where}@{name}", name, rel))
-            out.extend(scan_text(name, f"HDF5 attribute name {where}@{name}", "", rel))
-
     def visit(name: str, obj: Any) -> None:
-        where = "/" + name
-        out.extend(scan_text(name.rsplit("/", 1)[-1], f"HDF5 object name {where}", "", rel))
-        attrs(obj, where)
-        if isinstance(obj, h5py.Dataset) and obj.dtype.kind in ("S", "U", "O") and obj.size:
-            if obj.size > MAX_STRING_ELEMENTS or (obj.dtype.kind == "O" and obj.ndim > 1):
-                return
-            label = name.rsplit("/", 1)[-1]
-            out.extend(scan_text("\n".join(_strings(obj[()])), f"HDF5 dataset {where}", label, rel))
-        elif isinstance(obj, h5py.Dataset) and obj.dtype.kind in ("i", "u") and obj.size == 1:
-            for s in _strings(obj[()]):
-                out.extend(scan_text(s, f"HDF5 dataset {where}", name.rsplit("/", 1)[-1], rel))
+        _hdf5_object(name, obj, obj.attrs.items(), rel, out)
 
     try:
-        attrs(f, "/")
+        _hdf5_attrs(f.attrs.items(), "/", rel, out)
         f.visititems(visit)
     except (OSError, RuntimeError, KeyError):
         pass  # unreadable parts are reported by the ingest itself
     return out
+
+
+class Hdf5Scan:
+    """The guard fed by another walk of the same file (ingest's metadata walk), so each object is opened
+    and each attribute read once. The walk calls :meth:`root` with the root's attributes and
+    :meth:`visit` for every object it opens; :meth:`findings` then gives exactly what :func:`scan_hdf5`
+    gives. When the walk did not meet exactly the objects ``visititems`` meets (a truncated or damaged
+    tree, an error in the guard's reads), :meth:`findings` runs :func:`scan_hdf5` itself."""
+
+    def __init__(self, rel: str) -> None:
+        self.rel = rel
+        self.failed = False
+        self.walked_again = False  # findings() had to run scan_hdf5's own walk
+        self._root: list[Finding] = []
+        self._found: dict[str, list[Finding]] = {}
+
+    def root(self, items: list[tuple[str, Any]]) -> None:
+        try:
+            _hdf5_attrs(items, "/", self.rel, self._root)
+        except Exception:
+            self.failed = True
+
+    def visit(self, name: str, obj: Any) -> list[tuple[str, Any]] | None:
+        """Look at the object met at ``name``; returns its attributes (name, value) as read, or None."""
+        if self.failed:
+            return None
+        try:
+            items = list(obj.attrs.items())
+            out: list[Finding] = []
+            _hdf5_object(name, obj, items, self.rel, out)
+        except Exception:
+            self.failed = True  # scan_hdf5 stops or raises here: findings() lets it
+            return None
+        if name in self._found:
+            self.failed = True  # met twice: visititems meets each object once
+        self._found[name] = out
+        return items
+
+    def findings(self, f: Any) -> list[Finding]:
+        if not self.failed:
+            names: list[str] = []
+            try:
+                f.visit(names.append)  # names only, in visititems' order: no object is opened
+            except Exception:
+                names = []
+                self.failed = True
+            if not self.failed and len(names) == len(self._found) and all(n in self._found for n in names):
+                return self._root + [x for n in names for x in self._found[n]]
+        self.walked_again = True
+        return scan_hdf5(f, self.rel)
 
 
 def _tiff(path: Path, rel: str) -> list[Finding]:
