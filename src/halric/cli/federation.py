@@ -34,7 +34,7 @@ def add(
     url: str = typer.Argument(
         ..., help="Base address of the hub, the SciCat instance or the PaNOSC search API."
     ),
-    kind: str = typer.Option(..., "--kind", help="hub, scicat or panosc."),
+    kind: str = typer.Option(..., "--kind", help="A registered kind of site: hub, scicat or panosc."),
     token: str | None = typer.Option(None, "--token", help="Service token for the site (stored encrypted)."),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds to wait for the site (0.1–120)."),
     mode: str = typer.Option("live", "--mode", help="live (ask on every search) or harvest (local index)."),

@@ -1,5 +1,6 @@
 """Fan-out: one query to every site at once, each bounded by its own timeout, then one merged answer.
 
+Each site is asked through the adapter of its kind (``federation.sites``).
 Pure of the database: the caller plans the targets (URL, kind, timeout, which token) and stores health.
 A site that is slow or dead costs at most its timeout and gives a notice, never an error.
 """
@@ -7,54 +8,26 @@ A site that is slow or dead costs at most its timeout and gives a notice, never 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from halric.federation import records, scoring
+from halric.federation import records, scoring, sites
+from halric.federation.sites.base import FACETS, SiteAnswer, SiteError, Target
 
-FACETS = ("technique", "instrument", "keyword", "type")
-SCICAT_FACETS = {
-    "techniques": "technique",
-    "instrumentIds": "instrument",
-    "keywords": "keyword",
-    "type": "type",
-}
+__all__ = [
+    "FACETS",
+    "MAX_LIMIT",
+    "SiteAnswer",
+    "SiteError",
+    "Target",
+    "ask",
+    "async_client",
+    "fan_out",
+    "merge",
+]
+
 MAX_LIMIT = 200
-
-
-@dataclass
-class Target:
-    """One site as the fan-out asks it."""
-
-    name: str
-    kind: str  # hub | scicat | panosc
-    url: str
-    timeout: float
-    token: str | None = None
-    public_only: bool = True  # ask only for public records (anonymous callers, service tokens)
-    landing_template: str | None = None
-
-
-@dataclass
-class SiteAnswer:
-    name: str
-    status: str  # ok | timeout | error
-    elapsed_ms: float
-    source: str = "live"  # live | index | local
-    items: list[dict[str, Any]] = field(default_factory=list)
-    total: int | None = None  # None: the site does not say
-    facets: dict[str, dict[str, int]] | None = None  # None: the site gives no facets
-    message: str | None = None
-
-    def public(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "elapsed_ms": round(self.elapsed_ms, 1)}
-
-
-class SiteError(Exception):
-    """A site answered, but not usefully (HTTP error, not JSON, unexpected shape)."""
 
 
 @lru_cache(maxsize=1)
@@ -78,101 +51,13 @@ def async_client() -> Any:
     )
 
 
-def _headers(t: Target) -> dict[str, str]:
-    return {"Authorization": f"Bearer {t.token}"} if t.token else {}
-
-
-async def _get_json(client: Any, t: Target, path: str, params: dict[str, Any]) -> Any:
-    import httpx
-
-    try:
-        r = await client.get(t.url.rstrip("/") + path, params=params, headers=_headers(t), timeout=t.timeout)
-    except httpx.HTTPError as exc:
-        raise SiteError(f"{type(exc).__name__}: could not reach the site") from None
-    if r.status_code in (401, 403):
-        raise SiteError(f"HTTP {r.status_code}: the site refused the token (renew it on your tokens page)")
-    if r.status_code >= 400:
-        raise SiteError(f"HTTP {r.status_code} from the site")
-    try:
-        return r.json()
-    except ValueError:
-        raise SiteError("the site did not answer JSON") from None
-
-
-async def _ask_hub(client: Any, t: Target, text: str, limit: int) -> SiteAnswer:
-    params: dict[str, Any] = {"q": text, "limit": limit}
-    if t.public_only:
-        params["published"] = "true"
-    data = await _get_json(client, t, "/api/catalog/search", params)
-    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
-        raise SiteError("unexpected answer from the hub's catalog search")
-    facets: dict[str, dict[str, int]] = {}
-    for name in FACETS:
-        facets[name] = {
-            str(i.get("value")): int(i.get("count") or 0)
-            for i in (data.get("facets") or {}).get(name) or []
-            if isinstance(i, dict)
-        }
-    items = [records.from_scicat(d) for d in data["items"] if isinstance(d, dict)]
-    return SiteAnswer(t.name, "ok", 0, items=items, total=int(data.get("total") or 0), facets=facets)
-
-
-async def _ask_scicat(client: Any, t: Target, text: str, limit: int) -> SiteAnswer:
-    fields: dict[str, Any] = {"text": text} if text else {}
-    if t.public_only:
-        fields["isPublished"] = True
-    limits = {"limit": limit, "skip": 0, "order": "creationTime:desc"}
-    q = _get_json(
-        client, t, "/api/v3/Datasets/fullquery", {"fields": json.dumps(fields), "limits": json.dumps(limits)}
-    )
-    f = _get_json(
-        client, t, "/api/v3/Datasets/fullfacet",
-        {"fields": json.dumps(fields), "facets": json.dumps(list(SCICAT_FACETS))},
-    )  # fmt: skip
-    rows, facet_doc = await asyncio.gather(q, f)
-    if not isinstance(rows, list):
-        raise SiteError("unexpected answer from the SciCat fullquery")
-    total = None
-    facets: dict[str, dict[str, int]] = {}
-    if isinstance(facet_doc, list) and facet_doc and isinstance(facet_doc[0], dict):
-        doc = facet_doc[0]
-        all_ = doc.get("all") or []
-        if all_ and isinstance(all_[0], dict):
-            total = int(all_[0].get("totalSets") or 0)
-        for key, name in SCICAT_FACETS.items():
-            facets[name] = {
-                str(i.get("_id")): int(i.get("count") or 0) for i in doc.get(key) or [] if isinstance(i, dict)
-            }
-    items = [records.from_scicat(d) for d in rows if isinstance(d, dict)]
-    if t.public_only:
-        items = [i for i in items if i["isPublic"]]
-    return SiteAnswer(t.name, "ok", 0, items=items, total=total, facets=facets or None)
-
-
-async def _ask_panosc(client: Any, t: Target, text: str, limit: int) -> SiteAnswer:
-    flt = {"limit": limit, "include": [{"relation": "techniques"}, {"relation": "instrument"}]}
-    params: dict[str, Any] = {"filter": json.dumps(flt)}
-    if text:
-        params["query"] = text
-    rows = await _get_json(client, t, "/Datasets", params)
-    if not isinstance(rows, list):
-        raise SiteError("unexpected answer from the PaNOSC search API")
-    items = [records.from_panosc(d) for d in rows if isinstance(d, dict)]
-    items = [i for i in items if i["isPublic"]]
-    if text:  # sites without a scoring service answer every dataset: keep the ones that match
-        qw = scoring.words(text)
-        items = [i for i in items if (i.get("siteScore") or 0) > 0 or scoring.relevance(qw, i) > 0]
-    return SiteAnswer(t.name, "ok", 0, items=items, total=None, facets=None)
-
-
-ASK = {"hub": _ask_hub, "scicat": _ask_scicat, "panosc": _ask_panosc}
-
-
 async def ask(client: Any, t: Target, text: str, limit: int) -> SiteAnswer:
     """One site's answer within its timeout; failures become a status, never an exception."""
     start = time.perf_counter()
     try:
-        answer = await asyncio.wait_for(ASK[t.kind](client, t, text, limit), timeout=t.timeout)
+        answer = await asyncio.wait_for(
+            sites.adapter_for(t.kind).search(client, t, text, limit), timeout=t.timeout
+        )
     except TimeoutError:
         answer = SiteAnswer(t.name, "timeout", 0, message=f"no answer within {t.timeout:g} s")
     except SiteError as exc:

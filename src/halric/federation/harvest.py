@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -30,17 +29,17 @@ from halric.core.actor import Actor
 from halric.core.db import Database
 from halric.core.errors import InvalidInput
 from halric.core.timeutil import utcnow
-from halric.federation import index, records, service
+from halric.federation import index, service, sites
 from halric.federation.crypto import TokenBox
 from halric.federation.models import HarvestedRecord, HarvestedTerm, Site
+from halric.federation.sites.base import Cursor, HarvestError, SiteAdapter
+from halric.federation.sites.base import bucket as _bucket
+from halric.federation.sites.base import get as _get  # noqa: F401  (the harvest GET, kept under its old name)
+
+__all__ = ["LEASE", "PAGE", "HarvestError", "harvest", "harvest_all", "store"]
 
 LEASE = timedelta(minutes=10)
 PAGE = 200
-PID_PAGE = 1000
-
-
-class HarvestError(Exception):
-    pass
 
 
 # --- the site's side -------------------------------------------------------------------------------------
@@ -63,66 +62,6 @@ def _client(url: str, timeout: float, token: str | None) -> Any:
         verify=_ssl_context(),
         event_hooks=peer_hooks(),
     )
-
-
-def _get(c: Any, path: str, params: dict[str, Any]) -> Any:
-    import httpx
-
-    try:
-        r = c.get(path, params=params)
-    except httpx.HTTPError as exc:
-        raise HarvestError(f"{type(exc).__name__}: could not reach the site") from None
-    if r.status_code >= 400:
-        raise HarvestError(f"HTTP {r.status_code} from {path}")
-    try:
-        return r.json()
-    except ValueError:
-        raise HarvestError(f"{path} did not answer JSON") from None
-
-
-def _bucket(value: str | None) -> str | None:
-    """A modification time to milliseconds (the precision SciCat answers with)."""
-    if not value:
-        return None
-    from datetime import datetime
-
-    try:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def scicat_page(c: Any, since: str | None, limit: int) -> list[dict[str, Any]]:
-    flt: dict[str, Any] = {"order": ["updatedAt ASC", "pid ASC"], "limit": limit}
-    if since:
-        flt["where"] = {"updatedAt": {"gte": since}}
-    rows = _get(c, "/api/v3/Datasets", {"filter": json.dumps(flt)})
-    if not isinstance(rows, list):
-        raise HarvestError("unexpected answer from /api/v3/Datasets")
-    return [r for r in rows if isinstance(r, dict) and r.get("pid")]
-
-
-def scicat_pids(c: Any) -> set[str]:
-    out: set[str] = set()
-    skip = 0
-    while True:
-        flt = {"fields": {"pid": True}, "order": ["pid ASC"], "limit": PID_PAGE, "skip": skip}
-        rows = _get(c, "/api/v3/Datasets", {"filter": json.dumps(flt)})
-        if not isinstance(rows, list):
-            raise HarvestError("unexpected answer listing pids")
-        out.update(str(r["pid"]) for r in rows if isinstance(r, dict) and r.get("pid"))
-        if len(rows) < PID_PAGE:
-            return out
-        skip += PID_PAGE
-
-
-def panosc_page(c: Any, skip: int, limit: int) -> list[dict[str, Any]]:
-    flt = {"limit": limit, "skip": skip, "include": [{"relation": "techniques"}, {"relation": "instrument"}]}
-    rows = _get(c, "/Datasets", {"filter": json.dumps(flt)})
-    if not isinstance(rows, list):
-        raise HarvestError("unexpected answer from /Datasets")
-    return [r for r in rows if isinstance(r, dict) and r.get("pid")]
 
 
 # --- the hub's side --------------------------------------------------------------------------------------
@@ -262,8 +201,8 @@ def harvest(
             token = box.open(site.service_token)
             url, timeout = site.url, site.timeout
         with _client(url, timeout, token) as c:
-            status = (_harvest_scicat if kind in ("hub", "scicat") else _harvest_panosc)(
-                db, site_id, owner, c, stats, page_size, max_pages, on_page
+            status = _run(
+                db, site_id, owner, sites.adapter_for(kind), c, stats, page_size, max_pages, on_page
             )
         stats["status"] = status
     except HarvestError as exc:
@@ -300,94 +239,60 @@ def _renew(s: Session, site: Site, owner: str) -> None:
     site.harvest_lease_until = utcnow() + LEASE
 
 
-def _harvest_scicat(
+def _cursor(site: Site) -> Cursor:
+    return Cursor(
+        site.harvest_cursor_time,
+        frozenset(site.harvest_cursor_seen or []),
+        int((site.harvest_stats or {}).get("skip") or 0),
+    )
+
+
+def _run(
     db: Database,
     site_id: int,
     owner: str,
+    adapter: SiteAdapter,
     c: Any,
     stats: dict[str, Any],
     page_size: int,
     max_pages: int | None,
     on_page: Callable[[dict[str, Any]], None] | None = None,
 ) -> str:
-    """Pages of records modified at or after the cursor time, less those already taken at that time
-    (asking for that many more, so every page brings ``page_size`` new records while there are any)."""
+    """Pages from the adapter, each stored with the cursor after it in one transaction; then the records
+    the site no longer has removed (those not in its listing, or, for sites read in full, those this run
+    did not read)."""
     while True:
         with db.session() as s:
             site = s.get(Site, site_id)
             assert site is not None
-            since, seen = site.harvest_cursor_time, set(site.harvest_cursor_seen or [])
+            cursor, run_start = _cursor(site), site.harvest_started_at
         if max_pages is not None and stats["pages"] >= max_pages:
             return "partial"
-        ask = page_size + len(seen)
-        page = scicat_page(c, since, ask)
-        recs = [records.from_scicat(d) for d in page]
-        fresh = [r for r in recs if not (_bucket(r.get("modified")) == since and r["pid"] in seen)]
+        page = adapter.harvest_page(c, cursor, page_size)
         with db.session() as s:
             site = s.get(Site, site_id)
             assert site is not None
             _renew(s, site, owner)
-            added, updated = store(s, site, fresh)
+            added, updated = store(s, site, page.records)
             stats["added"] += added
             stats["updated"] += updated
-            for rec in recs:  # move the cursor to the last time read, remembering its pids
-                t = _bucket(rec.get("modified"))
-                if t != since:
-                    since, seen = t, set()
-                seen.add(rec["pid"])
-            site.harvest_cursor_time, site.harvest_cursor_seen = since, sorted(seen)
+            new = page.cursor
+            if (new.time, new.seen) != (cursor.time, cursor.seen):
+                site.harvest_cursor_time, site.harvest_cursor_seen = new.time, sorted(new.seen)
+            if new.skip != cursor.skip:
+                site.harvest_stats = {**(site.harvest_stats or {}), "skip": new.skip}
         stats["pages"] += 1
         if on_page is not None:
             on_page(stats)
-        if len(page) < ask:
+        if page.last:
             break
-    keep = scicat_pids(c)
+    keep = adapter.harvest_listing(c)
     with db.session() as s:
         site = s.get(Site, site_id)
         assert site is not None
-        stats["removed"] = _remove_missing(s, site, keep)
-        _refresh_statistics(s, stats)
-    return "done"
-
-
-def _harvest_panosc(
-    db: Database,
-    site_id: int,
-    owner: str,
-    c: Any,
-    stats: dict[str, Any],
-    page_size: int,
-    max_pages: int | None,
-    on_page: Callable[[dict[str, Any]], None] | None = None,
-) -> str:
-    while True:
-        with db.session() as s:
-            site = s.get(Site, site_id)
-            assert site is not None
-            skip = int((site.harvest_stats or {}).get("skip") or 0)
-            run_start = site.harvest_started_at
-        if max_pages is not None and stats["pages"] >= max_pages:
-            return "partial"
-        page = panosc_page(c, skip, page_size)
-        recs = [records.from_panosc(d) for d in page]
-        with db.session() as s:
-            site = s.get(Site, site_id)
-            assert site is not None
-            _renew(s, site, owner)
-            added, updated = store(s, site, [r for r in recs if r["isPublic"]])
-            stats["added"] += added
-            stats["updated"] += updated
-            site.harvest_stats = {**(site.harvest_stats or {}), "skip": skip + len(page)}
-        stats["pages"] += 1
-        if on_page is not None:
-            on_page(stats)
-        if len(page) < page_size:
-            break
-    with db.session() as s:
-        site = s.get(Site, site_id)
-        assert site is not None
-        stats["removed"] = _remove_missing(s, site, None, before=run_start)
-        site.harvest_stats = {k: v for k, v in (site.harvest_stats or {}).items() if k != "skip"}
+        stats["removed"] = _remove_missing(s, site, keep, before=run_start if keep is None else None)
+        if "skip" in (site.harvest_stats or {}):
+            site.harvest_stats = {k: v for k, v in (site.harvest_stats or {}).items() if k != "skip"}
         _refresh_statistics(s, stats)
     return "done"
 

@@ -12,7 +12,6 @@ from halric.core.db import Base
 from halric.core.fulltext import WordIndex
 from halric.core.timeutil import utcnow
 
-KINDS = ("hub", "scicat", "panosc")
 MODES = ("live", "harvest")
 STATUSES = ("unknown", "ok", "timeout", "error")
 
@@ -25,7 +24,9 @@ class Site(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     url: Mapped[str] = mapped_column(String(500))
-    kind: Mapped[str] = mapped_column(String(16))  # hub | scicat | panosc
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # a kind registered in federation.sites: hub | scicat | panosc | ...
     mode: Mapped[str] = mapped_column(String(16), default="live")  # live fan-out | harvest (local index)
     timeout: Mapped[float] = mapped_column(Float, default=5.0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

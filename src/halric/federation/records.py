@@ -9,11 +9,6 @@ from typing import Any
 from urllib.parse import quote
 
 DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
-LANDING = {
-    "hub": "{url}/catalog/datasets/{pid}",
-    "scicat": "{url}/api/v3/Datasets/{pid}",
-    "panosc": "{url}/Datasets/{pid}",
-}
 
 
 def doi_of(value: Any) -> str | None:
@@ -92,7 +87,9 @@ def from_panosc(d: dict[str, Any]) -> dict[str, Any]:
 
 def landing_url(kind: str, url: str, pid: str, template: str | None = None) -> str:
     """Where the site shows the record (and reaches its files)."""
-    pattern = template or LANDING.get(kind, "{url}/{pid}")
+    from halric.federation.sites import adapter_for, kinds
+
+    pattern = template or (adapter_for(kind).landing if kind in kinds() else "{url}/{pid}")
     return pattern.replace("{url}", url.rstrip("/")).replace("{pid}", quote(pid, safe=""))
 
 

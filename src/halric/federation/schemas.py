@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from halric.federation.models import KINDS, MODES
+from halric.federation.models import MODES
+from halric.federation.sites import kinds
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 RESERVED = {"local"}
@@ -18,7 +19,7 @@ class SiteIn(BaseModel):
 
     name: str = Field(description="Short name shown with every result, e.g. maxiv")
     url: str = Field(description="Base address: the hub or SciCat root, or the PaNOSC search API root")
-    kind: str = Field(description="hub, scicat or panosc")
+    kind: str = Field(description="a registered kind of site: hub, scicat or panosc (federation.sites)")
     mode: str = Field(default="live", description="live (ask on every search) or harvest (local index)")
     timeout: float = Field(default=5.0, description="Seconds to wait for the site, 0.1–120")
     enabled: bool = True
@@ -60,8 +61,8 @@ class SiteIn(BaseModel):
     @classmethod
     def _kind(cls, v: str) -> str:
         v = v.strip().lower()
-        if v not in KINDS:
-            raise ValueError(f"use one of {', '.join(KINDS)}")
+        if v not in kinds():
+            raise ValueError(f"use one of {', '.join(kinds())}")
         return v
 
     @field_validator("mode")

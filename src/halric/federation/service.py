@@ -275,7 +275,9 @@ async def _ping(client: Any, site: Site, token: str | None) -> tuple[str, float,
 
     import httpx
 
-    path = {"hub": "/healthz", "scicat": "/api/v3/Datasets/count", "panosc": "/Datasets/count"}[site.kind]
+    from halric.federation.sites import adapter_for
+
+    path = adapter_for(site.kind).health_path
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     start = time.perf_counter()
     try:

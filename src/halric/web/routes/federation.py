@@ -16,8 +16,9 @@ from halric.core.errors import HalricError
 from halric.federation import search as federated
 from halric.federation import service
 from halric.federation.crypto import TokenBox
-from halric.federation.models import KINDS, MODES
+from halric.federation.models import MODES
 from halric.federation.schemas import format_group_map, parse_group_map
+from halric.federation.sites import kinds
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB
 from halric.web.errors import form_error
@@ -99,7 +100,7 @@ def _sites_context(s: Session) -> dict[str, Any]:
     counts = service.record_counts(s)
     return {
         "sites": [service.site_dict(x, records=counts.get(x.id, 0)) for x in service.list_sites(s)],
-        "kinds": KINDS,
+        "kinds": kinds(),
         "modes": MODES,
     }
 
@@ -171,7 +172,7 @@ def site_page(name: str, request: Request, actor: Actor = Depends(COORDINATORS),
     }
     return render(
         request, "federation/site.html",
-        {"site": d, "form": form, "kinds": KINDS, "modes": MODES, "flash": request.query_params.get("done")},
+        {"site": d, "form": form, "kinds": kinds(), "modes": MODES, "flash": request.query_params.get("done")},
     )  # fmt: skip
 
 
@@ -221,7 +222,7 @@ def site_update(
             d = service.site_dict(service.get_site(s, name))
         return render(
             request, "federation/site.html",
-            {"site": d, "form": form, "kinds": KINDS, "modes": MODES, "error": form_error(exc)}, status_code=400,
+            {"site": d, "form": form, "kinds": kinds(), "modes": MODES, "error": form_error(exc)}, status_code=400,
         )  # fmt: skip
     return RedirectResponse(f"/federation/sites/{new}?done=Saved", status_code=303)
 
