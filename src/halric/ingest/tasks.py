@@ -28,6 +28,31 @@ Hashed = tuple[os.stat_result, dict[str, str], int, os.stat_result]
 # runs within a few per cent of alone, and the header work pays a few more thread switches.
 SWITCH_INTERVAL_S = 0.0002
 _switch_lock = threading.Lock()
+_imports_lock = threading.Lock()
+_imported = False
+
+
+def _import_once() -> None:
+    """Import the hub's modules the batches use, once per process, before any batch runs them on a thread.
+
+    The imports inside the functions below keep this module light on a Dask worker, but two threads
+    importing the submodules of one package for the first time at once can fail on Python 3.11
+    (``KeyError: 'halric.privacy'`` from importlib, seen with ``--threads 2``); one thread imports them
+    here while the others wait."""
+    global _imported
+    if _imported:
+        return
+    with _imports_lock:
+        if not _imported:
+            import halric.ingest.formats
+            import halric.ingest.hashing
+            import halric.ingest.nexus
+            import halric.privacy.identifiers
+            import halric.privacy.scan  # noqa: F401
+
+            _imported = True
+
+
 _switch_users = 0
 _switch_saved = 0.005
 
@@ -228,6 +253,7 @@ def process_files(
     file is looked at (size, modification time) before its headers are read, before and after it is
     hashed, and at the end; any difference marks it as changed while read.
     """
+    _import_once()
     if len(paths) < 2:
         return [process_file(root, p, algorithms, chunk, pause_s) for p in paths]
     pool = _hasher()
