@@ -46,6 +46,7 @@ SETS = {
     "held-out": DATA / "matchmaking-multilingual-heldout.jsonl",
     "held-out-2": DATA / "matchmaking-multilingual-heldout2.jsonl",
     "held-out-3": DATA / "matchmaking-multilingual-heldout3.jsonl",
+    "held-out-4": DATA / "matchmaking-multilingual-heldout4.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"

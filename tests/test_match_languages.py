@@ -75,6 +75,24 @@ def test_compounds_are_split_into_known_words(lexicon, word, language, english):
     assert english <= set(tr.english.lower().replace("-", " ").split()), tr.english
 
 
+@pytest.mark.parametrize(
+    ("question", "language", "english"),
+    [
+        ("Vi har en prøve af vores spildevand", "da", {"sample", "waste", "water"}),
+        ("Vi har en prøve av avløpsvann", "nb", {"sample", "waste", "water"}),
+        ("Hvordan ser mitokondrierne ud?", "da", {"mitochondria"}),
+        ("Hvilke molekyler er der i spildevandsprøverne?", "da", {"molecule", "waste", "sample"}),
+        ("Wie sehen die Mitochondrien aus?", "de", {"mitochondria"}),
+        ("Hur torkar betongen?", "sv", {"concrete", "drying"}),
+    ],
+)
+def test_everyday_words_and_sample_are_understood(lexicon, question, language, english):
+    """'prøve' is a sample in a research question (it was dropped as the verb 'to try'), and everyday
+    words for organelles, waste water and drying reach the knowledge's English words, inflected too."""
+    tr = lexicon.translate(question, language)
+    assert english <= set(tr.english.lower().split()), (tr.english, tr.unknown)
+
+
 def test_unknown_words_are_not_forced_into_parts(lexicon):
     assert lexicon.split("xyzzyplugh", "de") == []
     assert lexicon.split("ab", "sv") == []
