@@ -140,9 +140,11 @@ def _hdf5(path: Path, rel: str) -> list[Finding]:
 
 def _hdf5_attrs(items: Iterable[tuple[str, Any]], where: str, rel: str, out: list[Finding]) -> None:
     for name, value in items:
-        # the elements of one attribute share its name as context: one look at all of them
-        out.extend(scan_text("\n".join(_strings(value)), f"HDF5 attribute {where}@{name}", name, rel))
-        out.extend(scan_text(name, f"HDF5 attribute name {where}@{name}", "", rel))
+        # the elements of one attribute share its name as context: one look at all of them; the place
+        # names the attribute without an identifier its name may hold (as file names are masked)
+        shown = mask(name)
+        out.extend(scan_text("\n".join(_strings(value)), f"HDF5 attribute {where}@{shown}", name, rel))
+        out.extend(scan_text(name, f"HDF5 attribute name {where}@{shown}", "", rel))
 
 
 def _hdf5_object(name: str, obj: Any, items: Iterable[tuple[str, Any]], rel: str, out: list[Finding]) -> None:
@@ -150,7 +152,7 @@ def _hdf5_object(name: str, obj: Any, items: Iterable[tuple[str, Any]], rel: str
     ``items`` (name, value) and, for string or large-integer scalar datasets, the value."""
     import h5py
 
-    where = "/" + name
+    where = "/" + mask(name)  # a report names the object without an identifier its path may hold
     out.extend(scan_text(name.rsplit("/", 1)[-1], f"HDF5 object name {where}", "", rel))
     _hdf5_attrs(items, where, rel, out)
     if isinstance(obj, h5py.Dataset) and obj.dtype.kind in ("S", "U", "O") and obj.size:
