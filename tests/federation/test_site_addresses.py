@@ -5,6 +5,7 @@ addresses are refused after the host name is resolved (SQLite and PostgreSQL for
 from __future__ import annotations
 
 import pytest
+from tests.support import aio
 from tests.support.accounts import bearer
 
 from halric.core.errors import InvalidInput
@@ -104,8 +105,6 @@ def local_site():
 def test_an_answer_from_a_non_public_address_is_never_used(local_site):
     """DNS rebinding: a site's name checked at registration may later lead to loopback; the address the
     hub connected to is checked on every answer, by the harvest's client and the fan-out's client."""
-    import asyncio
-
     import httpx
 
     from halric.federation.addresses import NonPublicPeer, async_peer_hooks, peer_hooks
@@ -126,15 +125,13 @@ def test_an_answer_from_a_non_public_address_is_never_used(local_site):
             return (await c.get(url + "/Datasets")).json()
 
     with pytest.raises(NonPublicPeer):
-        asyncio.run(fan_out(STRICT))
-    assert asyncio.run(fan_out(allowed)) == {"secret": "internal"}
+        aio.run(lambda: fan_out(STRICT))
+    assert aio.run(lambda: fan_out(allowed)) == {"secret": "internal"}
     assert len(seen) == 5  # each call reached the server: what is refused is the use of its answer
 
 
 def test_the_hubs_own_clients_check_the_address(local_site, monkeypatch):
     """The clients harvest and fan-out really use carry the check (with the suite's private hosts off)."""
-    import asyncio
-
     from halric.federation import fanout, harvest
     from halric.federation.addresses import NonPublicPeer
 
@@ -153,7 +150,7 @@ def test_the_hubs_own_clients_check_the_address(local_site, monkeypatch):
                 await c.get(url + "/Datasets")
 
         with pytest.raises(NonPublicPeer):
-            asyncio.run(ask())
+            aio.run(ask)
     finally:
         monkeypatch.undo()
         addresses.reset()
