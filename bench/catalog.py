@@ -75,8 +75,15 @@ LOCATIONS = ("beamline", "hutch A", "hutch B", "lab 2", "cryo station")
 class World:
     """Groups, proposals, samples and the registry's instruments/techniques the datasets draw from."""
 
-    def __init__(self, rng: random.Random, n: int, instruments: list[tuple[str, str, list[tuple[str, str]]]]):
+    def __init__(
+        self,
+        rng: random.Random,
+        n: int,
+        instruments: list[tuple[str, str, list[tuple[str, str]]]],
+        site_years: int = 3,
+    ):
         self.rng = rng
+        self.site_years = site_years  # HALRIC_CATALOG_EMBARGO_YEARS of the hub the rows are for
         self.groups = [f"group-{i:02d}" for i in range(N_GROUPS)]
         self.access = [f"access-{i:02d}" for i in range(20)]
         self.instruments = instruments
@@ -175,7 +182,7 @@ class World:
             relationships=[],
             is_published=published,
             published_at=now if published else None,
-            embargo_until=embargo_for(created, years, never),
+            embargo_until=embargo_for(created, years, never, site_years=self.site_years),
             never_release=never,
             confidential=False,
             version="4",
@@ -431,7 +438,8 @@ def measure(db: Any, actor: Any, queries: list[Any], pids: list[str], label: str
     from halric.catalog.search import search
     from halric.catalog.service import get_dataset
 
-    cache = searchcache.current()
+    with db.session(write=False) as s:
+        cache = searchcache.current(s)
     for q in queries[:3]:  # warm caches and pools, as a running hub would have them
         with db.session() as s:
             search(s, actor, q)
@@ -588,7 +596,7 @@ def run_backend(kind: str, n: int, args: argparse.Namespace, tmp: str) -> dict[s
             n = sample_picks(db, actor, pick)
         else:
             rng = random.Random(args.seed)
-            world = World(rng, n, registry_instruments(db))
+            world = World(rng, n, registry_instruments(db), db.settings.catalog_embargo_years)
             with generation_triggers(db, on=args.generation_triggers):
                 rate = load(db, world, n, args.batch, f"{kind} {n:,}", pick, groups)
         if args.load_only:

@@ -70,7 +70,7 @@ def db(settings: Settings) -> Iterator[Database]:
     from halric.migrations import upgrade
 
     upgrade(settings.db_url)
-    database = Database(settings.db_url)
+    database = Database(settings.db_url, settings=settings)  # the app built on it shares them
     yield database
     database.dispose()
 

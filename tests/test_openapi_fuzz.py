@@ -77,7 +77,7 @@ def test_every_operation_answers_as_documented(app, db, make_user, monkeypatch):
         status_code_conformance,
     )
 
-    monkeypatch.setenv("HALRIC_DOWNLOAD_ROOTS", "")  # nothing on this machine is served
+    monkeypatch.setattr(app.state.settings, "download_roots", "")  # nothing on this machine is served
     admin = make_user(roles=["admin"], prefix="fuzzadm")
 
     spec = app.openapi()  # built once here: the first request for it may take seconds on a busy machine

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from tests.support.accounts import bearer
 
-from halric.catalog import config, datacite
+from halric.catalog import datacite
 
 USER, SECRET = "HALRIC.TEST", "datacite-secret"
 
@@ -54,21 +54,20 @@ class StandIn(BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def stand_in(monkeypatch) -> Iterator[str]:
+def stand_in(db, monkeypatch) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), StandIn)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("HALRIC_DATACITE_URL", url)
-    monkeypatch.setenv("HALRIC_DATACITE_USER", USER)
-    monkeypatch.setenv("HALRIC_DATACITE_PASSWORD", SECRET)
-    monkeypatch.setenv("HALRIC_DATACITE_PREFIX", "10.80001")
-    config.reset()
+    cfg = db.settings  # the hub's settings (its app shares them), restored by monkeypatch after the test
+    monkeypatch.setattr(cfg, "datacite_url", url)
+    monkeypatch.setattr(cfg, "datacite_user", USER)
+    monkeypatch.setattr(cfg, "datacite_password", SECRET)
+    monkeypatch.setattr(cfg, "datacite_prefix", "10.80001")
     StandIn.received = []
     yield url
     server.shutdown()
     server.server_close()
-    config.reset()
 
 
 def good_doc() -> dict:
@@ -154,12 +153,10 @@ def test_refusals_from_datacite_and_from_the_hub(client, db, make_user, stand_in
         headers=h_owner,
     ).json()["doi"]
     q = quote(doi, safe="")
-    monkeypatch.setenv("HALRIC_DATACITE_PASSWORD", "wrong")
-    config.reset()
+    monkeypatch.setattr(db.settings, "datacite_password", "wrong")
     r = client.post(f"/api/v3/PublishedData/{q}/register", headers=h_steward)
     assert r.status_code == 422 and "credentials" in r.json()["detail"]
-    monkeypatch.delenv("HALRIC_DATACITE_URL")
-    config.reset()
+    monkeypatch.setattr(db.settings, "datacite_url", None)
     r = client.post(f"/api/v3/PublishedData/{q}/register", headers=h_steward)
     assert r.status_code == 422 and "HALRIC_DATACITE_URL" in r.json()["detail"]
     assert (
@@ -194,8 +191,7 @@ def test_datacite_down_queues_the_registration_and_the_job_registers_it(
     with socket.socket() as sock:  # a port where nothing listens: DataCite is down
         sock.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    monkeypatch.setenv("HALRIC_DATACITE_URL", down)
-    config.reset()
+    monkeypatch.setattr(db.settings, "datacite_url", down)
     r = client.post(f"/api/v3/PublishedData/{q}/register", headers=h_steward)
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "registration_queued" and "retried in the background" in r.json()["detail"]
@@ -211,8 +207,7 @@ def test_datacite_down_queues_the_registration_and_the_job_registers_it(
     with pytest.raises(Exception, match="could not be reached"):
         run(Context(db, settings, system_actor("test"), job_id), {"doi": doi})
     # DataCite is back: the scheduled sweep (no arguments) registers every queued record
-    monkeypatch.setenv("HALRIC_DATACITE_URL", stand_in)
-    config.reset()
+    monkeypatch.setattr(db.settings, "datacite_url", stand_in)
     assert run(Context(db, settings, system_actor("test"), job_id), {}) == {"registered": [doi]}
     assert client.get(f"/api/v3/PublishedData/{q}").json()["status"] == "registered"
     assert len(StandIn.received) == 1

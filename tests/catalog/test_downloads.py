@@ -20,8 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.support.accounts import add_user, bearer
+from tests.support.settings import changed
 
-from halric.catalog import config
 from halric.catalog import files as catalog_files
 from halric.core.audit import AuditEvent
 
@@ -49,15 +49,12 @@ def _write_h5(path: Path) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def env(db_url, tmp_path_factory):
+def env(db, tmp_path_factory):
     """Serving roots for the module and database (HALRIC_DOWNLOAD_ROOTS), restored afterwards."""
     serve = tmp_path_factory.mktemp("serve")
     outside = tmp_path_factory.mktemp("outside")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HALRIC_DOWNLOAD_ROOTS", str(serve))
-        config.reset()
-        yield {"serve": serve, "outside": outside, "mp": mp}
-    config.reset()
+    with changed(db, download_roots=str(serve)) as cfg:
+        yield {"serve": serve, "outside": outside, "cfg": cfg}
 
 
 @pytest.fixture()
@@ -65,11 +62,7 @@ def roots(env):
     """Change the serving roots for one test."""
 
     def _set(value: str | None) -> None:
-        if value is None:
-            env["mp"].delenv("HALRIC_DOWNLOAD_ROOTS", raising=False)
-        else:
-            env["mp"].setenv("HALRIC_DOWNLOAD_ROOTS", value)
-        config.reset()
+        env["cfg"].download_roots = value  # None: unset, as HALRIC_DOWNLOAD_ROOTS not given
 
     yield _set
     _set(str(env["serve"]))
@@ -377,7 +370,7 @@ def test_a_changed_file_answers_409_and_a_missing_one_404(client, db, world, env
     assert ev.details["file"] == "a.bin"
 
 
-def test_downloads_are_off_without_serving_roots(client, world, roots, env):
+def test_downloads_are_off_without_serving_roots(client, world, roots, env, monkeypatch):
     empty = _dataset(client, world["h"], "grp-dl-own", env["serve"] / "empty", [])
     z = client.get(url(empty, what="download.zip"), headers=world["h"])
     assert z.status_code == 200 and zipfile.ZipFile(io.BytesIO(z.content)).namelist() == [
@@ -394,7 +387,7 @@ def test_downloads_are_off_without_serving_roots(client, world, roots, env):
     assert not page.xpath("//a[contains(@href, '/download')]")
     assert "Downloads are not enabled" in page.text_content()
     roots(None)  # unset, and HALRIC_DATA_ROOTS unset: only DATA_DIR/data is served, not this folder
-    env["mp"].delenv("HALRIC_DATA_ROOTS", raising=False)
+    monkeypatch.setattr(env["cfg"], "data_roots", None)
     assert client.get(url(world["pid"], "scan.h5"), headers=world["h"]).status_code == 403
 
 
@@ -518,19 +511,22 @@ def test_an_ingested_dataset_downloads_with_its_blake3_checksums(client, db, wor
 
 
 def test_serving_roots_follow_the_settings(monkeypatch, settings, tmp_path):
-    cfg = config.CatalogSettings(download_roots=None, data_roots=f"{tmp_path}/a:{tmp_path}/b")
-    assert catalog_files.Serving.from_settings(settings, cfg).roots == ((tmp_path / "a"), (tmp_path / "b"))
-    cfg = config.CatalogSettings(download_roots=str(tmp_path / "c"), data_roots=str(tmp_path / "a"))
-    assert catalog_files.Serving.from_settings(settings, cfg).roots == (tmp_path / "c",)
-    off = config.CatalogSettings(download_roots="", data_roots=str(tmp_path))
-    assert catalog_files.Serving.from_settings(settings, off).roots == ()
-    unset = config.CatalogSettings(download_roots=None, data_roots=None)  # `make run`: DATA_DIR/data
-    default = catalog_files.Serving.from_settings(settings, unset)
+    def cfg(**roots):
+        return settings.model_copy(update=roots)
+
+    both = cfg(download_roots=None, data_roots=f"{tmp_path}/a:{tmp_path}/b")
+    assert catalog_files.Serving.from_settings(both).roots == ((tmp_path / "a"), (tmp_path / "b"))
+    own = cfg(download_roots=str(tmp_path / "c"), data_roots=str(tmp_path / "a"))
+    assert catalog_files.Serving.from_settings(own).roots == (tmp_path / "c",)
+    off = cfg(download_roots="", data_roots=str(tmp_path))
+    assert catalog_files.Serving.from_settings(off).roots == ()
+    unset = cfg(download_roots=None, data_roots=None)  # `make run`: DATA_DIR/data
+    default = catalog_files.Serving.from_settings(unset)
     assert default.roots == ((settings.data_dir / "data").resolve(),)
     assert default.allows((settings.data_dir / "data" / "run1" / "a.h5").resolve())
     assert not default.allows((settings.data_dir / "halric.db").resolve())
     assert not default.allows((settings.data_dir / "secret_key").resolve())
-    serving = catalog_files.Serving.from_settings(settings, cfg)
+    serving = catalog_files.Serving.from_settings(own)
     assert settings.data_dir.resolve() in serving.private
 
 
@@ -585,6 +581,8 @@ def test_a_zip_over_4_gib_uses_zip64_and_reads_back(tmp_path):
 
 def _cli(args: list[str], settings) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HALRIC_DATABASE_URL": settings.db_url, "HALRIC_DATA_DIR": str(settings.data_dir)}
+    if settings.download_roots is not None:  # the command reads the hub's settings from its environment
+        env["HALRIC_DOWNLOAD_ROOTS"] = settings.download_roots
     return subprocess.run([sys.executable, "-m", "halric.cli.main", "download", *args], env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 

@@ -13,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from tests.support.accounts import add_user, bearer
+from tests.support.settings import changed
 
-from halric.catalog import config, folders
+from halric.catalog import folders
 from halric.catalog.models import Dataset
 
 SECRET = b"alice's private measurement\n" * 40
@@ -43,14 +44,11 @@ def url(pid: str, path: str) -> str:
 @pytest.fixture(scope="module")
 def site(app, db, tmp_path_factory):
     serve = tmp_path_factory.mktemp("claims-serve")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HALRIC_DOWNLOAD_ROOTS", str(serve))
-        config.reset()
+    with changed(db, download_roots=str(serve)):
         alice = add_user(db, ["grp-alice"], prefix="alice")
         bob = add_user(db, ["grp-bob"], prefix="bob")
         steward = add_user(db, [], roles=["steward"], prefix="stw")
         yield {"serve": serve, "h_a": bearer(db, alice), "h_b": bearer(db, bob), "h_s": bearer(db, steward)}
-    config.reset()
 
 
 def _run(site) -> Path:

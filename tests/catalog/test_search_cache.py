@@ -6,7 +6,6 @@ per read scope and per query."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,8 +14,9 @@ from unittest import mock
 
 import pytest
 from sqlalchemy import event, text
+from tests.support.settings import changed
 
-from halric.catalog import config, searchcache, service
+from halric.catalog import searchcache, service
 from halric.catalog.search import WINDOW, SearchQuery, fullfacet, search
 from halric.core.actor import ANONYMOUS, Actor
 
@@ -29,27 +29,18 @@ MIGRATION = Path(searchcache.__file__).parents[1] / "migrations/versions/0009_ca
 
 
 @contextmanager
-def cache_settings(**env: str) -> Iterator[searchcache.SearchCache | None]:
-    """``HALRIC_CATALOG_SEARCH_CACHE*`` set as given while inside; a fresh cache."""
-    names = {f"HALRIC_CATALOG_SEARCH_CACHE{k.upper() if k else ''}": v for k, v in env.items()}
-    old = {name: os.environ.get(name) for name in names}
-    os.environ.update(names)
-    config.reset()
-    try:
-        yield searchcache.current()
-    finally:
-        for name, value in old.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        config.reset()
+def cache_settings(db, **values: object) -> Iterator[searchcache.SearchCache | None]:
+    """The database's ``catalog_search_cache*`` settings as given while inside; a fresh cache."""
+    with changed(db, **{f"catalog_search_cache{k}": v for k, v in values.items()}):
+        with db.session(write=False) as s:
+            cache = searchcache.current(s)
+        yield cache
 
 
 @pytest.fixture(autouse=True)
-def cache() -> Iterator[searchcache.SearchCache]:
+def cache(db) -> Iterator[searchcache.SearchCache]:
     """The cache keeps every answer here (the test catalog is small; the default keeps only broad ones)."""
-    with cache_settings(_min_matches="1") as c:
+    with cache_settings(db, _min_matches=1) as c:
         assert c is not None
         yield c
 
@@ -148,10 +139,10 @@ def test_without_the_cache_every_answer_is_the_same(db, catalog):
 
 
 def test_switched_off_nothing_is_kept(db, catalog):
-    with cache_settings(**{"": "false"}) as off:
+    with cache_settings(db, **{"": False}) as off:
         assert off is None
         assert ask(db, ALICE) == ask(db, ALICE) == uncached(db, ALICE)
-    with cache_settings(_min_matches="1000000") as c:  # only answers counting a million datasets
+    with cache_settings(db, _min_matches=1_000_000) as c:  # only answers counting a million datasets
         ask(db, ALICE)
         assert c.stats()["stores"] == 0
 

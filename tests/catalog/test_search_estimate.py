@@ -36,17 +36,15 @@ def world(db):
 
 
 @pytest.fixture()
-def small_thresholds(monkeypatch):
+def small_thresholds(db, monkeypatch):
     monkeypatch.setattr(search_mod, "BROAD", 100)
     monkeypatch.setattr(search_mod, "SAMPLE_ROWS", 200)
     monkeypatch.setattr(search_mod, "MIN_SAMPLE_HITS", 50)
     # counts cached under the real thresholds (every search that matches something is kept) were not
     # estimated; the thresholds are constants of the code, so nothing else drops them when a test changes them
-    if (cache := searchcache.current()) is not None:
-        cache.clear()
+    db.state.clear()  # a fresh search cache for the database
     yield
-    if (cache := searchcache.current()) is not None:
-        cache.clear()
+    db.state.clear()
 
 
 def test_about_keeps_two_significant_figures():
@@ -138,9 +136,8 @@ def test_a_cursor_is_checked(client, world):
 def test_an_estimate_is_kept_in_the_search_cache(world, small_thresholds, monkeypatch):
     from sqlalchemy import event
 
-    from halric.catalog import searchcache
-
-    cache = searchcache.current()
+    with world.session() as s:
+        cache = searchcache.current(s)
     assert cache is not None
     monkeypatch.setattr(cache, "min_matches", 100)  # a few hundred datasets count as expensive here
     cache.clear()

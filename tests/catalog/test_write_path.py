@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from halric.catalog import config, folders, service
+from halric.catalog import folders, service
 from halric.catalog.models import Dataset, DatasetTerm
 from halric.core.actor import Actor
 from halric.core.audit import AuditEvent
 from halric.core.errors import Conflict
+from halric.core.settings import Settings
 
 ALICE = Actor(user_id=9001, username="alice-w", groups=frozenset({"wgroup"}), via="api")
 
@@ -67,9 +68,33 @@ def test_named_pids_and_idempotency_keys_still_take_the_retry_path(db):
         assert sorted(rows) == ["keyed", "named"]
 
 
-def test_the_default_serving_root_follows_the_data_directory(monkeypatch, tmp_path):
-    """The data directory is remembered per environment, never across a change of it."""
-    unset = config.CatalogSettings(download_roots=None, data_roots=None)
+def test_the_default_serving_root_follows_the_data_directory(tmp_path):
+    """The default serving root is the data directory of the settings given, never one remembered."""
     for name in ("one", "two", "one"):
-        monkeypatch.setenv("HALRIC_DATA_DIR", str(tmp_path / name))
-        assert folders.serving_roots(unset) == (str((tmp_path / name / "data").resolve()),)
+        cfg = Settings(data_dir=tmp_path / name, download_roots=None, data_roots=None)
+        assert folders.serving_roots(cfg) == (str((tmp_path / name / "data").resolve()),)
+
+
+def test_each_database_writes_with_the_settings_it_was_given(db, settings):
+    """No settings are cached per process: two hubs' databases in one process (as two apps, or an app and a
+    command) each draw pids under their own prefix and give their own default embargo."""
+    from halric.core.db import Database
+
+    other = Database(
+        settings.db_url,
+        settings=settings.model_copy(update={"catalog_pid_prefix": "PID.other", "catalog_embargo_years": 7}),
+    )
+    try:
+        with db.session() as s:
+            here = service.create_dataset(s, ALICE, body("own-settings-here"))
+        with other.session() as s:
+            there = service.create_dataset(s, ALICE, body("own-settings-there"))
+        with db.session() as s:
+            again = service.create_dataset(s, ALICE, body("own-settings-again"))
+    finally:
+        other.dispose()
+    assert here["pid"].startswith(settings.catalog_pid_prefix + "/")
+    assert there["pid"].startswith("PID.other/") and again["pid"].startswith(settings.catalog_pid_prefix + "/")
+    years = {p: int(d["embargoUntil"][:4]) - int(d["creationTime"][:4]) for p, d in (("a", here), ("b", there))}
+    # created 2026, registered now (2026 or later): the embargo counts from registration
+    assert years["b"] - years["a"] == 7 - settings.catalog_embargo_years

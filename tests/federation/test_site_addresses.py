@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 from tests.support import aio
 from tests.support.accounts import bearer
+from tests.support.settings import changed
 
 from halric.core.errors import InvalidInput
-from halric.federation import addresses
-from halric.federation.addresses import FederationSettings, check_site_url
+from halric.core.settings import Settings
+from halric.federation.addresses import check_site_url
 
-STRICT = FederationSettings(federation_allow_http=False, federation_allow_private_hosts=False)
+STRICT = Settings(federation_allow_http=False, federation_allow_private_hosts=False)
 
 
 @pytest.mark.parametrize(
@@ -41,35 +42,27 @@ def test_scheme_credentials_and_unresolvable_names_are_refused(url, words):
 def test_public_addresses_pass_and_the_settings_open_what_they_name():
     assert check_site_url("https://93.184.215.14/panosc-api", STRICT) == "https://93.184.215.14/panosc-api"
     assert check_site_url("https://[2606:4700::1111]", STRICT)
-    http_ok = FederationSettings(federation_allow_http=True, federation_allow_private_hosts=False)
+    http_ok = Settings(federation_allow_http=True, federation_allow_private_hosts=False)
     assert check_site_url("http://93.184.215.14", http_ok)
     with pytest.raises(InvalidInput, match="non-public"):
         check_site_url("http://127.0.0.1:8000", http_ok)
-    both = FederationSettings(federation_allow_http=True, federation_allow_private_hosts=True)
+    both = Settings(federation_allow_http=True, federation_allow_private_hosts=True)
     assert check_site_url("http://127.0.0.1:8000", both)
 
 
-def test_the_api_refuses_a_loopback_site_and_audits_nothing(client, db, make_user, monkeypatch):
+def test_the_api_refuses_a_loopback_site_and_audits_nothing(client, db, make_user):
     coordinator = make_user(roles=["coordinator"], prefix="coord")
     h = bearer(db, coordinator)
-    monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_HTTP", "false")
-    monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS", "false")
-    addresses.reset()
-    try:
+    with changed(db, federation_allow_http=False, federation_allow_private_hosts=False):
         for url in ("https://127.0.0.1:9", "https://169.254.169.254", "http://93.184.215.14"):
             r = client.post("/api/federation/sites", headers=h,
                             json={"name": "probe", "url": url, "kind": "panosc"})  # fmt: skip
             assert r.status_code == 400 and r.json()["detail"].startswith("url: "), r.text
         assert client.get("/api/federation/sites", headers=h).json() == []
-        monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_HTTP", "true")
-        monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS", "true")
-        addresses.reset()
+    with changed(db, federation_allow_http=True, federation_allow_private_hosts=True):
         r = client.post("/api/federation/sites", headers=h,
                         json={"name": "nearby", "url": "http://127.0.0.1:9", "kind": "panosc"})  # fmt: skip
         assert r.status_code == 201, r.text
-    finally:
-        monkeypatch.undo()
-        addresses.reset()
 
 
 @pytest.fixture()
@@ -116,7 +109,7 @@ def test_an_answer_from_a_non_public_address_is_never_used(local_site):
             c.get("/Datasets")
         with pytest.raises(HarvestError, match="NonPublicPeer"):
             _get(c, "/Datasets", {})
-    allowed = FederationSettings(federation_allow_http=True, federation_allow_private_hosts=True)
+    allowed = Settings(federation_allow_http=True, federation_allow_private_hosts=True)
     with httpx.Client(base_url=url, event_hooks=peer_hooks(allowed)) as c:
         assert c.get("/Datasets").json() == {"secret": "internal"}
 
@@ -130,27 +123,21 @@ def test_an_answer_from_a_non_public_address_is_never_used(local_site):
     assert len(seen) == 5  # each call reached the server: what is refused is the use of its answer
 
 
-def test_the_hubs_own_clients_check_the_address(local_site, monkeypatch):
+def test_the_hubs_own_clients_check_the_address(local_site):
     """The clients harvest and fan-out really use carry the check (with the suite's private hosts off)."""
     from halric.federation import fanout, harvest
     from halric.federation.addresses import NonPublicPeer
 
     url, _ = local_site
-    monkeypatch.setenv("HALRIC_FEDERATION_ALLOW_PRIVATE_HOSTS", "false")
-    addresses.reset()
-    try:
-        with (
-            harvest._client(url, 5.0, "token") as c,
-            pytest.raises(harvest.HarvestError, match="NonPublicPeer"),
-        ):
-            harvest._get(c, "/Datasets", {})
+    with (
+        harvest._client(url, 5.0, "token", STRICT) as c,
+        pytest.raises(harvest.HarvestError, match="NonPublicPeer"),
+    ):
+        harvest._get(c, "/Datasets", {})
 
-        async def ask():
-            async with fanout.async_client() as c:
-                await c.get(url + "/Datasets")
+    async def ask():
+        async with fanout.async_client(STRICT) as c:
+            await c.get(url + "/Datasets")
 
-        with pytest.raises(NonPublicPeer):
-            aio.run(ask)
-    finally:
-        monkeypatch.undo()
-        addresses.reset()
+    with pytest.raises(NonPublicPeer):
+        aio.run(ask)

@@ -10,23 +10,19 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 from tests.support.accounts import bearer
-
-from halric.catalog import config
+from tests.support.settings import changed
 
 from .helpers import running_project
 
 
 @pytest.fixture()
-def storage(tmp_path, monkeypatch):
+def storage(db, tmp_path):
     """Two storage locations, one in Sweden and one in Denmark, both served for download."""
     (tmp_path / "se").mkdir()
     (tmp_path / "dk").mkdir()
-    monkeypatch.setenv("HALRIC_DOWNLOAD_ROOTS", str(tmp_path))
-    monkeypatch.setenv("HALRIC_STORAGE_COUNTRIES", f"{tmp_path}/se=SE;{tmp_path / 'dk'}/=dk")
-    config.reset()
-    yield tmp_path
-    monkeypatch.undo()
-    config.reset()
+    countries = f"{tmp_path}/se=SE;{tmp_path / 'dk'}/=dk"
+    with changed(db, download_roots=str(tmp_path), storage_countries=countries):
+        yield tmp_path
 
 
 def _dataset(proposal_id: str, folder, **extra) -> dict:
@@ -44,9 +40,9 @@ def test_a_clinical_projects_data_live_only_where_it_allows(
     pilot = running_project(db, people["applicant"]["name"], people["coordinator"]["name"],
                             people["maxiv_staff"]["name"])  # fmt: skip
     n, team = pilot.app_id, people["applicant"]["h"]
-    assert jurisdiction.country_of(f"{storage}/dk/run") == "DK"
-    assert jurisdiction.country_of(f"{storage}/se/../dk/run") == "DK"
-    assert jurisdiction.country_of(f"{storage}/sea/run") is None
+    assert jurisdiction.country_of(f"{storage}/dk/run", db.settings) == "DK"
+    assert jurisdiction.country_of(f"{storage}/se/../dk/run", db.settings) == "DK"
+    assert jurisdiction.country_of(f"{storage}/sea/run", db.settings) is None
     url = f"/api/projects/{n}/data-countries"
     # no rule yet: any folder is accepted
     r = client.post(

@@ -17,6 +17,7 @@ from halric.catalog.query import Col, FieldMap, JsonDoc, JsonList, Related, dial
 from halric.core import audit, values
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from halric.core.settings import of as settings_of
 from halric.core.timeutil import utcnow
 from halric.privacy import guard as personal_data
 from halric.privacy.scan import scan_metadata
@@ -624,9 +625,12 @@ def set_proposal_policy(
         DatasetTerm.kind == "proposal", DatasetTerm.value == proposal_id
     )
     n = 0
+    site_years = settings_of(s).catalog_embargo_years
     for ds in s.scalars(select(Dataset).where(Dataset.pid.in_(pids), Dataset.is_published.is_(False))):
         ds.never_release = never_release
-        ds.embargo_until = embargo_for(ds.creation_time, years, never_release, ds.created_at)
+        ds.embargo_until = embargo_for(
+            ds.creation_time, years, never_release, ds.created_at, site_years=site_years
+        )
         n += 1
     audit.record(
         s, actor, "embargo-policy", "proposal", proposal_id,

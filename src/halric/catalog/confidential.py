@@ -88,6 +88,7 @@ def mark_proposal(s: Session, actor: Actor, p: Proposal, confidential: bool) -> 
     and keep their DOI). Lifting the mark gives them their proposal's embargo policy back. Audited; returns
     how many datasets changed."""
     from halric.catalog.embargo import embargo_for
+    from halric.core.settings import of as settings_of
 
     p.confidential = confidential
     pids = select(DatasetTerm.dataset_pid).where(
@@ -104,7 +105,10 @@ def mark_proposal(s: Session, actor: Actor, p: Proposal, confidential: bool) -> 
             ds.never_release, ds.embargo_until = True, None
         else:
             ds.never_release = bool(p.never_release)
-            ds.embargo_until = embargo_for(ds.creation_time, p.embargo_years, ds.never_release, ds.created_at)
+            ds.embargo_until = embargo_for(
+                ds.creation_time, p.embargo_years, ds.never_release, ds.created_at,
+                site_years=settings_of(s).catalog_embargo_years,
+            )  # fmt: skip
         _reindex_groups(s, ds)
         n += 1
     audit.record(s, actor, "confidential" if confidential else "not-confidential", "proposal",

@@ -10,7 +10,7 @@ automatically; nor are the datasets of a confidential pilot project (``catalog/c
 release job publishes only datasets whose embargo ended after they were registered:
 an embargo end set to a date before registration is a steward's to act on, not the job's.
 
-The rules only: this module imports nothing else of the catalog's but its models and settings. The release
+The rules only: this module imports nothing else of the catalog's but its models; the site's period comes from the caller. The release
 (``service.release_embargoed``) and a proposal's policy (``collections.set_proposal_policy``) call it.
 """
 
@@ -21,7 +21,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from halric.catalog.config import get
 from halric.catalog.models import Dataset
 from halric.core.timeutil import as_utc, utcnow
 
@@ -34,14 +33,20 @@ def add_years(when: datetime, years: int) -> datetime:
 
 
 def embargo_for(
-    creation_time: datetime, years: int | None, never_release: bool, registered_at: datetime | None = None
+    creation_time: datetime,
+    years: int | None,
+    never_release: bool,
+    registered_at: datetime | None = None,
+    *,
+    site_years: int,
 ) -> datetime | None:
-    """The default embargo end: ``years`` (the site's period when None) after the later of the
-    dataset's creation time and its registration at the hub (now, when not given)."""
+    """The default embargo end: ``years`` (the site's period ``site_years``, HALRIC_CATALOG_EMBARGO_YEARS,
+    when None) after the later of the dataset's creation time and its registration at the hub (now, when
+    not given)."""
     if never_release:
         return None
     start = max(as_utc(creation_time), as_utc(registered_at or utcnow()))
-    return add_years(start, get().catalog_embargo_years if years is None else years)
+    return add_years(start, site_years if years is None else years)
 
 
 def due(s: Session, now: datetime | None = None, limit: int | None = None) -> list[str]:

@@ -40,8 +40,6 @@ from sqlalchemy import not_, select
 from sqlalchemy.orm import Session
 
 from halric.catalog import folders, jurisdiction, rules
-from halric.catalog.config import CatalogSettings
-from halric.catalog.config import get as catalog_settings
 from halric.catalog.models import Dataset, OrigDatablock
 from halric.catalog.service import load_dataset
 from halric.core import audit
@@ -99,8 +97,8 @@ class Serving:
     private: tuple[Path, ...] = ()
 
     @classmethod
-    def from_settings(cls, hub: Settings, catalog: CatalogSettings | None = None) -> Serving:
-        roots = tuple(Path(p) for p in folders.serving_roots(catalog or catalog_settings(), hub.data_dir))
+    def from_settings(cls, hub: Settings) -> Serving:
+        roots = tuple(Path(p) for p in folders.serving_roots(hub))
         private = [Path(folders.canonical(os.path.abspath(hub.data_dir.expanduser())) or "/")]
         if hub.cache_dir:
             private.append(Path(folders.canonical(os.path.abspath(hub.cache_dir.expanduser())) or "/"))

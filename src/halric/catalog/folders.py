@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from halric.core.errors import Conflict, InvalidInput, PermissionDenied
 from halric.core.values import text_problem
+
+if TYPE_CHECKING:
+    from halric.core.settings import Settings
 
 
 def canonical(path: str | os.PathLike[str] | None) -> str | None:
@@ -75,21 +77,15 @@ def default_download_root(data_dir: str | os.PathLike[str]) -> str:
     return os.path.join(os.path.expanduser(os.fspath(data_dir)), "data")
 
 
-def serving_roots(cfg: Any = None, data_dir: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
+def serving_roots(cfg: Settings) -> tuple[str, ...]:
     """The serving roots, canonical: ``HALRIC_DOWNLOAD_ROOTS``, by default ``HALRIC_DATA_ROOTS``, and when
-    neither is set the hub's ``DATA_DIR/data`` (``data_dir``: the hub's data directory; default: from
-    the environment)."""
-    from halric.catalog.config import get as catalog_settings
-
-    cfg = cfg or catalog_settings()
+    neither is set the hub's ``DATA_DIR/data``."""
     if cfg.download_roots is not None:
         raw = cfg.download_roots
     elif cfg.data_roots is not None:
         raw = cfg.data_roots
     else:
-        if data_dir is None:
-            data_dir = _env_data_dir()
-        raw = default_download_root(data_dir)
+        raw = default_download_root(cfg.data_dir)
     out = []
     for p in raw.split(os.pathsep):
         if p.strip():
@@ -97,20 +93,6 @@ def serving_roots(cfg: Any = None, data_dir: str | os.PathLike[str] | None = Non
             if real is not None:
                 out.append(real)
     return tuple(out)
-
-
-def _env_data_dir() -> str:
-    """The data directory the environment names (``Settings().data_dir``), read once per environment:
-    building the settings took a third of the CPU of each dataset write."""
-    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("HALRIC_")))
-    return _data_dir_for(env, os.getcwd())
-
-
-@lru_cache(maxsize=8)
-def _data_dir_for(env: tuple[tuple[str, str], ...], cwd: str) -> str:
-    from halric.core.settings import Settings
-
-    return os.fspath(Settings().data_dir)
 
 
 def ancestors(path: str, *, include_self: bool = True) -> list[str]:

@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import InvalidInput, PermissionDenied
+from halric.core.settings import Settings
+from halric.core.settings import of as settings_of
 
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -68,18 +70,17 @@ def _locations(raw: str) -> tuple[Location, ...]:
     return parse(raw)
 
 
-def locations() -> tuple[Location, ...]:
-    from halric.catalog.config import get as catalog_settings
+def locations(cfg: Settings) -> tuple[Location, ...]:
+    """The storage locations ``HALRIC_STORAGE_COUNTRIES`` names, longest prefix first."""
+    return _locations(cfg.storage_countries)
 
-    return _locations(catalog_settings().storage_countries)
 
-
-def country_of(place: str | None) -> str | None:
+def country_of(place: str | None, cfg: Settings) -> str | None:
     """The country of the storage location holding ``place`` (a folder or an address), None if none does."""
     if not place:
         return None
     where = place if "://" in place else os.path.normpath(place)
-    return next((loc.country for loc in locations() if loc.holds(where)), None)
+    return next((loc.country for loc in locations(cfg) if loc.holds(where)), None)
 
 
 def rule_for(s: Session, proposal_ids: list[Any]) -> tuple[str, list[str]] | None:
@@ -102,7 +103,7 @@ def check_location(s: Session, ds: Any) -> None:
     if rule is None:
         return
     project, allowed = rule
-    country = country_of(ds.source_folder)
+    country = country_of(ds.source_folder, settings_of(s))
     if country in allowed:
         return
     where = (

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from halric.accounts import orcid
 from halric.accounts.models import User
 from halric.catalog import confidential, credit, datacite, dto, rules
-from halric.catalog.config import get as catalog_settings
 from halric.catalog.filters import Filter, project
 from halric.catalog.models import Dataset, PublishedData
 from halric.catalog.query import Col, FieldMap, JsonDoc, JsonList, dialect_of, filtered
 from halric.core import audit, values
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unprocessable
+from halric.core.settings import of as settings_of
 from halric.core.timeutil import utcnow
 
 PUBLIC_STATES = ("registered", "public")
@@ -102,7 +102,7 @@ def create(s: Session, actor: Actor, dto_in: dict[str, Any]) -> dict[str, Any]:
     dto.require(data, ("title", "abstract", "creator", "pidArray"), "published data")
     datasets = _check_datasets(s, actor, data.pidArray or [])
     confidential.refuse_publication(datasets, "no DOI is made for it")
-    cfg = catalog_settings()
+    cfg = settings_of(s)
     doi = data.doi or f"{cfg.datacite_prefix}/{uuid.uuid4().hex[:12]}"
     if s.get(PublishedData, doi) is not None:
         raise Conflict(f"doi: published data with DOI {doi!r} already exists", field="doi")
@@ -185,12 +185,12 @@ def update(s: Session, actor: Actor, doi: str, dto_in: dict[str, Any]) -> dict[s
     return published_dict(p)
 
 
-def landing_url(doi: str) -> str:
-    return f"{catalog_settings().catalog_base_url.rstrip('/')}/catalog/published/{quote(doi, safe='')}"
+def landing_url(base_url: str, doi: str) -> str:
+    return f"{base_url.rstrip('/')}/catalog/published/{quote(doi, safe='')}"
 
 
-def dataset_url(pid: str) -> str:
-    return f"{catalog_settings().catalog_base_url.rstrip('/')}/catalog/datasets/{quote(pid, safe='')}"
+def dataset_url(base_url: str, pid: str) -> str:
+    return f"{base_url.rstrip('/')}/catalog/datasets/{quote(pid, safe='')}"
 
 
 def _name_key(name: str | None) -> str:
@@ -248,17 +248,16 @@ def metadata(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
     get their ORCID iD (:func:`creator_orcids`); a pilot project's datasets add the programme's credit
     (:mod:`halric.catalog.credit`)."""
     p = _load(s, actor, doi)
+    cfg = settings_of(s)
     doc = datacite.build(
         p,
-        landing_url=landing_url(p.doi),
-        dataset_urls=[dataset_url(x) for x in p.pid_array or []],
-        publisher=catalog_settings().datacite_publisher,
+        landing_url=landing_url(cfg.public_url, p.doi),
+        dataset_urls=[dataset_url(cfg.public_url, x) for x in p.pid_array or []],
+        publisher=cfg.datacite_publisher,
     )
     doc = datacite.add_orcids(doc, creator_orcids(s, p))
     # a pilot project's datasets credit the programme: funder and award, project, instruments, PaNET
-    return credit.add_project_credit(
-        s, doc, list(p.pid_array or []), base_url=catalog_settings().catalog_base_url
-    )
+    return credit.add_project_credit(s, doc, list(p.pid_array or []), base_url=cfg.public_url)
 
 
 def publish(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
@@ -285,7 +284,7 @@ def register(s: Session, actor: Actor, doi: str) -> dict[str, Any]:
         return published_dict(p)
     doc = metadata(s, actor, doi)
     datacite.validate(doc)
-    cfg = catalog_settings()
+    cfg = settings_of(s)
     datasets = [s.get(Dataset, pid) for pid in p.pid_array or []]
     if any(d is None for d in datasets):
         raise Unprocessable("pidArray: a dataset of this record no longer exists.")

@@ -42,7 +42,6 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from halric.catalog import config
 from halric.catalog.models import SearchGeneration
 from halric.core.generation import Generation
 
@@ -150,24 +149,23 @@ class Lookup:
             self.cache.put(self.generation, key, value)
 
 
-_current: tuple[config.CatalogSettings, SearchCache | None] | None = None
-
-
-def current() -> SearchCache | None:
-    """This process's cache as the settings describe it (None: switched off)."""
-    global _current
-    cfg = config.get()
-    if _current is None or _current[0] is not cfg:  # first use, or the settings were reloaded (tests)
-        cache = None
-        if cfg.catalog_search_cache:
-            cache = SearchCache(cfg.catalog_search_cache_size, cfg.catalog_search_cache_min_matches)
-        _current = (cfg, cache)
-    return _current[1]
+def current(s: Session) -> SearchCache | None:
+    """The cache of the database that made this session, as its settings describe it (None: switched off).
+    One per database and process: an app, a command and each test's database have their own."""
+    db = s.info["database"]
+    if "catalog.searchcache" not in db.state:
+        cfg = db.settings
+        db.state["catalog.searchcache"] = (
+            SearchCache(cfg.catalog_search_cache_size, cfg.catalog_search_cache_min_matches)
+            if cfg.catalog_search_cache
+            else None
+        )
+    return db.state["catalog.searchcache"]
 
 
 def lookup(s: Session) -> Lookup | None:
     """Read the generation and bind the cache to it; None when the cache is off or cannot be trusted."""
-    cache = current()
+    cache = current(s)
     if cache is None:
         return None
     gen = generation(s)

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from halric.catalog import collections as coll
 from halric.catalog import confidential, dto, embargo, folders, fulltext, jurisdiction, rules
-from halric.catalog.config import get as catalog_settings
 from halric.catalog.embargo import embargo_for
 from halric.catalog.filters import Filter, dataset_condition, dataset_order, project
 from halric.catalog.models import Attachment, Dataset, DatasetTerm, OrigDatablock, Proposal, Sample
@@ -24,6 +23,7 @@ from halric.catalog.query import Col, FieldMap, JsonList, dialect_of, filtered
 from halric.core import audit, values
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from halric.core.settings import of as settings_of
 from halric.core.timeutil import utcnow
 from halric.privacy import guard as personal_data
 
@@ -337,10 +337,11 @@ def _check_links(s: Session, actor: Actor, ds: Dataset, before: list[Any] | None
 IDEMPOTENCY = uuid.UUID("5b0c7a3e-6a55-4a0e-9d0c-2f1d6f3d9a11")
 
 
-def new_pid(seed: str | None = None) -> str:
-    """A new pid; with a seed (the caller and its Idempotency-Key) always the same pid for that seed."""
+def new_pid(prefix: str, seed: str | None = None) -> str:
+    """A new pid under the site's ``prefix``; with a seed (the caller and its Idempotency-Key) always the
+    same pid for that seed."""
     tail = uuid.uuid4() if seed is None else uuid.uuid5(IDEMPOTENCY, seed)
-    return f"{catalog_settings().catalog_pid_prefix}/{tail}"
+    return f"{prefix}/{tail}"
 
 
 def validate_dataset(dto_in: dict[str, Any]) -> tuple[bool, str | None]:
@@ -385,7 +386,10 @@ def create_dataset_model(
     # A pid the hub draws at random (no pid in the DTO, no Idempotency-Key) cannot name a stored dataset,
     # and no retry can race for it: neither the look-up of an earlier record nor the savepoint is needed.
     fresh = not data.pid and idempotency_key is None
-    pid = data.pid or new_pid(None if idempotency_key is None else f"{actor.user_id}:{idempotency_key}")
+    cfg = settings_of(s)
+    pid = data.pid or new_pid(
+        cfg.catalog_pid_prefix, None if idempotency_key is None else f"{actor.user_id}:{idempotency_key}"
+    )
     now = utcnow()
     ds = Dataset(
         pid=pid, access_groups=[], shared_with=[], principal_investigators=[], keywords=[], techniques=[],
@@ -402,7 +406,9 @@ def create_dataset_model(
     ds.never_release = never
     existing = None if fresh else s.get(Dataset, pid)
     registered = existing.created_at if existing is not None else now  # a retry compares like with like
-    ds.embargo_until = data.embargoUntil or embargo_for(ds.creation_time, years, never, registered)
+    ds.embargo_until = data.embargoUntil or embargo_for(
+        ds.creation_time, years, never, registered, site_years=cfg.catalog_embargo_years
+    )
     confidential.settle(s, ds, recompute=True)  # a confidential project's data: private, no embargo end
     jurisdiction.check_location(s, ds)  # a project that restricts where its data live
     if ds.is_published:
@@ -424,7 +430,7 @@ def create_dataset_model(
                 raise
             if not ds.confidential:
                 ds.embargo_until = data.embargoUntil or embargo_for(
-                    ds.creation_time, years, never, existing.created_at
+                    ds.creation_time, years, never, existing.created_at, site_years=cfg.catalog_embargo_years
                 )
     if existing is not None:
         visible = rules.can_read_dataset(actor, existing)
@@ -444,7 +450,7 @@ def _claim_folder(s: Session, actor: Actor, ds: Dataset, *, new: bool = False) -
         folder=ds.canonical_folder,
         owner_group=ds.owner_group,
         pid=None if new else ds.pid,
-        roots=folders.serving_roots(),
+        roots=folders.serving_roots(settings_of(s)),
         curator=rules.is_curator(actor),
         readable=lambda group, access, published, secret: rules.can_read(
             actor, group, access, published, confidential=secret

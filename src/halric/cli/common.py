@@ -31,7 +31,7 @@ def database(check: bool = True) -> Database:
     st = settings()
     if st.db_url.startswith("sqlite"):
         st.ensure_data_dir()
-    db = Database(st.db_url)
+    db = Database(st.db_url, settings=st)
     if check:
         from halric.migrations import check_schema
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -16,6 +16,9 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from halric.core.fulltext import SQLITE_WORD_HIT, word_hit
 from halric.core.timeutil import as_utc
+
+if TYPE_CHECKING:
+    from halric.core.settings import Settings
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -168,12 +171,40 @@ def make_engine(url: str, options: PoolOptions | None = None) -> Engine:
 class Database:
     """An engine plus a session factory; one per app or CLI invocation."""
 
-    def __init__(self, url: str, options: PoolOptions | None = None) -> None:
+    def __init__(
+        self, url: str, options: PoolOptions | None = None, settings: Settings | None = None
+    ) -> None:
         self.url = url
         self.options = options or PoolOptions()
+        self._settings = settings
+        # what a process keeps beside this database and its settings (the catalog's search cache): dropped
+        # with it, never shared with another database
+        self.state: dict[str, Any] = {}
         self.engine = make_engine(url, self.options)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # each session knows its database, so domain code reads the hub's settings from the unit of work
+        # it was given (halric.core.settings.of)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info={"database": self})
         self._writer_bind = self.engine.execution_options(**{WRITE: True})
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this database serves (given by the app or command; when none were given, read
+        from the environment once for this database)."""
+        if self._settings is None:
+            from halric.core.settings import Settings
+
+            self._settings = Settings()
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._settings = value
+        self.state.clear()  # kept state was built from the settings before
+
+    @property
+    def has_settings(self) -> bool:
+        """Whether settings were given (or already read) for this database."""
+        return self._settings is not None
 
     def new_session(self, *, write: bool = True) -> Session:
         """A session not yet begun; ``write=False`` marks a reader (on SQLite it never takes the write

@@ -12,6 +12,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from halric.core.db import PoolOptions
 
 
@@ -198,6 +200,73 @@ class Settings(BaseSettings):
         default=0.0, ge=0, description="Test knob only: sleep after hashing each file."
     )
 
+    # --- the catalog (docs/catalog.md) ---
+    catalog_pid_prefix: str = Field(
+        default="20.500.12345",
+        description="Prefix of dataset pids (prefix/uuid), like a SciCat site's PID prefix.",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+    )
+    catalog_embargo_years: int = Field(
+        default=3, ge=0, le=100,
+        description="Default embargo: years after a dataset's creation time, or after its registration at "
+        "the hub when that is later.",
+    )  # fmt: skip
+    catalog_token_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="Lifetime of the JWT answered by the SciCat login."
+    )
+    catalog_base_url: str | None = Field(
+        default=None,
+        description="Public address of the hub that dataset landing pages and DOIs point at. "
+        "Default: HALRIC_BASE_URL (one public address; a hub that sets only that must not register DOIs "
+        "whose landing pages point at localhost).",
+    )
+    datacite_url: str | None = Field(
+        default=None, description="DataCite REST API, e.g. https://api.test.datacite.org (unset: no DOIs)."
+    )
+    datacite_user: str | None = Field(default=None, description="DataCite repository id (user name).")
+    datacite_password: str | None = Field(default=None, description="DataCite repository password.")
+    datacite_prefix: str = Field(default="10.80000", description="DOI prefix assigned by DataCite.")
+    datacite_publisher: str = Field(default="HALRIC", description="Publisher written into DataCite metadata.")
+    download_roots: str | None = Field(
+        default=None,
+        description="Folders (separated by ':') whose catalogued files are served for download. "
+        "Unset: the folders of HALRIC_DATA_ROOTS when that is set, otherwise DATA_DIR/data (made by "
+        "`halric init`). Empty: downloads off.",
+    )
+    storage_countries: str = Field(
+        default="",
+        description="Where data may live: storage locations and their country, 'PREFIX=CC' entries separated "
+        "by ';' (a folder such as /data/maxiv or an address such as https://data.example.dk/, and an ISO "
+        "3166 alpha-2 code), e.g. '/data/maxiv=SE;/mnt/rigshospitalet=DK'. The longest matching prefix "
+        "wins. A project that restricts where its data may live accepts only datasets on these locations "
+        "(docs/privacy.md).",
+    )
+    catalog_search_cache: bool = Field(
+        default=True,
+        description="Keep the counts of broad searches in memory until the catalog changes "
+        "(each server process its own cache).",
+    )
+    catalog_search_cache_size: int = Field(
+        default=256, ge=1, le=100_000,
+        description="Entries the search cache keeps: a search's counts, a window of its pids "
+        "(the least recently used go first).",
+    )  # fmt: skip
+    catalog_search_cache_min_matches: int = Field(
+        default=1, ge=0,
+        description="Only searches matching at least this many datasets are cached (a search that matches "
+        "nothing is not kept).",
+    )  # fmt: skip
+
+    # --- federation (docs/federation.md) ---
+    federation_allow_http: bool = Field(
+        default=False, description="Allow sites at http:// addresses (default: https only)."
+    )
+    federation_allow_private_hosts: bool = Field(
+        default=False,
+        description="Allow sites whose host is this machine or on a private, link-local or other "
+        "non-public network (default: refused).",
+    )
+
     # --- under load (docs/deployment.md, "Several workers") ---
     db_pool_size: int = Field(
         default=10, ge=1, le=500, description="Database connections each server process keeps open."
@@ -265,6 +334,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'halric.db').as_posix()}"
 
     @property
+    def public_url(self) -> str:
+        """Where dataset landing pages and DOIs point: HALRIC_CATALOG_BASE_URL, else HALRIC_BASE_URL."""
+        return (self.catalog_base_url or self.base_url).rstrip("/")
+
+    @property
     def cache_path(self) -> Path:
         path = self.cache_dir or (self.data_dir / "cache")
         path.mkdir(parents=True, exist_ok=True)
@@ -302,3 +376,10 @@ class Settings(BaseSettings):
 
 def get_settings() -> Settings:
     return Settings()
+
+
+def of(s: Session) -> Settings:
+    """The settings of the hub whose database made this unit of work (``Database(settings=…)``): domain code
+    that needs a setting reads it from the session it was given, so each app, command and test has its own
+    settings and nothing is cached per process."""
+    return s.info["database"].settings

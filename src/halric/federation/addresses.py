@@ -20,37 +20,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from halric.core.errors import InvalidInput
-
-
-class FederationSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HALRIC_", extra="ignore")
-
-    federation_allow_http: bool = Field(
-        default=False, description="Allow sites at http:// addresses (default: https only)."
-    )
-    federation_allow_private_hosts: bool = Field(
-        default=False,
-        description="Allow sites whose host is this machine or on a private, link-local or other "
-        "non-public network (default: refused).",
-    )
-
-
-@lru_cache(maxsize=1)
-def settings() -> FederationSettings:
-    return FederationSettings()
-
-
-def reset() -> None:
-    """Forget the cached settings (tests change the environment)."""
-    settings.cache_clear()
+from halric.core.settings import Settings
 
 
 def _bad(msg: str) -> InvalidInput:
@@ -63,9 +38,8 @@ def non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
 
 
-def check_site_url(url: str, cfg: FederationSettings | None = None) -> str:
-    """``url`` when the hub may call it; InvalidInput (400) saying why not."""
-    cfg = cfg or settings()
+def check_site_url(url: str, cfg: Settings) -> str:
+    """``url`` when the hub may call it (``cfg``: the hub's settings); InvalidInput (400) saying why not."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -103,8 +77,7 @@ class NonPublicPeer(httpx.TransportError):
     """The site's host name led the hub's connection to a non-public address (DNS rebinding)."""
 
 
-def _check_peer(response: httpx.Response, cfg: FederationSettings | None) -> None:
-    cfg = cfg or settings()
+def _check_peer(response: httpx.Response, cfg: Settings) -> None:
     if cfg.federation_allow_private_hosts:
         return
     stream = response.extensions.get("network_stream")
@@ -118,12 +91,12 @@ def _check_peer(response: httpx.Response, cfg: FederationSettings | None) -> Non
         )
 
 
-def peer_hooks(cfg: FederationSettings | None = None) -> dict[str, list[object]]:
+def peer_hooks(cfg: Settings) -> dict[str, list[object]]:
     """``event_hooks`` for an ``httpx.Client``: refuse an answer from a non-public address."""
     return {"response": [lambda r: _check_peer(r, cfg)]}
 
 
-def async_peer_hooks(cfg: FederationSettings | None = None) -> dict[str, list[object]]:
+def async_peer_hooks(cfg: Settings) -> dict[str, list[object]]:
     """The same for an ``httpx.AsyncClient`` (its hooks are coroutines)."""
 
     async def hook(r: httpx.Response) -> None:

@@ -12,6 +12,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
+from halric.core.settings import Settings
 from halric.federation import records, scoring, sites
 from halric.federation.sites.base import FACETS, SiteAnswer, SiteError, Target
 
@@ -37,14 +38,15 @@ def _ssl_context() -> Any:
     return httpx.create_ssl_context()  # built once: creating it per client costs milliseconds
 
 
-def async_client() -> Any:
+def async_client(cfg: Settings) -> Any:
+    """The client that asks other sites, under the hub's address rules (``cfg``: its settings)."""
     import httpx
 
     from halric.federation.addresses import async_peer_hooks
 
     return httpx.AsyncClient(
         verify=_ssl_context(),
-        event_hooks=async_peer_hooks(),  # the address connected to is checked on every answer
+        event_hooks=async_peer_hooks(cfg),  # the address connected to is checked on every answer
         follow_redirects=False,
         headers={"Accept": "application/json", "User-Agent": "halric-hub-federation"},
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
@@ -71,7 +73,7 @@ async def ask(client: Any, t: Target, text: str, limit: int) -> SiteAnswer:
 
 
 async def fan_out(
-    targets: list[Target], text: str, limit: int, client: Any | None = None
+    targets: list[Target], text: str, limit: int, cfg: Settings, client: Any | None = None
 ) -> list[SiteAnswer]:
     """Every target asked concurrently; answers in the targets' order."""
     if not targets:
@@ -79,7 +81,7 @@ async def fan_out(
     limit = max(1, min(limit, MAX_LIMIT))
     if client is not None:
         return list(await asyncio.gather(*(ask(client, t, text, limit) for t in targets)))
-    async with async_client() as c:
+    async with async_client(cfg) as c:
         return list(await asyncio.gather(*(ask(c, t, text, limit) for t in targets)))
 
 

@@ -28,6 +28,7 @@ from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.db import Database
 from halric.core.errors import InvalidInput
+from halric.core.settings import Settings
 from halric.core.timeutil import utcnow
 from halric.federation import index, service, sites
 from halric.federation.crypto import TokenBox
@@ -45,7 +46,7 @@ PAGE = 200
 # --- the site's side -------------------------------------------------------------------------------------
 
 
-def _client(url: str, timeout: float, token: str | None) -> Any:
+def _client(url: str, timeout: float, token: str | None, cfg: Settings) -> Any:
     import httpx
 
     from halric.federation.fanout import _ssl_context
@@ -60,7 +61,7 @@ def _client(url: str, timeout: float, token: str | None) -> Any:
         headers=headers,
         timeout=max(timeout, 10.0),
         verify=_ssl_context(),
-        event_hooks=peer_hooks(),
+        event_hooks=peer_hooks(cfg),
     )
 
 
@@ -200,7 +201,7 @@ def harvest(
                 site.harvest_stats = {}
             token = box.open(site.service_token)
             url, timeout = site.url, site.timeout
-        with _client(url, timeout, token) as c:
+        with _client(url, timeout, token, db.settings) as c:
             status = _run(
                 db, site_id, owner, sites.adapter_for(kind), c, stats, page_size, max_pages, on_page
             )

@@ -117,7 +117,7 @@ async def search_async(
             return plan(s, actor, box, chosen)
 
     p = await asyncio.to_thread(prepare)
-    live = asyncio.ensure_future(fanout.fan_out(p.targets, text, limit, client))
+    live = asyncio.ensure_future(fanout.fan_out(p.targets, text, limit, db.settings, client))
 
     def nearby() -> list[SiteAnswer]:
         with db.session(write=False) as s:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from halric.core import audit
 from halric.core.actor import Actor
 from halric.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from halric.core.settings import of as settings_of
 from halric.core.timeutil import utcnow
 from halric.federation.addresses import check_site_url
 from halric.federation.crypto import TokenBox
@@ -103,7 +104,7 @@ def get_site(s: Session, key: str | int) -> Site:
 
 def add_site(s: Session, actor: Actor, box: TokenBox, data: SiteIn, *, token: str | None = None) -> Site:
     ensure_manager(actor)
-    check_site_url(data.url)
+    check_site_url(data.url, settings_of(s))
     if s.scalar(select(Site).where(func.lower(Site.name) == data.name.lower())) is not None:
         raise Conflict(f"name: a site named {data.name!r} exists already; choose another name", field="name")
     now = utcnow()
@@ -137,7 +138,7 @@ def update_site(
     ensure_manager(actor)
     site = get_site(s, key)
     if data.url != site.url:
-        check_site_url(data.url)
+        check_site_url(data.url, settings_of(s))
     if data.name.lower() != site.name.lower() and s.scalar(
         select(Site).where(func.lower(Site.name) == data.name.lower())
     ):
@@ -307,7 +308,7 @@ def check_health(s: Session, box: TokenBox, sites: list[Site]) -> list[dict[str,
     from halric.federation.fanout import async_client
 
     async def run() -> list[tuple[str, float, str | None]]:
-        async with async_client() as c:
+        async with async_client(settings_of(s)) as c:
             return list(await asyncio.gather(*(_ping(c, x, box.open(x.service_token)) for x in sites)))
 
     results = asyncio.run(run()) if sites else []

@@ -38,7 +38,9 @@ def _preload_matchmaking(db: Database, settings: Settings) -> None:
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """Build the hub. Refuses (SchemaOutOfDate) when the database schema is not current."""
     settings = settings or Settings()
-    db = database or Database(settings.db_url, settings.pool_options())
+    db = database or Database(settings.db_url, settings.pool_options(), settings)
+    if database is not None and not database.has_settings:
+        database.settings = settings  # one settings object for the app and the units of work it opens
     check_schema(db.engine)
 
     @asynccontextmanager

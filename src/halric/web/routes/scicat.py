@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from halric.catalog import collections as coll
 from halric.catalog import published, service
-from halric.catalog.config import get as catalog_settings
 from halric.catalog.filters import (
     Filter,
     fullquery_where,
@@ -172,7 +171,7 @@ def make_router(version: str) -> APIRouter:
                 s, body.username, body.password, ip=client_ip(request),
                 max_failures=st.login_max_failures, lock_minutes=st.login_lock_minutes,
             )  # fmt: skip
-        token, iat, exp = tokens.issue(user, st.signing_key, catalog_settings().catalog_token_hours)
+        token, iat, exp = tokens.issue(user, st.signing_key, st.catalog_token_hours)
         who = accounts.actor_for(user, ip=client_ip(request), via="api")
         audit.record(s, who, "sign-in", "user", user.id, {"via": f"scicat-{version}-login"})
         return JSONResponse(_login_response(user, token, iat, exp), status_code=201)
