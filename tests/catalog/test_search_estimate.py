@@ -160,3 +160,43 @@ def test_an_estimate_is_kept_in_the_search_cache(world, small_thresholds, monkey
         assert not any("TABLESAMPLE" in st or "MATERIALIZED" in st for st in seen), [
             st[:300] for st in seen if "TABLESAMPLE" in st or "MATERIALIZED" in st
         ]
+
+
+def _sample_statements(db, fn):
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if "TABLESAMPLE" in statement and "hits AS MATERIALIZED" in statement:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        return fn(), seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_too_few_matches_in_the_sample_take_one_larger_sample(world, small_thresholds, monkeypatch):
+    """A search the planner thinks broad but whose first sample finds too few matches to scale (a common
+    word at a million datasets): one larger sample sized from what the first found, not an exact count of
+    every match; when that sample would be too large, the search is counted exactly."""
+    monkeypatch.setattr(search_mod, "SAMPLE_ROWS", 100)  # a quarter of the table: about 100 of OWNER's 400
+    monkeypatch.setattr(search_mod, "MIN_SAMPLE_HITS", 300)
+    monkeypatch.setattr(search_mod, "MIN_FIRST_HITS", 10)
+    monkeypatch.setattr(search_mod, "MAX_SAMPLE_PERCENT", 100.0)
+    with world.session() as s:
+        exact = search(s, OWNER, SearchQuery(), allow_estimate=False)
+    world.state.clear()  # nothing counted yet (the exact count above would be kept)
+    with world.session() as s:
+        got, seen = _sample_statements(world, lambda: search(s, OWNER, SearchQuery()))
+    if world.engine.dialect.name != "postgresql":
+        assert seen == [] and got == exact  # SQLite always counts exactly
+        return
+    assert len(seen) == 2, seen  # the first sample, then the larger one
+    assert got["estimated"] is True and 0.5 * exact["total"] <= got["total"] <= 2 * exact["total"]
+    monkeypatch.setattr(search_mod, "MAX_SAMPLE_PERCENT", 30.0)  # the larger sample may not be taken
+    with world.session() as s:
+        got, seen = _sample_statements(world, lambda: search(s, OWNER, SearchQuery(keyword=["common"])))
+    assert len(seen) == 1 and got["estimated"] is False and got["total"] == exact["total"]

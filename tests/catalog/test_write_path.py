@@ -94,7 +94,11 @@ def test_each_database_writes_with_the_settings_it_was_given(db, settings):
     finally:
         other.dispose()
     assert here["pid"].startswith(settings.catalog_pid_prefix + "/")
-    assert there["pid"].startswith("PID.other/") and again["pid"].startswith(settings.catalog_pid_prefix + "/")
-    years = {p: int(d["embargoUntil"][:4]) - int(d["creationTime"][:4]) for p, d in (("a", here), ("b", there))}
+    assert there["pid"].startswith("PID.other/") and again["pid"].startswith(
+        settings.catalog_pid_prefix + "/"
+    )
+    years = {
+        p: int(d["embargoUntil"][:4]) - int(d["creationTime"][:4]) for p, d in (("a", here), ("b", there))
+    }
     # created 2026, registered now (2026 or later): the embargo counts from registration
     assert years["b"] - years["a"] == 7 - settings.catalog_embargo_years

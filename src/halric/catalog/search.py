@@ -222,7 +222,9 @@ def _counts(
 
 BROAD = 20_000  # the planner expects at least this many matches: count a sample instead of every match
 SAMPLE_ROWS = 5_000  # rows the sample aims at (a share of the table's blocks, TABLESAMPLE SYSTEM)
-MIN_SAMPLE_HITS = 300  # fewer matches in the sample than this: count exactly after all
+MIN_SAMPLE_HITS = 300  # fewer matches in the sample than this: a larger sample, or count exactly after all
+MIN_FIRST_HITS = 20  # fewer matches than this in the first sample: the planner was wrong, count exactly
+MAX_SAMPLE_PERCENT = 5.0  # the larger sample reads at most this share of the table's blocks
 
 
 class _Explain(Executable, ClauseElement):
@@ -261,7 +263,9 @@ def estimate(
     fixed seed (the same blocks every time while the table does not change) sized for ``SAMPLE_ROWS``
     rows; the matches in it are counted per facet with the same statement as an exact count, under the same
     access rule, and scaled by table rows / sampled rows. With fewer than ``MIN_SAMPLE_HITS`` matches in the
-    sample the search is counted exactly after all. Counts are rounded to two significant figures and the
+    sample, one larger sample sized for them is counted (at most ``MAX_SAMPLE_PERCENT`` of the blocks); when
+    that would be larger, or the first sample found fewer than ``MIN_FIRST_HITS``, the search is counted
+    exactly after all. Counts are rounded to two significant figures and the
     answer says ``estimated``, so no estimate is shown as an exact number. Cached like exact counts.
     """
     if s.get_bind().dialect.name != "postgresql":
@@ -294,12 +298,23 @@ def _sampled(
     if rows < BROAD:
         return None
     percent = min(100.0, 100.0 * SAMPLE_ROWS / rows)
-    sample = tablesample(Dataset.__table__, func.system(percent), name=Dataset.__tablename__, seed=literal(1))
-    adapter = ClauseAdapter(sample)
-    sampled_rows = s.scalar(select(func.count()).select_from(sample)) or 0
-    total, counts, _ = facet_counts(s, base, names, adapt=adapter.traverse)
-    if total < MIN_SAMPLE_HITS or not sampled_rows:
-        return None
+    for larger in (False, True):
+        sample = tablesample(
+            Dataset.__table__, func.system(percent), name=Dataset.__tablename__, seed=literal(1)
+        )
+        adapter = ClauseAdapter(sample)
+        sampled_rows = s.scalar(select(func.count()).select_from(sample)) or 0
+        total, counts, _ = facet_counts(s, base, names, adapt=adapter.traverse)
+        if sampled_rows and total >= (MIN_SAMPLE_HITS // 2 if larger else MIN_SAMPLE_HITS):
+            break  # (the larger sample was sized for MIN_SAMPLE_HITS: half of them is within its chance)
+        # Too few matches to scale: the planner expected more than there are (a common word's trigrams).
+        # One larger sample, sized from the matches this one found, still costs a fraction of counting
+        # every match (at a million datasets: a word in 12,000 of them, 1.7 s exactly); none found at all
+        # or too large a sample needed: count exactly.
+        wanted = percent * MIN_SAMPLE_HITS / max(total, 1)
+        if larger or total < MIN_FIRST_HITS or wanted > MAX_SAMPLE_PERCENT or percent >= 100.0:
+            return None
+        percent = wanted
     scale = rows / sampled_rows
     return (
         about(total * scale),
