@@ -29,7 +29,7 @@ PLACES = {
     "NO": ["norway", "norwegian", "oslo"],
 }  # fmt: skip
 
-WEIGHTS = {"embedding": 1.0, "lexical": 0.55, "phrase": 0.35}
+WEIGHTS = {"embedding": 0.3, "lexical": 0.55, "phrase": 0.35}
 NO_MATCH_THRESHOLD = 0.42
 
 
