@@ -15,6 +15,7 @@ from halric.catalog.search import SearchQuery, search
 from halric.core.actor import ANONYMOUS, Actor, system_actor
 from halric.core.audit import AuditEvent
 from halric.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from halric.web import scicat_v3
 
 ALICE = Actor(user_id=1, username="alice", groups=frozenset({"lab-a"}))
 BOB = Actor(user_id=2, username="bob", groups=frozenset({"lab-b"}))
@@ -53,8 +54,10 @@ def test_create_answers_scicat_shape_and_audits(db):
         assert out["createdBy"] == "alice" and out["version"] == "4"
         # the interface another helper calls answers the same shape through get_dataset
         assert service.get_dataset(s, ALICE, pid) == out
-        legacy = service.get_dataset(s, ALICE, pid, legacy=True)
-        assert legacy["proposalId"] == "P-100" and legacy["principalInvestigator"] == "Alice A."
+        v3 = scicat_v3.dataset(service.get_dataset(s, ALICE, pid))  # what /api/v3 answers
+        assert v3["proposalId"] == "P-100" and v3["principalInvestigator"] == "Alice A."
+        assert v3 == {**out, "proposalId": "P-100", "instrumentId": "maxiv-biomax",
+                      "principalInvestigator": "Alice A."}  # fmt: skip
         ev = s.scalars(select(AuditEvent).where(AuditEvent.entity_id == pid)).all()
         assert [e.action for e in ev] == ["create"] and ev[0].actor_name == "alice"
 

@@ -2,7 +2,8 @@
 
 Input accepts both SciCat generations: the current one (``proposalIds``, ``principalInvestigators``,
 ``relationships`` on attachments) and the legacy v3 one (``proposalId``, ``principalInvestigator``,
-``datasetId`` on attachments). Output is the current shape; ``legacy=True`` adds the v3 singular fields.
+``datasetId`` on attachments). Output is the current shape; `/api/v3` adds v3's singular fields at the edge
+(``halric.web.scicat_v3``).
 """
 
 from __future__ import annotations

@@ -105,7 +105,6 @@ def search(
     q: SearchQuery,
     *,
     facets: tuple[str, ...] = FACETS,
-    legacy: bool = False,
     allow_estimate: bool = True,
 ) -> dict[str, Any]:
     """One page of the datasets the actor may read that match ``q``, the total and the facet counts.
@@ -150,7 +149,7 @@ def search(
         "estimated": estimated is not None,
         "limit": q.limit,
         "offset": q.offset,
-        "items": [dataset_dict(d, legacy=legacy) for d in items],
+        "items": [dataset_dict(d) for d in items],
         "facets": out,
         "next": cursor_after(q, page[-1], rows_by_pid={d.pid: d for d in items})
         if len(page) == q.limit

@@ -7,6 +7,7 @@ the actor may not read answer NotFound, exactly like records that do not exist.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ from halric.privacy import guard as personal_data
 DEFAULT_CLASSIFICATION = "IN=medium,AV=low,CO=low"
 DATASET_INCLUDES = {"origdatablocks", "attachments", "samples", "proposals", "instruments", "datablocks"}
 
-# camelCase DTO field -> model attribute (simple copies; list/legacy fields are handled separately)
+# camelCase DTO field -> model attribute (simple copies; list fields and v3's singular ones separately)
 DATASET_FIELDS = {
     "type": "type", "datasetName": "dataset_name", "description": "description", "owner": "owner",
     "ownerEmail": "owner_email", "orcidOfOwner": "orcid_of_owner", "contactEmail": "contact_email",
@@ -57,8 +58,9 @@ LEGACY_LISTS = {
 # --- output ---------------------------------------------------------------------------------------------
 
 
-def dataset_dict(ds: Dataset, *, legacy: bool = False) -> dict[str, Any]:
-    """The dataset as SciCat answers it (current model; ``legacy`` adds the v3 singular fields)."""
+def dataset_dict(ds: Dataset) -> dict[str, Any]:
+    """The dataset as SciCat answers it (the current model; `/api/v3` adds its singular fields at the edge,
+    ``halric.web.scicat_v3``)."""
     out = dto.compact(
         {
             "pid": ds.pid,
@@ -124,16 +126,6 @@ def dataset_dict(ds: Dataset, *, legacy: bool = False) -> dict[str, Any]:
             "updatedAt": dto.iso(ds.updated_at),
         }
     )
-    if legacy:
-        firsts = {
-            "proposalId": (ds.proposal_ids or [None])[0],
-            "sampleId": (ds.sample_ids or [None])[0],
-            "instrumentId": (ds.instrument_ids or [None])[0],
-            "principalInvestigator": (ds.principal_investigators or [None])[0],
-        }
-        if ds.type == "derived":
-            firsts["investigator"] = firsts["principalInvestigator"]
-        out.update(dto.compact(firsts))
     return out
 
 
@@ -163,7 +155,7 @@ def origdatablock_dict(b: OrigDatablock, published: bool = False) -> dict[str, A
     )
 
 
-def attachment_dict(a: Attachment, *, legacy: bool = False) -> dict[str, Any]:
+def attachment_dict(a: Attachment) -> dict[str, Any]:
     rels = []
     for kind, target in (("dataset", a.dataset_pid), ("proposal", a.proposal_id), ("sample", a.sample_id)):
         if target:
@@ -185,10 +177,6 @@ def attachment_dict(a: Attachment, *, legacy: bool = False) -> dict[str, Any]:
             "updatedAt": dto.iso(a.updated_at),
         }
     )
-    if legacy:
-        out.update(
-            dto.compact({"datasetId": a.dataset_pid, "proposalId": a.proposal_id, "sampleId": a.sample_id})
-        )
     return out
 
 
@@ -359,7 +347,6 @@ def create_dataset(
     actor: Actor,
     dto_in: dict[str, Any],
     *,
-    legacy: bool = False,
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """Store a new dataset from a SciCat DatasetDto; returns it as SciCat answers (with ``pid``).
@@ -367,7 +354,7 @@ def create_dataset(
     Without a pid in the DTO the hub makes one; with an ``idempotency_key`` that pid is derived from the
     caller and the key, so a retried request finds the dataset its first attempt stored."""
     ds = create_dataset_model(s, actor, dto_in, idempotency_key=idempotency_key)
-    return dataset_dict(ds, legacy=legacy)
+    return dataset_dict(ds)
 
 
 def create_dataset_model(
@@ -473,19 +460,18 @@ def get_dataset(
     pid: str,
     *,
     include: list[str] | tuple[str, ...] = (),
-    legacy: bool = False,
 ) -> dict[str, Any]:
     """One dataset (NotFound when the actor may not see it); ``include`` adds related records the actor
     may also see: origdatablocks, attachments, samples, proposals, instruments."""
     ds = load_dataset(s, actor, pid)
-    out = dataset_dict(ds, legacy=legacy)
+    out = dataset_dict(ds)
     unknown = [i for i in include if i.lower() not in DATASET_INCLUDES]
     if unknown:
         raise InvalidInput(
             f"include: unknown relation {unknown[0]!r}; use {', '.join(sorted(DATASET_INCLUDES))}",
             field="include",
         )
-    return {**out, **related(s, actor, [ds], include, legacy=legacy)[ds.pid]}
+    return {**out, **related(s, actor, [ds], include)[ds.pid]}
 
 
 def related(
@@ -493,8 +479,6 @@ def related(
     actor: Actor,
     datasets: list[Dataset],
     include: list[str] | tuple[str, ...],
-    *,
-    legacy: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """The included relations of several datasets the actor may read, per pid, in one query per relation
     (not per dataset)."""
@@ -524,7 +508,7 @@ def related(
             d["attachments"] = []
         q = select(Attachment).where(Attachment.dataset_pid.in_(pids))
         for a in s.scalars(q.order_by(Attachment.created_at, Attachment.id)):
-            out[a.dataset_pid or ""]["attachments"].append(attachment_dict(a, legacy=legacy))
+            out[a.dataset_pid or ""]["attachments"].append(attachment_dict(a))
     if wanted & {"samples", "proposals", "instruments"}:
         for name, ids_of, lookup in (
             ("samples", lambda ds: ds.sample_ids, lambda ids: coll.samples_by_id(s, actor, ids)),
@@ -539,9 +523,7 @@ def related(
     return out
 
 
-def update_dataset(
-    s: Session, actor: Actor, pid: str, dto_in: dict[str, Any], *, legacy: bool = False
-) -> dict[str, Any]:
+def update_dataset(s: Session, actor: Actor, pid: str, dto_in: dict[str, Any]) -> dict[str, Any]:
     ds = load_dataset_for_change(s, actor, pid)
     data = dto.parse(dto.DatasetIn, dto_in, what="dataset")
     assert isinstance(data, dto.DatasetIn)
@@ -580,7 +562,7 @@ def update_dataset(
     _sync_children(s, ds)
     action = "publish" if ds.is_published and not was_published else "update"
     audit.record(s, actor, action, "dataset", pid, {"fields": changed})
-    return dataset_dict(ds, legacy=legacy)
+    return dataset_dict(ds)
 
 
 def set_published(s: Session, actor: Actor, ds: Dataset, published: bool, *, reason: str) -> None:
@@ -640,21 +622,23 @@ def find_datasets(
     flt: Filter,
     *,
     text: str | None = None,
-    legacy: bool = False,
     max_limit: int = 1000,
     extra: Any = None,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
+    """The datasets matching the filter, each as SciCat answers it; ``shape`` (an API version's serializer,
+    given by the edge) is applied to each before the filter's ``fields`` pick what is answered."""
     q = dataset_select(actor, flt.where, text, extra=extra)
     order = dataset_order(flt.order) or [Dataset.creation_time.desc()]
     q = q.order_by(*order, Dataset.pid).offset(flt.skip).limit(min(flt.limit or max_limit, max_limit))
     rows = list(s.scalars(q).all())
-    extra = related(s, actor, rows, flt.include, legacy=legacy) if flt.include else {}
+    extra = related(s, actor, rows, flt.include) if flt.include else {}
     out = []
     for ds in rows:
-        d = dataset_dict(ds, legacy=legacy)
+        d = dataset_dict(ds)
         if flt.include:
             d = {**d, **{k: v for k, v in extra[ds.pid].items() if k not in d}}
-        out.append(project(d, flt.fields))
+        out.append(project(shape(d) if shape is not None else d, flt.fields))
     return out
 
 
@@ -828,7 +812,7 @@ def find_origdatablocks(s: Session, actor: Actor, flt: Filter) -> list[dict[str,
 
 
 def add_attachment(
-    s: Session, actor: Actor, dto_in: dict[str, Any], *, dataset_pid: str | None = None, legacy: bool = False
+    s: Session, actor: Actor, dto_in: dict[str, Any], *, dataset_pid: str | None = None
 ) -> dict[str, Any]:
     """An attachment (caption and thumbnail) for a dataset, sample or proposal the actor may change."""
     data = dto.parse(dto.AttachmentIn, dto_in, what="attachment")
@@ -890,16 +874,16 @@ def add_attachment(
     s.add(a)
     s.flush()
     audit.record(s, actor, "create", "attachment", aid, {k: v for k, v in targets.items()})
-    return attachment_dict(a, legacy=legacy)
+    return attachment_dict(a)
 
 
-def list_attachments(s: Session, actor: Actor, pid: str, *, legacy: bool = False) -> list[dict[str, Any]]:
+def list_attachments(s: Session, actor: Actor, pid: str) -> list[dict[str, Any]]:
     load_dataset(s, actor, pid)
     q = select(Attachment).where(Attachment.dataset_pid == pid).order_by(Attachment.created_at, Attachment.id)
-    return [attachment_dict(a, legacy=legacy) for a in s.scalars(q)]
+    return [attachment_dict(a) for a in s.scalars(q)]
 
 
-def get_attachment(s: Session, actor: Actor, aid: str, *, legacy: bool = False) -> dict[str, Any]:
+def get_attachment(s: Session, actor: Actor, aid: str) -> dict[str, Any]:
     a = s.get(Attachment, aid)
     missing = NotFound(f"No attachment with id {aid!r} (or you may not see it).")
     if a is None:
@@ -911,7 +895,7 @@ def get_attachment(s: Session, actor: Actor, aid: str, *, legacy: bool = False) 
             raise missing from None
     elif not rules.can_read(actor, a.owner_group, a.access_groups, a.is_published):
         raise missing
-    return attachment_dict(a, legacy=legacy)
+    return attachment_dict(a)
 
 
 def release_embargoed(s: Session, actor: Actor, now: datetime | None = None) -> list[str]:

@@ -30,6 +30,7 @@ from halric.catalog.filters import (
 )
 from halric.core.actor import Actor
 from halric.core.errors import InvalidInput, NotFound, PermissionDenied
+from halric.web import scicat_v3
 from halric.web.access import PUBLIC, SIGNED_IN, client_ip
 from halric.web.deps import DB
 
@@ -147,7 +148,16 @@ class LoginIn(BaseModel):
 
 
 def make_router(version: str) -> APIRouter:
-    legacy = version == "v3"
+    # v3 and v4 differ only here: v3's answers are v4's with its singular fields added (web/scicat_v3.py)
+    v3 = version == "v3"
+
+    def ds_out(d: dict[str, Any]) -> dict[str, Any]:
+        return scicat_v3.dataset(d) if v3 else d
+
+    def att_out(a: dict[str, Any]) -> dict[str, Any]:
+        return scicat_v3.attachment(a) if v3 else a
+
+    shape = scicat_v3.dataset if v3 else None
     r = APIRouter(prefix=f"/api/{version}", tags=[f"SciCat API {version}"])
 
     # auth
@@ -199,7 +209,7 @@ def make_router(version: str) -> APIRouter:
         where, text = fullquery_where(fields)
         flt = filter_of(request)
         flt.where = where
-        return service.find_datasets(s, actor, flt, text=text, legacy=legacy)
+        return service.find_datasets(s, actor, flt, text=text, shape=shape)
 
     @r.get("/datasets/fullfacet", summary="SciCat facet counts (fields, facets)")
     def dataset_fullfacet(
@@ -225,14 +235,14 @@ def make_router(version: str) -> APIRouter:
     def dataset_find_one(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Any:
         flt = filter_of(request)
         flt.limit = 1
-        rows = service.find_datasets(s, actor, flt, legacy=legacy)
+        rows = service.find_datasets(s, actor, flt, shape=shape)
         if not rows:
             raise NotFound("No dataset matches the filter (or you may not see it).")
         return rows[0]
 
     @r.get("/datasets", summary="Datasets (filter={where, fields, limit, skip, order, include})")
     def datasets(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> list[dict[str, Any]]:
-        return service.find_datasets(s, actor, filter_of(request), legacy=legacy)
+        return service.find_datasets(s, actor, filter_of(request), shape=shape)
 
     @r.post(
         "/datasets", status_code=201,
@@ -244,13 +254,13 @@ def make_router(version: str) -> APIRouter:
         actor: Actor = Depends(SIGNED_IN),
         s: Session = DB,
     ) -> dict[str, Any]:
-        return service.create_dataset(s, actor, body, legacy=legacy, idempotency_key=idempotency_key)
+        return ds_out(service.create_dataset(s, actor, body, idempotency_key=idempotency_key))
 
     @r.get("/datasets/public/{pid:path}", summary="A published dataset, without its files")
     def dataset_public(pid: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
         from halric.core.actor import ANONYMOUS
 
-        return service.get_dataset(s, ANONYMOUS, pid, legacy=legacy)
+        return ds_out(service.get_dataset(s, ANONYMOUS, pid))
 
     @r.get("/datasets/{pid:path}/origdatablocks", summary="The dataset's original data blocks")
     def dataset_blocks(pid: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> list[dict[str, Any]]:
@@ -266,13 +276,13 @@ def make_router(version: str) -> APIRouter:
     def dataset_attachments(
         pid: str, actor: Actor = Depends(PUBLIC), s: Session = DB
     ) -> list[dict[str, Any]]:
-        return service.list_attachments(s, actor, pid, legacy=legacy)
+        return [att_out(a) for a in service.list_attachments(s, actor, pid)]
 
     @r.post("/datasets/{pid:path}/attachments", status_code=201, summary="Attach a caption and thumbnail")
     def dataset_attachment_add(
         pid: str, body: Any = JSONBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
     ) -> dict[str, Any]:
-        return service.add_attachment(s, actor, body, dataset_pid=pid, legacy=legacy)
+        return att_out(service.add_attachment(s, actor, body, dataset_pid=pid))
 
     @r.get("/datasets/{pid:path}/datablocks", summary="Archive data blocks (none are kept here)")
     def dataset_datablocks(pid: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> list[Any]:
@@ -283,13 +293,13 @@ def make_router(version: str) -> APIRouter:
     def dataset_get(
         pid: str, request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB
     ) -> dict[str, Any]:
-        return service.get_dataset(s, actor, pid, include=filter_of(request).include, legacy=legacy)
+        return ds_out(service.get_dataset(s, actor, pid, include=filter_of(request).include))
 
     @r.patch("/datasets/{pid:path}", summary="Change fields of a dataset")
     def dataset_patch(
         pid: str, body: Any = JSONBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
     ) -> dict[str, Any]:
-        return service.update_dataset(s, actor, pid, body, legacy=legacy)
+        return ds_out(service.update_dataset(s, actor, pid, body))
 
     r.add_api_route(
         "/datasets/{pid:path}", dataset_patch, methods=["PUT"], summary="Replace fields of a dataset"
@@ -316,11 +326,11 @@ def make_router(version: str) -> APIRouter:
     def attachment_add(
         body: Any = JSONBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
     ) -> dict[str, Any]:
-        return service.add_attachment(s, actor, body, legacy=legacy)
+        return att_out(service.add_attachment(s, actor, body))
 
     @r.get("/attachments/{aid}", summary="One attachment")
     def attachment_get(aid: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
-        return service.get_attachment(s, actor, aid, legacy=legacy)
+        return att_out(service.get_attachment(s, actor, aid))
 
     # samples and proposals
     for kind, create, get, update, find in (
