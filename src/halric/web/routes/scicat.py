@@ -147,17 +147,14 @@ class LoginIn(BaseModel):
 # --- the routers ----------------------------------------------------------------------------------------
 
 
+def _as_is(d: dict[str, Any]) -> dict[str, Any]:
+    return d
+
+
 def make_router(version: str) -> APIRouter:
     # v3 and v4 differ only here: v3's answers are v4's with its singular fields added (web/scicat_v3.py)
-    v3 = version == "v3"
-
-    def ds_out(d: dict[str, Any]) -> dict[str, Any]:
-        return scicat_v3.dataset(d) if v3 else d
-
-    def att_out(a: dict[str, Any]) -> dict[str, Any]:
-        return scicat_v3.attachment(a) if v3 else a
-
-    shape = scicat_v3.dataset if v3 else None
+    ds_out = scicat_v3.dataset if version == "v3" else _as_is
+    att_out = scicat_v3.attachment if version == "v3" else _as_is
     r = APIRouter(prefix=f"/api/{version}", tags=[f"SciCat API {version}"])
 
     # auth
@@ -209,7 +206,7 @@ def make_router(version: str) -> APIRouter:
         where, text = fullquery_where(fields)
         flt = filter_of(request)
         flt.where = where
-        return service.find_datasets(s, actor, flt, text=text, shape=shape)
+        return service.find_datasets(s, actor, flt, text=text, shape=ds_out)
 
     @r.get("/datasets/fullfacet", summary="SciCat facet counts (fields, facets)")
     def dataset_fullfacet(
@@ -235,14 +232,14 @@ def make_router(version: str) -> APIRouter:
     def dataset_find_one(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> Any:
         flt = filter_of(request)
         flt.limit = 1
-        rows = service.find_datasets(s, actor, flt, shape=shape)
+        rows = service.find_datasets(s, actor, flt, shape=ds_out)
         if not rows:
             raise NotFound("No dataset matches the filter (or you may not see it).")
         return rows[0]
 
     @r.get("/datasets", summary="Datasets (filter={where, fields, limit, skip, order, include})")
     def datasets(request: Request, actor: Actor = Depends(PUBLIC), s: Session = DB) -> list[dict[str, Any]]:
-        return service.find_datasets(s, actor, filter_of(request), shape=shape)
+        return service.find_datasets(s, actor, filter_of(request), shape=ds_out)
 
     @r.post(
         "/datasets", status_code=201,
