@@ -102,6 +102,12 @@ def test_a_stem_collision_does_not_change_meaning(lexicon):
     """Snowball stems 'starkt' (strongly) like 'stärkelse' (starch); the written form decides."""
     tr = lexicon.translate("hur starkt binder den", "sv")
     assert "starch" not in tr.english
+    assert "strong" in tr.english.split()
+    # both words in the vocabulary: each keeps its own meaning, inflected forms too
+    for question in ("stärkelsen i degen", "hur förändras stärkelse när den bakas"):
+        tr = lexicon.translate(question, "sv")
+        assert "starch" in tr.english.split() and "strong" not in tr.english.split(), tr.english
+    assert {"dough", "baking"} <= set(lexicon.translate("degen bakas", "sv").english.split())
 
 
 def test_country_named_in_any_language(lexicon):

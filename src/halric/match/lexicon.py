@@ -67,6 +67,10 @@ class Vocabulary:
         k = self.key(text)
         if not k:
             return
+        if len(k) == 1 and k in self.forms and not _agree(_folded_words(text)[0], self.forms[k], self.code):
+            # Snowball gives one stem to different words (Swedish stark 'strong', stärkelse 'starch'):
+            # the second keeps its own entry, reached by its written forms only
+            k = ("=" + _folded_words(text)[0],)
         e = self.entries.setdefault(k, Entry())
         if english and english not in e.english:
             e.english = f"{e.english} {english}".strip()
@@ -87,24 +91,37 @@ class Vocabulary:
         """The entry key of one folded word: its stem, its form, or its stem without a definite/plural ending."""
         if word in self.parts:
             return self.parts[word]
+        bases = [
+            word[: -len(e)]
+            for e in ENDINGS.get(self.code, ())
+            if word.endswith(e) and len(word) - len(e) >= MIN_PART
+        ]
+        for base in bases:  # a written form with a definite or plural ending (stärkelsen → stärkelse)
+            if base in self.parts:
+                return self.parts[base]
         k = (stem(self.code, word),)
         form = self.forms.get(k)
         # a stem match counts only when the word and the entry's written form agree up to an ending
         # (Snowball gives 'stark' for both starkt 'strongly' and stärkelse 'starch')
-        if form is not None and _common_prefix(word, form) >= len(form) - 3:
+        if form is not None and _agree(word, form, self.code):
             return k
-        for end in ENDINGS.get(self.code, ()):
-            if word.endswith(end) and len(word) - len(end) >= MIN_PART:
-                base = word[: -len(end)]
-                for cand in (base, stem(self.code, base)):
-                    if cand in self.parts:
-                        return self.parts[cand]
+        for base in bases:
+            cand = stem(self.code, base)
+            if cand in self.parts:
+                return self.parts[cand]
         return None
 
     def lookup_part(self, part: str, final: bool) -> tuple[str, ...] | None:
         if not final:
             return self.parts.get(part)
         return self.lookup_word(part)
+
+
+def _agree(word: str, form: str, code: str) -> bool:
+    """Whether two written forms are one word up to their endings (kristallerna, kristall; not stärkelse, stark)."""
+    p = _common_prefix(word, form)
+    rest = word[p:]
+    return len(form) - p <= 3 and (len(rest) <= 2 or rest in ENDINGS.get(code, ()))
 
 
 def _common_prefix(a: str, b: str) -> int:
