@@ -310,3 +310,26 @@ def test_languages_directory_is_packaged():
 
     codes = sorted(p.stem for p in Path(DATA_DIR, "languages").glob("*.yaml"))
     assert codes == ["da", "de", "nb", "sv"]
+
+
+def test_techniques_offered_in_the_asked_country_come_first_among_those_that_fit():
+    """Within 0.85 of the best score, techniques with an instrument in the country move ahead; if none of
+    the first three is offered there, the best one above 0.6 of the best takes the third place; a weak
+    fit never does."""
+    import numpy as np
+
+    from halric.match.engine import Matcher
+
+    def insts(*countries):
+        return ([{"country": c} for c in countries], 0)
+
+    scores = np.array([0.50, 0.47, 0.45, 0.44, 0.40, 0.20])
+    offered = {0: insts("SE"), 1: insts(), 2: insts("DK"), 3: insts("DK"), 4: insts("DK"), 5: insts("DK")}
+    ranked = [0, 1, 2, 3, 4, 5]
+    assert Matcher._country_first(ranked, scores, offered, "DK")[:4] == [2, 3, 0, 1]
+    assert Matcher._country_first(ranked, scores, offered, "SE") == ranked  # the best is offered there
+    far = np.array([0.50, 0.48, 0.46, 0.20, 0.32, 0.10])
+    offered = {0: insts(), 1: insts(), 2: insts(), 3: insts("NO"), 4: insts("NO"), 5: insts()}
+    assert Matcher._country_first(ranked, far, offered, "NO")[:3] == [0, 1, 4]
+    offered[4] = insts()
+    assert Matcher._country_first(ranked, far, offered, "NO") == ranked  # 0.20 of 0.50 does not fit

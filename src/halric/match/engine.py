@@ -31,6 +31,11 @@ PLACES = {
 
 WEIGHTS = {"embedding": 0.3, "lexical": 0.55, "phrase": 0.35}
 NO_MATCH_THRESHOLD = 0.42
+# With a country asked for, techniques offered there come first among those that fit about as well as the
+# best answer (≥ COUNTRY_FIRST of its score); if none of the first three is offered there, the best one
+# that still fits (≥ COUNTRY_FIT) takes the third place. Measured in docs/matchmaking.md.
+COUNTRY_FIRST = 0.85
+COUNTRY_FIT = 0.6
 
 
 @dataclass
@@ -406,6 +411,8 @@ class Matcher:
             elif preferred and not any(x["country"] == preferred for x in insts):
                 adjusted[i] *= 0.9
         ranked = sorted((int(i) for i in order), key=lambda i: -adjusted[i])
+        if preferred and ranked:
+            ranked = self._country_first(ranked, adjusted, inst_cache, preferred)
         chosen = ranked[:top]
         code = tr.language if tr is not None else "en"
         results = []
@@ -436,6 +443,26 @@ class Matcher:
             results, consider, no_good, preferred, self.method, (time.perf_counter() - t0) * 1000,
             det.language, answer_language, message if no_good else None,
         )  # fmt: skip
+
+    @staticmethod
+    def _country_first(
+        ranked: list[int],
+        adjusted: np.ndarray,
+        insts: dict[int, tuple[list[dict[str, Any]], int]],
+        country: str,
+    ) -> list[int]:
+        """The ranking with techniques offered in ``country`` moved up where they fit about as well."""
+        best = adjusted[ranked[0]]
+        here = {i for i in ranked if any(x["country"] == country for x in insts[i][0])}
+        band = [i for i in ranked if adjusted[i] >= COUNTRY_FIRST * best]
+        ranked = [i for i in band if i in here] + [i for i in band if i not in here] + ranked[len(band) :]
+        if any(i in here for i in ranked[:3]):
+            return ranked
+        fits = [i for i in ranked[3:] if i in here and adjusted[i] >= COUNTRY_FIT * best]
+        if not fits:
+            return ranked
+        rest = [i for i in ranked if i != fits[0]]
+        return [*rest[:2], fits[0], *rest[2:]]
 
     def _complements(self, results: list[Result]) -> list[tuple[TechniqueDoc, str]]:
         shown = {r.doc.id for r in results}
