@@ -159,6 +159,37 @@ def dataset_body(n: int, *, published: bool) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def machine_cpu() -> tuple[float, float, float]:
+    """(PostgreSQL's CPU seconds, the machine's busy seconds, its idle seconds) so far: where the cores
+    went during a run, beside the hub's own share."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pg = 0.0
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                head, rest = (d / "stat").read_text().rsplit(")", 1)
+                if head.endswith("(postgres"):
+                    f = rest.split()
+                    pg += (int(f[11]) + int(f[12])) / tick
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                continue
+    cpu = [int(x) / tick for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = cpu[3] + cpu[4]
+    return pg, sum(cpu) - idle, idle
+
+
+def cpu_note(before: tuple[float, float, float], n: int) -> str:
+    pg, busy, idle = (b - a for a, b in zip(before, machine_cpu(), strict=True))
+    return f"PostgreSQL CPU {pg / max(1, n) * 1000:.1f} ms each; machine {busy / max(1e-9, busy + idle):.0%} busy"
+
+
+def _created(r: httpx.Response) -> str:
+    """The pid of a dataset the hub stored; the hub's own words when it refused."""
+    if r.status_code != 201:
+        raise SystemExit(f"POST /api/v3/datasets answered {r.status_code}: {r.text[:300]}")
+    return r.json()["pid"]
+
+
 class Hub:
     """``halric serve`` in a subprocess."""
 
@@ -432,7 +463,7 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=hub.base, headers=headers, timeout=60) as c:
             pids = [
-                c.post("/api/v3/datasets", json=dataset_body(n, published=True)).json()["pid"]
+                _created(c.post("/api/v3/datasets", json=dataset_body(n, published=True)))
                 for n in range(200)
             ]
             warm = ["/", "/registry", "/api/catalog/search?q=crystal"]
@@ -446,12 +477,12 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
                 f"[{label}] reads (wrk): {args.users} connections for {args.duration:.0f} s ...",
                 file=sys.stderr,
             )
-            cpu = hub.cpu_seconds()
+            cpu, machine = hub.cpu_seconds(), machine_cpu()
             r, health = run_wrk(hub.base, wrk_read_script(pids), args.users, args.duration, tmp)
             cpu = hub.cpu_seconds() - cpu
             rows.append(wrk_row(label, "reads (wrk): all reads", args.users, r, r["requests"] / r["seconds"],
                                 f"hub CPU {cpu / max(1, r['requests']) * 1000:.1f} ms/request, "
-                                f"{cpu / r['seconds']:.2f} cores"))  # fmt: skip
+                                f"{cpu / r['seconds']:.2f} cores; {cpu_note(machine, r['requests'])}"))  # fmt: skip
             rows.append(_row(label, "reads: /healthz (1/s)", 1, health, len(health.times) / r["seconds"]))
         elif "reads" in args.only:
             print(f"[{label}] reads: {args.users} users for {args.duration:.0f} s ...", file=sys.stderr)
@@ -476,16 +507,17 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
             print(f"[{label}] writes (wrk): {args.writers} connections for {args.write_duration:.0f} s ...",
                   file=sys.stderr)  # fmt: skip
             before = count_datasets(hub.base, token)
-            cpu = hub.cpu_seconds()
+            cpu, machine = hub.cpu_seconds(), machine_cpu()
             r, health = run_wrk(hub.base, wrk_write_script(token), args.writers, args.write_duration, tmp)
             cpu = hub.cpu_seconds() - cpu
+            usage = cpu_note(machine, int(r["ok"]))
             stored = count_datasets(hub.base, token) - before
             acked = int(r["ok"])
             in_flight = "ok" if acked <= stored <= acked + args.writers else "MISMATCH"
             note = (
                 f"acknowledged {acked}, stored {stored} (wrk drops up to {args.writers} answers in flight "
                 f"when it stops: {in_flight}); hub CPU {cpu / max(1, acked) * 1000:.1f} ms/write, "
-                f"{cpu / r['seconds']:.2f} cores"
+                f"{cpu / r['seconds']:.2f} cores; {usage}"
             )
             rows.append(
                 wrk_row(

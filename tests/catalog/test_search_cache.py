@@ -408,3 +408,42 @@ def test_every_web_path_goes_through_the_cache(client, db, catalog, cache):
     finally:
         change(db, pid, isPublished=True)
     assert client.get("/api/catalog/search").json()["total"] == total
+
+
+def test_concurrent_writers_do_not_queue_on_the_generation(db, catalog):
+    """On PostgreSQL each connection bumps its own generation row (migration 0025): a second writer whose
+    connection has another slot inserts while the first one's transaction is still open (before, it waited
+    for the first one's commit on the single row); both writes change the generation once committed."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM catalog_search_generation")).scalar_one()
+    if not db.url.startswith("postgresql"):
+        assert rows == 1  # SQLite serialises writers by design: one row, as migration 0009 made it
+        return
+    assert rows == 64
+    insert = text("UPDATE catalog_datasets SET comment = :c WHERE pid = :pid")
+    before = generation(db)
+    conns = []
+    try:
+        while True:  # two connections of different slots
+            conn = db.engine.connect()
+            slot = conn.execute(text("SELECT 1 + pg_backend_pid() % 64")).scalar_one()
+            conn.rollback()
+            conns.append((slot, conn))
+            slots = {s for s, _ in conns}
+            if len(slots) == 2:
+                break
+        (s1, first), (s2, second) = conns[0], next(c for c in conns if c[0] != conns[0][0])
+        first.begin()
+        first.execute(insert, {"c": "one", "pid": catalog["a_priv"]})
+        second.begin()
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        second.execute(insert, {"c": "two", "pid": catalog["b_priv"]})  # LockNotAvailable before 0025
+        second.commit()
+        middle = generation(db)
+        assert middle[0] > before[0] and middle[1] != before[1]
+        first.commit()
+        after = generation(db)
+        assert after[0] > middle[0] and after[1] != middle[1]
+    finally:
+        for _, conn in conns:
+            conn.close()

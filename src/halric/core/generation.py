@@ -1,8 +1,10 @@
 """A generation that database triggers change on every write to a set of tables: what the catalog's search
 cache (migration 0009) and the registry's caches (migration 0022) are keyed by.
 
-The generation is ``(counter, token)`` of the one row of a table; triggers on each watched table change it
-with every insert, update and delete, however the write is made. :meth:`Generation.read` answers None when
+The generation is ``(counter, token)`` summed over the rows of a table (one row, or on PostgreSQL the
+catalog's 64 — one per connection slot, so that writers on different connections do not wait for each
+other); triggers on each watched table change it with every insert, update and delete, however the write
+is made. :meth:`Generation.read` answers None when
 it cannot be trusted — the row is missing, a trigger is missing or disabled, or the database is neither
 PostgreSQL nor SQLite — and warns once per dialect, so callers compute without their cache.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -53,9 +55,11 @@ class Generation:
         if dialect not in self.triggers:
             return None
         # an ORM select: the session's pending changes are flushed first, so they count as a write
+        # the sums over the rows: the catalog's generation is kept in several rows on PostgreSQL (one per
+        # connection slot, migration 0025), so that concurrent writers do not queue on one row's lock
         m = self.model
-        row = s.execute(select(m.counter, m.token, self._triggers_present(dialect)).where(m.id == 1)).first()
-        if row is None or int(row[2]) != len(self.triggers[dialect]):
+        row = s.execute(select(func.sum(m.counter), func.sum(m.token), self._triggers_present(dialect))).first()
+        if row is None or row[0] is None or int(row[2]) != len(self.triggers[dialect]):
             if dialect not in self._warned:
                 self._warned.add(dialect)
                 log.warning(self.off_message, dialect)
