@@ -432,7 +432,7 @@ def test_concurrent_writers_do_not_queue_on_the_generation(db, catalog):
             slots = {s for s, _ in conns}
             if len(slots) == 2:
                 break
-        (s1, first), (s2, second) = conns[0], next(c for c in conns if c[0] != conns[0][0])
+        first, second = conns[0][1], next(c for s, c in conns if s != conns[0][0])
         first.begin()
         first.execute(insert, {"c": "one", "pid": catalog["a_priv"]})
         second.begin()
