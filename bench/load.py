@@ -463,8 +463,7 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=hub.base, headers=headers, timeout=60) as c:
             pids = [
-                _created(c.post("/api/v3/datasets", json=dataset_body(n, published=True)))
-                for n in range(200)
+                _created(c.post("/api/v3/datasets", json=dataset_body(n, published=True))) for n in range(200)
             ]
             warm = ["/", "/registry", "/api/catalog/search?q=crystal"]
             if "reads" in args.only:  # the matchmaking model in each worker (first time: its index too)

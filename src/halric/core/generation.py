@@ -58,7 +58,9 @@ class Generation:
         # the sums over the rows: the catalog's generation is kept in several rows on PostgreSQL (one per
         # connection slot, migration 0025), so that concurrent writers do not queue on one row's lock
         m = self.model
-        row = s.execute(select(func.sum(m.counter), func.sum(m.token), self._triggers_present(dialect))).first()
+        row = s.execute(
+            select(func.sum(m.counter), func.sum(m.token), self._triggers_present(dialect))
+        ).first()
         if row is None or row[0] is None or int(row[2]) != len(self.triggers[dialect]):
             if dialect not in self._warned:
                 self._warned.add(dialect)
