@@ -168,9 +168,9 @@ def machine_cpu() -> tuple[float, float, float]:
         if d.name.isdigit():
             try:
                 head, rest = (d / "stat").read_text().rsplit(")", 1)
-                if head.endswith("(postgres"):
+                if head.endswith("(postgres"):  # its own time, and (the postmaster) its ended children's
                     f = rest.split()
-                    pg += (int(f[11]) + int(f[12])) / tick
+                    pg += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick
             except (FileNotFoundError, ProcessLookupError, ValueError):
                 continue
     cpu = [int(x) / tick for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
