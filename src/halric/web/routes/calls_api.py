@@ -22,6 +22,28 @@ from halric.calls import (
     workflow,
 )
 from halric.calls.models import Application, Call
+from halric.calls.responses import (
+    AcceptedOut,
+    ApplicationOut,
+    CallOut,
+    CoApplicantRemovedOut,
+    CommentOut,
+    ConflictLiftedOut,
+    DecisionOut,
+    EligibilityOut,
+    ExclusionsOut,
+    FeasibilityOut,
+    FinalReportOut,
+    FollowUpOut,
+    InvitationOut,
+    ProjectStartedOut,
+    RankedOut,
+    ReviewOut,
+    SolutionOut,
+    SubmittedOut,
+    TermsAcceptedOut,
+    TermsOut,
+)
 from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput, SolutionInput, UptakeInput
 from halric.core.actor import Actor
 from halric.core.errors import NotFound
@@ -79,17 +101,21 @@ def app_dict(s: Session, a: Application, hats: set[str]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@api.get("/calls", summary="All calls")
+@api.get("/calls", response_model=list[CallOut], summary="All calls")
 def calls(actor: Actor = Depends(PUBLIC), s: Session = DB) -> list[dict[str, Any]]:
     return [call_dict(c) for c in service.list_calls(s)]
 
 
-@api.post("/calls", status_code=201, summary="Create a call (coordinators)")
+@api.post("/calls", response_model=CallOut, status_code=201, summary="Create a call (coordinators)")
 def create_call(body: CallInput, actor: Actor = Depends(COORDINATOR), s: Session = DB) -> dict[str, Any]:
     return call_dict(service.create_call(s, actor, body))
 
 
-@api.put("/calls/{call_id}", summary="Change a call (coordinators; criteria and rules stay as they were)")
+@api.put(
+    "/calls/{call_id}",
+    response_model=CallOut,
+    summary="Change a call (coordinators; criteria and rules stay as they were)",
+)
 def update_call(
     call_id: RowId, body: CallInput, actor: Actor = Depends(COORDINATOR), s: Session = DB
 ) -> dict[str, Any]:
@@ -98,7 +124,7 @@ def update_call(
     return call_dict(call)
 
 
-@api.get("/calls/{call_id}", summary="One call")
+@api.get("/calls/{call_id}", response_model=CallOut, summary="One call")
 def get_call(call_id: RowId, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
     return call_dict(service.get_call(s, call_id))
 
@@ -108,7 +134,12 @@ class NewDraft(BaseModel):
     question: str = Field(default="", max_length=5000)
 
 
-@api.post("/calls/{call_id}/applications", status_code=201, summary="Start a draft application")
+@api.post(
+    "/calls/{call_id}/applications",
+    response_model=ApplicationOut,
+    status_code=201,
+    summary="Start a draft application",
+)
 def new_draft(
     call_id: RowId, body: NewDraft, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
@@ -116,7 +147,7 @@ def new_draft(
     return app_dict(s, app, {"applicant"})
 
 
-@api.get("/calls/{call_id}/ranking", summary="Committee ranking per cut-off")
+@api.get("/calls/{call_id}/ranking", response_model=list[RankedOut], summary="Committee ranking per cut-off")
 def ranking(
     call_id: RowId,
     cutoff: date | None = None,
@@ -135,7 +166,11 @@ def _ranked(r: service.Ranked) -> dict[str, Any]:
             "reviews": r.reviews, "missing": r.missing, "conflicts": r.conflicts, "excluded": None}  # fmt: skip
 
 
-@api.get("/applications", summary="Applications you may see (yours, or to review)")
+@api.get(
+    "/applications",
+    response_model=list[ApplicationOut],
+    summary="Applications you may see (yours, or to review)",
+)
 def applications(
     state: str | None = None, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> list[dict[str, Any]]:
@@ -145,13 +180,17 @@ def applications(
     return out
 
 
-@api.get("/applications/{app_id}", summary="One application")
+@api.get("/applications/{app_id}", response_model=ApplicationOut, summary="One application")
 def application(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     app, hats = service.get_application(s, actor, app_id)
     return app_dict(s, app, hats)
 
 
-@api.put("/applications/{app_id}", summary="Save a draft (optimistic locking on version)")
+@api.put(
+    "/applications/{app_id}",
+    response_model=ApplicationOut,
+    summary="Save a draft (optimistic locking on version)",
+)
 def save(
     app_id: RowId, body: ApplicationInput, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
@@ -159,7 +198,11 @@ def save(
     return app_dict(s, app, {"applicant"})
 
 
-@api.get("/applications/{app_id}/eligibility", summary="Each eligibility rule with its result and reason")
+@api.get(
+    "/applications/{app_id}/eligibility",
+    response_model=EligibilityOut,
+    summary="Each eligibility rule with its result and reason",
+)
 def eligibility(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     app, _ = service.get_application(s, actor, app_id)
     ev = service.evaluate(s, app)
@@ -168,7 +211,11 @@ def eligibility(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = D
     return {"eligible": ev.eligible, "results": [r.__dict__ for r in ev.results]}
 
 
-@api.post("/applications/{app_id}/submit", summary="Submit (all hard eligibility rules must pass)")
+@api.post(
+    "/applications/{app_id}/submit",
+    response_model=SubmittedOut,
+    summary="Submit (all hard eligibility rules must pass)",
+)
 def submit(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     ev = service.submit(s, actor, app_id)
     app, hats = service.get_application(s, actor, app_id)
@@ -180,7 +227,11 @@ class TransitionBody(BaseModel):
     comment: str = Field(default="", max_length=5000)
 
 
-@api.post("/applications/{app_id}/transition", summary="Move the application to another state")
+@api.post(
+    "/applications/{app_id}/transition",
+    response_model=ApplicationOut,
+    summary="Move the application to another state",
+)
 def transition(
     app_id: RowId, body: TransitionBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
@@ -188,7 +239,12 @@ def transition(
     return app_dict(s, app, service.roles_on(s, app, actor))
 
 
-@api.post("/applications/{app_id}/copy", status_code=201, summary="Copy into a new draft")
+@api.post(
+    "/applications/{app_id}/copy",
+    response_model=ApplicationOut,
+    status_code=201,
+    summary="Copy into a new draft",
+)
 def copy(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     return app_dict(s, service.copy_application(s, actor, app_id), {"applicant"})
 
@@ -199,7 +255,10 @@ class InviteBody(BaseModel):
 
 
 @api.post(
-    "/applications/{app_id}/invitations", status_code=201, summary="Invite a co-applicant or an ambassador"
+    "/applications/{app_id}/invitations",
+    response_model=InvitationOut,
+    status_code=201,
+    summary="Invite a co-applicant or an ambassador",
 )
 def invite(
     request: Request, app_id: RowId, body: InviteBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
@@ -208,7 +267,7 @@ def invite(
     return {"id": c.id, "email": c.email, "kind": c.kind}
 
 
-@api.post("/invitations/{token}/accept", summary="Accept an invitation")
+@api.post("/invitations/{token}/accept", response_model=AcceptedOut, summary="Accept an invitation")
 def accept(token: str, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     app = projects.accept_invitation(s, actor, token)
     return {"application_id": app.id}
@@ -220,6 +279,7 @@ class CommentBody(BaseModel):
 
 @api.post(
     "/applications/{app_id}/comments",
+    response_model=CommentOut,
     status_code=201,
     summary="Comment (applicants, ambassadors, coordinators)",
 )
@@ -236,7 +296,11 @@ class FeasibilityBody(BaseModel):
     comments: str = Field(default="", max_length=10000)
 
 
-@api.post("/applications/{app_id}/feasibility", summary="Feasibility verdict by the infrastructure's staff")
+@api.post(
+    "/applications/{app_id}/feasibility",
+    response_model=FeasibilityOut,
+    summary="Feasibility verdict by the infrastructure's staff",
+)
 def feasibility(
     app_id: RowId, body: FeasibilityBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
@@ -244,7 +308,11 @@ def feasibility(
     return {"infrastructure_id": r.infrastructure_id, "verdict": r.verdict}
 
 
-@api.post("/applications/{app_id}/review", summary="Committee scores per criterion, or a declared conflict")
+@api.post(
+    "/applications/{app_id}/review",
+    response_model=ReviewOut,
+    summary="Committee scores per criterion, or a declared conflict",
+)
 def review(
     app_id: RowId, body: ReviewInput, actor: Actor = Depends(require("committee")), s: Session = DB
 ) -> dict[str, Any]:
@@ -258,6 +326,7 @@ class LiftConflict(BaseModel):
 
 @api.post(
     "/applications/{app_id}/conflicts/{member_id}/lift",
+    response_model=ConflictLiftedOut,
     summary="Lift a committee member's declared conflict of interest (coordinators; audited)",
 )
 def lift_conflict(
@@ -272,7 +341,11 @@ class DecisionBody(BaseModel):
     letter: str = Field(max_length=20000)
 
 
-@api.post("/applications/{app_id}/decision", summary="Decide, with a letter to the applicants")
+@api.post(
+    "/applications/{app_id}/decision",
+    response_model=DecisionOut,
+    summary="Decide, with a letter to the applicants",
+)
 def decision(
     app_id: RowId, body: DecisionBody, actor: Actor = Depends(COORDINATOR), s: Session = DB
 ) -> dict[str, Any]:
@@ -287,6 +360,7 @@ class ProjectStart(BaseModel):
 
 @api.post(
     "/applications/{app_id}/project",
+    response_model=ProjectStartedOut,
     status_code=201,
     summary="Start the approved project: creates its group and catalog proposal (the project space)",
 )
@@ -303,7 +377,11 @@ def start_project(
     }
 
 
-@api.patch("/applications/{app_id}/project", summary="Follow-up: milestones, publications, cost claims")
+@api.patch(
+    "/applications/{app_id}/project",
+    response_model=FollowUpOut,
+    summary="Follow-up: milestones, publications, cost claims",
+)
 def update_project(
     app_id: RowId, body: dict[str, Any], actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
@@ -327,6 +405,7 @@ class FinalReport(BaseModel):
 
 @api.post(
     "/applications/{app_id}/final-report",
+    response_model=FinalReportOut,
     summary="Final report and satisfaction questionnaire, linking publications (DOIs) and the project's datasets",
 )
 def final_report(
@@ -340,6 +419,7 @@ def final_report(
 
 @api.delete(
     "/applications/{app_id}/co-applicants/{collaborator_id}",
+    response_model=CoApplicantRemovedOut,
     summary="Take a co-applicant off (the owning applicant, a coordinator, or the co-applicant leaving)",
 )
 def remove_co_applicant(
@@ -360,6 +440,7 @@ def application_pdf(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session
 
 @api.get(
     "/calls/{call_id}/confidentiality",
+    response_model=TermsOut,
     summary="The call's confidentiality terms, and whether you accepted them",
 )
 def terms(call_id: RowId, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
@@ -377,6 +458,7 @@ class AcceptTerms(BaseModel):
 
 @api.post(
     "/calls/{call_id}/confidentiality",
+    response_model=TermsAcceptedOut,
     summary="Accept the call's confidentiality terms (recorded with their version; audited)",
 )
 def accept_terms(
@@ -388,6 +470,7 @@ def accept_terms(
 
 @api.get(
     "/applications/{app_id}/exclusions",
+    response_model=ExclusionsOut,
     summary="Organisations the applicants exclude; for coordinators also who is excluded and why",
 )
 def exclusions(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
@@ -434,12 +517,16 @@ def evidence_csv(
                     headers={"Content-Disposition": f'attachment; filename="halric-evidence-{key}.csv"'})  # fmt: skip
 
 
-@api.get("/applications/{app_id}/solutions", summary="Solutions the project developed, with their uptake")
+@api.get(
+    "/applications/{app_id}/solutions",
+    response_model=list[SolutionOut],
+    summary="Solutions the project developed, with their uptake",
+)
 def solutions_list(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> list[dict[str, Any]]:
     return [_solution(x) for x in solutions.readable_solutions(s, actor, app_id)]
 
 
-@api.post("/applications/{app_id}/solutions", status_code=201,
+@api.post("/applications/{app_id}/solutions", response_model=SolutionOut, status_code=201,
           summary="Declare a solution the project developed (applicants, coordinators): evidence for RCO116")  # fmt: skip
 def solution_declare(
     app_id: RowId, body: SolutionInput, actor: Actor = Depends(SIGNED_IN), s: Session = DB
@@ -447,7 +534,7 @@ def solution_declare(
     return _solution(solutions.declare(s, actor, app_id, body))
 
 
-@api.post("/applications/{app_id}/solutions/{solution_id}/uptakes", status_code=201,
+@api.post("/applications/{app_id}/solutions/{solution_id}/uptakes", response_model=SolutionOut, status_code=201,
           summary="Record that an organisation took up or up-scaled a solution: evidence for RCR104")  # fmt: skip
 def uptake_record(
     app_id: RowId, solution_id: RowId, body: UptakeInput, actor: Actor = Depends(SIGNED_IN), s: Session = DB
