@@ -22,9 +22,11 @@ from halric.calls import (
     workflow,
 )
 from halric.calls.models import Application, Call
-from halric.calls.responses import (
+from halric.calls.schemas import (
     AcceptedOut,
+    ApplicationInput,
     ApplicationOut,
+    CallInput,
     CallOut,
     CoApplicantRemovedOut,
     CommentOut,
@@ -38,13 +40,15 @@ from halric.calls.responses import (
     InvitationOut,
     ProjectStartedOut,
     RankedOut,
+    ReviewInput,
     ReviewOut,
+    SolutionInput,
     SolutionOut,
     SubmittedOut,
     TermsAcceptedOut,
     TermsOut,
+    UptakeInput,
 )
-from halric.calls.schemas import ApplicationInput, CallInput, ReviewInput, SolutionInput, UptakeInput
 from halric.core.actor import Actor
 from halric.core.errors import NotFound
 from halric.projects import service as projects
