@@ -121,7 +121,7 @@ def _agree(word: str, form: str, code: str) -> bool:
     """Whether two written forms are one word up to their endings (kristallerna, kristall; not stärkelse, stark)."""
     p = _common_prefix(word, form)
     rest = word[p:]
-    return len(form) - p <= 3 and (len(rest) <= 2 or rest in ENDINGS.get(code, ()))
+    return len(form) - p <= 3 and (len(rest) <= 3 or rest in ENDINGS.get(code, ()))
 
 
 def _common_prefix(a: str, b: str) -> int:
