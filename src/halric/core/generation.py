@@ -4,9 +4,9 @@ cache (migration 0009) and the registry's caches (migration 0022) are keyed by.
 The generation is ``(counter, token)`` summed over the rows of a table (one row, or on PostgreSQL the
 catalog's 64 — one per connection slot, so that writers on different connections do not wait for each
 other); triggers on each watched table change it with every insert, update and delete, however the write
-is made. :meth:`Generation.read` answers None when
-it cannot be trusted — the row is missing, a trigger is missing or disabled, or the database is neither
-PostgreSQL nor SQLite — and warns once per dialect, so callers compute without their cache.
+is made. :meth:`Generation.read` answers None when it cannot be trusted — the rows are missing, a trigger
+is missing or disabled, or the database is neither PostgreSQL nor SQLite — and warns once per dialect, so
+callers compute without their cache.
 """
 
 from __future__ import annotations
