@@ -39,7 +39,7 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $${HALRIC_TEST_WORKERS:-2} --dist loadfile
 	bash tests/catalog/scitacean_backend/run.sh
 
 lint: $(VENV)/.test-installed
