@@ -159,20 +159,28 @@ def dataset_body(n: int, *, published: bool) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def process_cpu(pid: int | str, *, children: bool = False, named: str | None = None) -> float:
+    """CPU seconds of one process so far (with ``children``: also of its ended, waited-for children);
+    0 when it is gone or, with ``named``, has another name."""
+    try:
+        head, rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return 0.0
+    if named is not None and not head.endswith(f"({named}"):
+        return 0.0
+    f = rest.split()
+    ticks = int(f[11]) + int(f[12]) + (int(f[13]) + int(f[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def machine_cpu() -> tuple[float, float, float]:
     """(PostgreSQL's CPU seconds, the machine's busy seconds, its idle seconds) so far: where the cores
     went during a run, beside the hub's own share."""
-    tick = os.sysconf("SC_CLK_TCK")
     pg = 0.0
     for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                head, rest = (d / "stat").read_text().rsplit(")", 1)
-                if head.endswith("(postgres"):  # its own time, and (the postmaster) its ended children's
-                    f = rest.split()
-                    pg += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick
-            except (FileNotFoundError, ProcessLookupError, ValueError):
-                continue
+        # its own time, and (the postmaster) that of its ended children
+        pg += process_cpu(d.name, children=True, named="postgres") if d.name.isdigit() else 0.0
+    tick = os.sysconf("SC_CLK_TCK")
     cpu = [int(x) / tick for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = cpu[3] + cpu[4]
     return pg, sum(cpu) - idle, idle
@@ -214,13 +222,11 @@ class Hub:
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by the server and its worker processes."""
-        tick = os.sysconf("SC_CLK_TCK")
         total, todo = 0.0, [self.proc.pid]
         while todo:
             pid = todo.pop()
+            total += process_cpu(pid)
             try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
                 for task in Path(f"/proc/{pid}/task").iterdir():
                     todo += [int(c) for c in (task / "children").read_text().split()]
             except (FileNotFoundError, ProcessLookupError):
@@ -528,13 +534,14 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
             n_writers = args.writers
             print(f"[{label}] writes: {n_writers} x {args.writes} ...", file=sys.stderr)
             before = count_datasets(hub.base, token)
-            cpu = hub.cpu_seconds()
+            cpu, machine = hub.cpu_seconds(), machine_cpu()
             tally, elapsed, health = asyncio.run(writes(hub.base, token, n_writers, args.writes))
             cpu = hub.cpu_seconds() - cpu
-            stored = count_datasets(hub.base, token) - before
             acked = len(tally.times) - tally.errors
+            usage = cpu_note(machine, acked)
+            stored = count_datasets(hub.base, token) - before
             rows.append(_row(label, "writes: POST /api/v3/datasets", n_writers, tally, acked / elapsed,
-                             note=f"acknowledged {acked}, stored {stored}; hub CPU {cpu / max(1, acked) * 1000:.1f} ms/write"))  # fmt: skip
+                             note=f"acknowledged {acked}, stored {stored}; hub CPU {cpu / max(1, acked) * 1000:.1f} ms/write; {usage}"))  # fmt: skip
             rows.append(_row(label, "writes: /healthz (1/s)", 1, health, len(health.times) / elapsed))
     finally:
         if hub is not None:
