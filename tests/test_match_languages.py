@@ -110,6 +110,20 @@ def test_a_stem_collision_does_not_change_meaning(lexicon):
     assert {"dough", "baking"} <= set(lexicon.translate("degen bakas", "sv").english.split())
 
 
+def test_a_word_close_to_another_keeps_its_meaning(lexicon):
+    """Forms a letter or three apart can be two words: levende 'living' is not lever 'liver' (nb), bildas
+    'is formed' not bild 'image' (sv), måte 'way' not mat 'food'; inflections stay one word."""
+    living = lexicon.translate("immuncellene i levende vev", "nb").english.split()
+    assert "living" in living and "liver" not in living
+    assert "liver" in lexicon.translate("celler fra leveren", "nb").english.split()
+    formed = lexicon.translate("vilka ämnen bildas", "sv").english.split()
+    assert "image" not in formed and "formed" in formed
+    assert "food" not in lexicon.translate("på en trygg måte", "nb").english.split()
+    # one word family keeps one entry: German reinigen/Reinigung, Swedish atom/atomär
+    assert "purification" in lexicon.translate("wie wir es reinigen", "de").english.split()
+    assert "image" in lexicon.translate("bilderna från mikroskopet", "sv").english.split()
+
+
 def test_country_named_in_any_language(lexicon):
     assert lexicon.places("Gibt es das in Dänemark?") == {"DK"}
     assert lexicon.places("helst i Norge") == {"NO"}

@@ -67,9 +67,10 @@ class Vocabulary:
         k = self.key(text)
         if not k:
             return
-        if len(k) == 1 and k in self.forms and not _agree(_folded_words(text)[0], self.forms[k], self.code):
-            # Snowball gives one stem to different words (Swedish stark 'strong', stärkelse 'starch'):
-            # the second keeps its own entry, reached by its written forms only
+        if len(k) == 1 and k in self.forms and self._other_word(k, _folded_words(text)[0], english):
+            # Snowball gives one stem to different words (Swedish stark 'strong', stärkelse 'starch';
+            # Norwegian lever 'liver', levende 'living'): the second keeps its own entry, reached by
+            # its written forms only
             k = ("=" + _folded_words(text)[0],)
         e = self.entries.setdefault(k, Entry())
         if english and english not in e.english:
@@ -87,6 +88,18 @@ class Vocabulary:
                 if len(form) >= MIN_PART:
                     self.parts.setdefault(form, k)
 
+    def _other_word(self, k: tuple[str, ...], folded: str, english: str) -> bool:
+        """Whether a written form that shares an entry's stem is another word, not an inflection of it."""
+        form = self.forms[k]
+        if folded == form:
+            return False
+        if not _agree(folded, form, self.code):
+            return True
+        # forms close enough to be one word, but translated with unrelated English (lever 'liver',
+        # levende 'living'; not reinigen 'purify', Reinigung 'purification'): two words
+        known = self.entries[k].english.split()
+        return bool(english and known) and not any(_related(a, b) for a in english.split() for b in known)
+
     def lookup_word(self, word: str) -> tuple[str, ...] | None:
         """The entry key of one folded word: its stem, its form, or its stem without a definite/plural ending."""
         if word in self.parts:
@@ -103,7 +116,7 @@ class Vocabulary:
         form = self.forms.get(k)
         # a stem match counts only when the word and the entry's written form agree up to an ending
         # (Snowball gives 'stark' for both starkt 'strongly' and stärkelse 'starch')
-        if form is not None and _agree(word, form, self.code):
+        if form is not None and _agree(word, form, self.code, strict=True):
             return k
         for base in bases:
             cand = stem(self.code, base)
@@ -117,11 +130,30 @@ class Vocabulary:
         return self.lookup_word(part)
 
 
-def _agree(word: str, form: str, code: str) -> bool:
-    """Whether two written forms are one word up to their endings (kristallerna, kristall; not stärkelse, stark)."""
+def _agree(word: str, form: str, code: str, *, strict: bool = False) -> bool:
+    """Whether two written forms are one word up to their endings (kristallerna, kristall; not stärkelse, stark).
+
+    ``strict`` (a question's word against the vocabulary): what the word adds must be a known ending or a
+    single letter (Swedish bildas 'is formed' is not bild 'image', Norwegian levende 'living' not lever 'liver').
+    """
     p = _common_prefix(word, form)
     rest = word[p:]
-    return len(form) - p <= 3 and (len(rest) <= 3 or rest in ENDINGS.get(code, ()))
+    if len(form) - p > 3:
+        return False
+    if strict:
+        return len(rest) <= 1 or rest in ENDINGS.get(code, ())
+    return len(rest) <= 3 or rest in ENDINGS.get(code, ())
+
+
+_EN_SUFFIXES = ("", "s", "es", "ed", "d", "ing", "ic", "al", "ical", "ation", "ion", "y", "ity")
+
+
+def _related(a: str, b: str) -> bool:
+    """Whether two English words are one word family (atom, atomic; purify, purification; not live, liver)."""
+    if en_stem(a) == en_stem(b):
+        return True
+    p = _common_prefix(a, b)
+    return p >= 5 or (p >= 4 and a[p:] in _EN_SUFFIXES and b[p:] in _EN_SUFFIXES)
 
 
 def _common_prefix(a: str, b: str) -> int:
