@@ -150,6 +150,22 @@ def test_language_files_are_validated(tmp_path):
     assert "languages/da.yaml: reviewers" in text
 
 
+def test_a_word_written_twice_in_a_language_file_is_refused(tmp_path):
+    """YAML keeps the last of two equal keys silently; the loader names the word and the line instead."""
+    from halric.registry.loader import DATA_DIR, RegistryDataError, read_languages
+
+    d = tmp_path / "data"
+    (d / "languages").mkdir(parents=True)
+    good = (DATA_DIR / "languages" / "nb.yaml").read_text(encoding="utf-8")
+    assert "\n  lever: liver\n" in good
+    twice = good.replace("\n  lever: liver\n", "\n  lever: liver\n  lever: deliver\n", 1)
+    (d / "languages" / "nb.yaml").write_text(twice, encoding="utf-8")
+    with pytest.raises(RegistryDataError) as err:
+        read_languages(d)
+    text = "; ".join(err.value.problems)
+    assert "nb.yaml" in text and "'lever' is written twice" in text and "line" in text
+
+
 def test_every_technique_in_the_language_files_exists():
     from halric.registry.loader import read_bundle
 
