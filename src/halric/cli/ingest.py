@@ -367,6 +367,7 @@ def ingest(
             instrument_id=instrument, proposal_id=proposal, sample_id=sample,
         ),
         chunk_bytes=chunk_bytes(st), pause_per_file_s=st.ingest_pause_per_file_s, threads=threads or 1,
+        map_settled_s=st.ingest_map_settled_s,
     )  # fmt: skip
     req.algorithms()  # refuse an unknown --hash before starting a cluster
     from halric.privacy.guard import PersonalDataFound
@@ -433,7 +434,7 @@ def verify(
     with _client(workers, scheduler) as client:
         report = service.verify(
             dataset, writer, roots=data_roots(st), journal_dir=journal_dir(st), client=client,
-            chunk_bytes=chunk_bytes(st),
+            chunk_bytes=chunk_bytes(st), map_settled_s=st.ingest_map_settled_s,
         )  # fmt: skip
     if as_json:
         print(json.dumps(report, indent=1))

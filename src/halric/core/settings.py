@@ -196,6 +196,13 @@ class Settings(BaseSettings):
         default=None, description="Where ingest journals are kept. Default: DATA_DIR/ingest-journals."
     )
     ingest_chunk_mib: int = Field(default=8, ge=1, le=256, description="Read size of the streaming hash.")
+    ingest_map_settled_s: float | None = Field(
+        default=10.0,
+        ge=0,
+        description="Hash files of 4 MiB or more that were not modified for this many seconds through "
+        "memory mappings instead of reads (faster; a file truncated by another program while it is hashed "
+        "stops the process). Empty or 'off': always read.",
+    )
     ingest_pause_per_file_s: float = Field(
         default=0.0, ge=0, description="Test knob only: sleep after hashing each file."
     )
@@ -312,6 +319,13 @@ class Settings(BaseSettings):
         description="Comma-separated addresses (or networks) of reverse proxies whose X-Forwarded-For and "
         "X-Forwarded-Proto are believed. Default: none, the peer address is the client.",
     )
+
+    @field_validator("ingest_map_settled_s", mode="before")
+    @classmethod
+    def _map_settled(cls, v: object) -> object:
+        if isinstance(v, str) and v.strip().lower() in {"", "off", "never", "none"}:
+            return None  # HALRIC_INGEST_MAP_SETTLED_S= (empty) or off: always read
+        return v
 
     @field_validator("cookie_secure")
     @classmethod

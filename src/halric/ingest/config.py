@@ -9,6 +9,11 @@ system's temporary folder. A path outside every root is refused.
 
 ``HALRIC_INGEST_CHUNK_MIB``: read size of the streaming hash (default 8 MiB).
 
+``HALRIC_INGEST_MAP_SETTLED_S``: files of 4 MiB or more not modified for this many seconds (default 10) are
+hashed through memory mappings rather than reads — zero-copy, 1.5–1.9× as fast for BLAKE3 and XXH3-128. Set
+it empty to always read (file systems where files are rewritten in place while an ingest runs: a file
+truncated during its hash stops the process with a bus error; a rerun resumes from the journal).
+
 ``HALRIC_INGEST_PAUSE_PER_FILE_S``: a test knob only — sleep this long after each file is hashed, so a
 test can kill an ingest halfway. Never set it in production.
 """

@@ -53,6 +53,9 @@ class IngestRequest:
     pause_per_file_s: float = 0.0
     block_files: int = BLOCK_FILES
     threads: int = 1  # without Dask: files hashed on this many threads of the command's process
+    map_settled_s: float | None = (
+        None  # hash files not modified for this long through mappings (hashing.mappable)
+    )
 
     def algorithms(self) -> list[str]:
         primary = check_algorithm(self.algorithm)
@@ -181,7 +184,10 @@ def ingest(
         if client is None:  # each batch a mix of large and small files (see _interleave)
             pending = _interleave(pending)
         groups = runner.batches(pending, lambda f: f.size, lanes)
-        jobs = ((str(root), [f.path for f in g], algs, req.chunk_bytes, req.pause_per_file_s) for g in groups)
+        jobs = (
+            (str(root), [f.path for f in g], algs, req.chunk_bytes, req.pause_per_file_s, req.map_settled_s)
+            for g in groups
+        )
         runner.run(process_files, jobs, on_result, client=client, threads=req.threads)
         j.record_results(buffer)
         progress.finish()
@@ -390,6 +396,7 @@ def verify(
     journal_dir: Path,
     client: Any = None,
     chunk_bytes: int = 8 * 1024 * 1024,
+    map_settled_s: float | None = None,
     on_file: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Re-hash a catalogued dataset's files and compare them with the catalog's checksums and sizes."""
@@ -412,7 +419,10 @@ def verify(
         if on_file:
             on_file(r)
 
-    jobs = [(str(source), p, check_algorithm(e["alg"] or "blake3"), chunk_bytes) for p, e in expected.items()]
+    jobs = [
+        (str(source), p, check_algorithm(e["alg"] or "blake3"), chunk_bytes, map_settled_s)
+        for p, e in expected.items()
+    ]
     runner.run(hash_only, jobs, on_result, client=client)
     report: dict[str, list[Any]] = {
         "ok": [],

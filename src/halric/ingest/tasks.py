@@ -84,11 +84,13 @@ def _hasher() -> ThreadPoolExecutor:
     return pool
 
 
-def _stat_hash_stat(full: Path, algorithms: list[str], chunk: int) -> Hashed:
-    from halric.ingest.hashing import hash_file
+def _stat_hash_stat(
+    full: Path, algorithms: list[str], chunk: int, map_settled_s: float | None = None
+) -> Hashed:
+    from halric.ingest.hashing import hash_file, mappable
 
     before = os.stat(full)
-    checksums, nbytes = hash_file(full, algorithms, chunk)
+    checksums, nbytes = hash_file(full, algorithms, chunk, mapped=mappable(before, map_settled_s))
     return before, checksums, nbytes, os.stat(full)
 
 
@@ -198,7 +200,12 @@ def _head(root: str, path: str, full: Path | None = None) -> _Head:
 
 
 def _finish(
-    h: _Head, algorithms: list[str], chunk: int, pause_s: float, hashing: Future[Hashed] | None
+    h: _Head,
+    algorithms: list[str],
+    chunk: int,
+    pause_s: float,
+    hashing: Future[Hashed] | None,
+    map_settled_s: float | None = None,
 ) -> dict[str, Any]:
     """The checksum (already under way on the helper thread, or computed here) and the last look at the
     file; any difference from the first look marks the file as changed while read."""
@@ -209,7 +216,7 @@ def _finish(
     assert st is not None
     try:
         before, checksums, nbytes, after = (hashing.result() if hashing else
-                                            _stat_hash_stat(h.full, algorithms, chunk))  # fmt: skip
+                                            _stat_hash_stat(h.full, algorithms, chunk, map_settled_s))  # fmt: skip
         end = os.stat(h.full)
         if any((x.st_size, x.st_mtime_ns) != (st.st_size, st.st_mtime_ns) for x in (before, after, end)) or (
             nbytes != st.st_size
@@ -235,14 +242,21 @@ def process_file(
     chunk: int,
     pause_s: float = 0.0,
     hashing: Future[Hashed] | None = None,
+    map_settled_s: float | None = None,
 ) -> dict[str, Any]:
     """Recognise, read headers, run the patient-data guard, checksum. ``hashing``: the checksum already
-    under way on a helper thread (see ``process_files``); without it the file is hashed here."""
-    return _finish(_head(root, path), algorithms, chunk, pause_s, hashing)
+    under way on a helper thread (see ``process_files``); without it the file is hashed here.
+    ``map_settled_s``: see ``hashing.mappable``."""
+    return _finish(_head(root, path), algorithms, chunk, pause_s, hashing, map_settled_s)
 
 
 def process_files(
-    root: str, paths: list[str], algorithms: list[str], chunk: int, pause_s: float = 0.0
+    root: str,
+    paths: list[str],
+    algorithms: list[str],
+    chunk: int,
+    pause_s: float = 0.0,
+    map_settled_s: float | None = None,
 ) -> list[dict[str, Any]]:
     """``process_file`` for a batch of files: one cluster task, one result per file.
 
@@ -255,12 +269,12 @@ def process_files(
     """
     _import_once()
     if len(paths) < 2:
-        return [process_file(root, p, algorithms, chunk, pause_s) for p in paths]
+        return [process_file(root, p, algorithms, chunk, pause_s, None, map_settled_s) for p in paths]
     pool = _hasher()
     with quick_switching():
         top = Path(root)
         fulls = [top / p for p in paths]
-        ahead = [pool.submit(_stat_hash_stat, full, algorithms, chunk) for full in fulls]
+        ahead = [pool.submit(_stat_hash_stat, full, algorithms, chunk, map_settled_s) for full in fulls]
         try:
             heads = [_head(root, p, full) for p, full in zip(paths, fulls, strict=True)]
             return [_finish(h, algorithms, chunk, pause_s, a) for h, a in zip(heads, ahead, strict=True)]
@@ -269,13 +283,15 @@ def process_files(
                 a.cancel() or a.exception()
 
 
-def hash_only(root: str, path: str, algorithm: str, chunk: int) -> dict[str, Any]:
+def hash_only(
+    root: str, path: str, algorithm: str, chunk: int, map_settled_s: float | None = None
+) -> dict[str, Any]:
     """For ``halric verify``: size and one checksum, or an error."""
-    from halric.ingest.hashing import hash_file
+    from halric.ingest.hashing import hash_file, mappable
 
     full = Path(root) / path
     try:
-        checksums, nbytes = hash_file(full, [algorithm], chunk)
+        checksums, nbytes = hash_file(full, [algorithm], chunk, mapped=mappable(os.stat(full), map_settled_s))
         return {"path": path, "size": nbytes, "chk": checksums[algorithm]}
     except FileNotFoundError:
         return {"path": path, "error": "missing"}
