@@ -12,7 +12,7 @@ from halric.ingest.dto import DatasetOptions
 from halric.ingest.hashing import hash_file
 from halric.ingest.journal import Journal, read_snapshot
 from halric.ingest.service import IngestRequest, ingest
-from halric.ingest.tasks import process_file, process_files
+from halric.ingest.tasks import process_file, process_files, process_stream
 from halric.ingest.writers import SciCatHttpWriter
 
 from .scicat_standin import SciCatStandIn
@@ -43,6 +43,41 @@ def test_a_damaged_or_vanished_file_in_a_batch_is_reported_and_the_rest_is_hashe
     assert results["mx/gone.h5"]["error"] == "the file disappeared before it was read"
     good = [p for p in paths if p not in ("mx/fake.h5", "mx/gone.h5")]
     assert all(results[p]["checksums"]["blake3"] == hash_file(data_copy / p)[0]["blake3"] for p in good)
+
+
+@pytest.mark.parametrize("hash_threads", [1, 2])
+def test_the_stream_gives_each_file_alone_in_order_with_errors_in_place(data_copy: Path, hash_threads: int):
+    """In-process ingest: headers on the calling thread, checksums on helpers, a window of two files so
+    the helpers are waited for often; damaged and vanished files take their place without stopping it."""
+    (data_copy / "mx" / "fake.h5").write_bytes(b"not hdf5 at all" * 100)
+    paths = [*_files(data_copy), "mx/gone.h5"]
+    algs = ["blake3", "sha256"]
+    out = list(process_stream(str(data_copy), paths, algs, 1 << 16, hash_threads=hash_threads, ahead=2))
+    assert [r["path"] for r in out] == paths
+    for r in out:
+        if r["path"] == "mx/fake.h5":
+            assert "not HDF5" in r["error"]
+        elif r["path"] == "mx/gone.h5":
+            assert r["error"] == "the file disappeared before it was read"
+        else:
+            alone = process_file(str(data_copy), r["path"], algs, 1 << 16)
+            assert {k: v for k, v in r.items() if k != "seconds"} == {
+                k: v for k, v in alone.items() if k != "seconds"
+            }
+
+
+def test_a_stream_closed_early_stops_its_helpers(data_copy: Path):
+    import threading
+
+    before = set(threading.enumerate())
+    paths = _files(data_copy) * 20
+    stream = process_stream(str(data_copy), paths, ["sha256"], 1 << 16, hash_threads=2, ahead=8)
+    first = next(stream)
+    assert first["path"] == paths[0] and first["checksums"]
+    helpers = [t for t in set(threading.enumerate()) - before if t.name.startswith("halric-hash")]
+    assert len(helpers) == 2
+    stream.close()  # the helpers' thread pool has shut down once close() returns
+    assert not [t for t in helpers if t.is_alive()]
 
 
 def test_two_lanes_give_the_journal_and_catalog_of_one(data_copy: Path, tmp_path: Path):

@@ -12,6 +12,7 @@ The steps of an ingest, each safe to interrupt:
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
@@ -128,7 +129,7 @@ def ingest(
 ) -> dict[str, Any]:
     """Ingest one folder into one catalog; run it again to resume. Returns the summary."""
     from halric.ingest import runner
-    from halric.ingest.tasks import process_files
+    from halric.ingest.tasks import process_files, process_stream
 
     progress = progress or Progress()
     t0 = time.perf_counter()
@@ -180,15 +181,28 @@ def ingest(
                 buffer.clear()
                 last_flush = time.monotonic()
 
-        lanes = runner.worker_count(client) if client is not None else max(1, req.threads)
-        if client is None:  # each batch a mix of large and small files (see _interleave)
-            pending = _interleave(pending)
-        groups = runner.batches(pending, lambda f: f.size, lanes)
-        jobs = (
-            (str(root), [f.path for f in g], algs, req.chunk_bytes, req.pause_per_file_s, req.map_settled_s)
-            for g in groups
-        )
-        runner.run(process_files, jobs, on_result, client=client, threads=req.threads)
+        if client is None:  # this process: headers on this thread, checksums on req.threads helpers
+            stream = process_stream(
+                str(root), [f.path for f in _interleave(pending)], algs, req.chunk_bytes,
+                req.pause_per_file_s, req.map_settled_s, hash_threads=max(1, req.threads),
+            )  # fmt: skip
+            with contextlib.closing(stream):  # an error in on_result stops the helpers at once
+                for r in stream:
+                    on_result(r)
+        else:  # a cluster: batches of files, one task each (runner.batches)
+            groups = runner.batches(pending, lambda f: f.size, runner.worker_count(client))
+            jobs = (
+                (
+                    str(root),
+                    [f.path for f in g],
+                    algs,
+                    req.chunk_bytes,
+                    req.pause_per_file_s,
+                    req.map_settled_s,
+                )
+                for g in groups
+            )
+            runner.run(process_files, jobs, on_result, client=client)
         j.record_results(buffer)
         progress.finish()
 
@@ -239,10 +253,10 @@ def ingest(
 
 
 def _interleave(files: list[FileRow]) -> list[FileRow]:
-    """Largest, smallest, second largest, second smallest …: in this process a batch's header work (on
-    this thread, holding the GIL) overlaps only with the same batch's hashing (on the helper thread), and
+    """Largest, smallest, second largest, second smallest …: in this process the header work (on this
+    thread, holding the GIL) runs at most a few files ahead of the checksums (on the helper threads), and
     small files (NeXus masters, series of HDF5 or TIFF files) carry most of the header work while large
-    ones carry most of the bytes; mixed, every batch has both."""
+    ones carry most of the bytes; mixed, the two keep pace, and the last files are middle-sized ones."""
     out: list[FileRow] = []
     lo, hi = 0, len(files) - 1
     while lo <= hi:

@@ -283,6 +283,52 @@ def process_files(
                 a.cancel() or a.exception()
 
 
+def process_stream(
+    root: str,
+    paths: list[str],
+    algorithms: list[str],
+    chunk: int,
+    pause_s: float = 0.0,
+    map_settled_s: float | None = None,
+    *,
+    hash_threads: int = 1,
+    ahead: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """``process_file`` for every file of a folder in this process, one result per file in the order of
+    ``paths``, each as soon as it is finished (no cluster: the ingest of a folder without Dask).
+
+    The calling thread reads the headers and runs the patient-data guard of file after file while
+    ``hash_threads`` helper threads checksum the files in the same order, at most ``ahead`` files (default
+    16 per helper) beyond the oldest unfinished one. Header work holds the GIL, so one thread does all of
+    it; the hashes release it, so the helpers run beside it and beside each other. Unlike batches, nothing
+    waits at a batch's end: a helper that finishes a file takes the next, whichever helper is slower.
+    """
+    from collections import deque
+
+    _import_once()
+    top = Path(root)
+    limit = ahead or 16 * max(1, hash_threads)
+    window: deque[tuple[_Head, Future[Hashed]]] = deque()
+    with (
+        ThreadPoolExecutor(max(1, hash_threads), thread_name_prefix="halric-hash") as pool,
+        quick_switching(),
+    ):
+        try:
+            for p in paths:
+                full = top / p
+                hashing = pool.submit(_stat_hash_stat, full, algorithms, chunk, map_settled_s)
+                window.append((_head(root, p, full), hashing))
+                while window and (len(window) >= limit or window[0][1].done()):
+                    h, done = window.popleft()
+                    yield _finish(h, algorithms, chunk, pause_s, done)
+            while window:
+                h, done = window.popleft()
+                yield _finish(h, algorithms, chunk, pause_s, done)
+        finally:
+            for _, left in window:  # stopped early (an error, or the caller closed the stream)
+                left.cancel()
+
+
 def hash_only(
     root: str, path: str, algorithm: str, chunk: int, map_settled_s: float | None = None
 ) -> dict[str, Any]:
