@@ -1,6 +1,6 @@
-"""Hashing through memory mappings (issue #20): the same checksums as reading, only for settled files of
-4 MiB or more and the fast hashes, a file that shrinks between windows is not read past its end, and an
-ingest of settled files writes the same checksums to the catalog as an ingest that reads."""
+"""Hashing through memory mappings (issue #20): the same checksums as reading, only for settled files and
+the fast hashes, each file the way its size calls for, a file that shrinks between windows is not read past
+its end, and an ingest of settled files writes the same checksums to the catalog as an ingest that reads."""
 
 from __future__ import annotations
 
@@ -46,31 +46,65 @@ def test_mapped_hashes_equal_read_hashes_across_windows(tmp_path: Path):
     assert hash_file(empty, ["blake3"], mapped=True) == ({"blake3": blake3(b"").hexdigest()}, 0)
 
 
-def test_sha256_is_read_even_when_mapping_is_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    p = tmp_path / "f.bin"
-    data = _file(p, MAP_MIN + 1)
-    calls: list[int] = []
-    real = hashing._hash_mapped
-    monkeypatch.setattr(hashing, "_hash_mapped", lambda fd, hs: calls.append(fd) or real(fd, hs))
-    digests, n = hash_file(p, ["blake3", "sha256"], mapped=True)
-    assert calls == [] and n == len(data)
-    assert digests["sha256"] == hashlib.sha256(data).hexdigest()
-    hash_file(p, ["blake3"], mapped=True)
-    assert len(calls) == 1
+class _Spy:
+    """Records which way ``hash_file`` hashed: windows (``_hash_mapped``), one BLAKE3 call (``update_mmap``)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.windows: list[int] = []
+        self.whole: list[str] = []
+        real_windows, real_new = hashing._hash_mapped, hashing.new_hasher
+        spy = self
+
+        class Whole:
+            def __init__(self, inner: object) -> None:
+                self.inner = inner
+
+            def update_mmap(self, path: object) -> object:
+                spy.whole.append(str(path))
+                return self.inner.update_mmap(path)  # type: ignore[attr-defined]
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(self.inner, name)
+
+        monkeypatch.setattr(
+            hashing, "_hash_mapped", lambda fd, hs: self.windows.append(fd) or real_windows(fd, hs)
+        )
+        monkeypatch.setattr(hashing, "new_hasher", lambda name: Whole(real_new(name)))
 
 
-def test_only_settled_files_of_four_mib_or_more_are_mapped(tmp_path: Path):
-    big, small = tmp_path / "big", tmp_path / "small"
-    _file(big, MAP_MIN)
-    _file(small, MAP_MIN - 1)
-    _age(small, HOUR)
-    assert not mappable(os.stat(big), 10.0), "written just now: a writer may still be at it"
-    _age(big, HOUR)
-    assert mappable(os.stat(big), 10.0)
-    assert not mappable(os.stat(big), None), "mapping off"
-    assert not mappable(os.stat(small), 10.0), "too small to be worth a mapping"
+def test_each_file_is_hashed_the_way_its_size_and_hashes_call_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    small, middle, big = tmp_path / "small", tmp_path / "middle", tmp_path / "big"
+    data = {p: _file(p, n, seed=i) for i, (p, n) in enumerate(((small, 70_000), (middle, MAP_MIN + 1),
+                                                                (big, MAP_WINDOW + 1)))}  # fmt: skip
+    spy = _Spy(monkeypatch)
+    for p, b in data.items():  # BLAKE3 alone: one call under a window, windows above
+        assert hash_file(p, ["blake3"], mapped=True) == ({"blake3": blake3(b).hexdigest()}, len(b))
+    assert spy.whole == [str(small), str(middle)] and len(spy.windows) == 1
+    spy.whole.clear()
+    spy.windows.clear()
+    for p, b in data.items():  # XXH3-128 (or both fast hashes): windows from MAP_MIN, read below
+        digests, n = hash_file(p, ["xxh3-128", "blake3"], mapped=True)
+        assert digests == {"xxh3-128": xxhash.xxh3_128(b).hexdigest(), "blake3": blake3(b).hexdigest()}
+        assert n == len(b)
+    assert spy.whole == [] and len(spy.windows) == 2
+    spy.windows.clear()
+    for p, b in data.items():  # SHA-256 among them, or mapping not allowed: read
+        assert hash_file(p, ["blake3", "sha256"], mapped=True)[0]["sha256"] == hashlib.sha256(b).hexdigest()
+        assert hash_file(p, ["blake3"])[0]["blake3"] == blake3(b).hexdigest()
+    assert spy.whole == [] and spy.windows == []
+
+
+def test_only_settled_regular_files_are_mapped(tmp_path: Path):
+    f = tmp_path / "frames"
+    _file(f, 1000)
+    assert not mappable(os.stat(f), 10.0), "written just now: a writer may still be at it"
+    _age(f, HOUR)
+    assert mappable(os.stat(f), 10.0)
+    assert not mappable(os.stat(f), None), "mapping off"
     assert not mappable(os.stat(tmp_path), 0.0), "not a regular file"
-    assert mappable(os.stat(big), 0.0)
+    assert mappable(os.stat(f), 0.0)
 
 
 def test_a_file_that_shrinks_between_windows_is_not_read_past_its_end(tmp_path: Path):
@@ -114,9 +148,7 @@ def test_an_ingest_of_settled_files_maps_them_and_catalogues_the_same_checksums(
         for f in data.rglob("*"):
             if f.is_file():
                 _age(f, HOUR)
-    mapped_files: list[int] = []
-    real = hashing._hash_mapped
-    monkeypatch.setattr(hashing, "_hash_mapped", lambda fd, hs: mapped_files.append(fd) or real(fd, hs))
+    spy = _Spy(monkeypatch)
 
     def run(name: str, settled: float | None) -> dict[str, str]:
         opts = DatasetOptions(contact_email="pi@example.org", owner_group="mx-team")
@@ -132,9 +164,10 @@ def test_an_ingest_of_settled_files_maps_them_and_catalogues_the_same_checksums(
         return out
 
     by_reading = run("read", None)
-    assert mapped_files == []
+    assert spy.windows == spy.whole == []
     by_mapping = run("mapped", 10.0)
-    big_enough = [f for f in (tmp_path / "mapped").rglob("*") if f.is_file() and f.stat().st_size >= MAP_MIN]
-    assert len(mapped_files) == len(big_enough) >= 1
+    files = [f for f in (tmp_path / "mapped").rglob("*") if f.is_file()]
+    assert len(spy.windows) == sum(f.stat().st_size >= MAP_WINDOW for f in files) == 1
+    assert len(spy.whole) == sum(f.stat().st_size < MAP_WINDOW for f in files) >= 3
     assert by_mapping == by_reading
     assert by_mapping["mx/extra_frames.bin"] == blake3(payload).hexdigest()

@@ -75,7 +75,7 @@ def test_a_stream_closed_early_stops_its_helpers(data_copy: Path):
     first = next(stream)
     assert first["path"] == paths[0] and first["checksums"]
     helpers = [t for t in set(threading.enumerate()) - before if t.name.startswith("halric-hash")]
-    assert len(helpers) == 2
+    assert 1 <= len(helpers) <= 2  # the pool starts a second helper only when the first is busy
     stream.close()  # the helpers' thread pool has shut down once close() returns
     assert not [t for t in helpers if t.is_alive()]
 

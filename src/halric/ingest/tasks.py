@@ -90,7 +90,8 @@ def _stat_hash_stat(
     from halric.ingest.hashing import hash_file, mappable
 
     before = os.stat(full)
-    checksums, nbytes = hash_file(full, algorithms, chunk, mapped=mappable(before, map_settled_s))
+    mapped = mappable(before, map_settled_s)
+    checksums, nbytes = hash_file(full, algorithms, chunk, mapped=mapped, size=before.st_size)
     return before, checksums, nbytes, os.stat(full)
 
 
@@ -337,7 +338,10 @@ def hash_only(
 
     full = Path(root) / path
     try:
-        checksums, nbytes = hash_file(full, [algorithm], chunk, mapped=mappable(os.stat(full), map_settled_s))
+        st = os.stat(full)
+        checksums, nbytes = hash_file(
+            full, [algorithm], chunk, mapped=mappable(st, map_settled_s), size=st.st_size
+        )
         return {"path": path, "size": nbytes, "chk": checksums[algorithm]}
     except FileNotFoundError:
         return {"path": path, "error": "missing"}
