@@ -643,3 +643,97 @@ class SolutionOut(Out):
     uptake_plan: str | None
     declared_at: str
     uptakes: list[UptakeOut]
+
+
+# --- access visits (web/routes/visits_api.py; the dicts of calls/visit_views.py) ---------------------------
+
+
+class SlotOut(Out):
+    id: int
+    instrument_id: str
+    starts_at: str = Field(description="ISO 8601, UTC")
+    ends_at: str = Field(description="ISO 8601, UTC")
+    local: str = Field(description="The slot in the facility's local time, as people read it")
+    capacity: int = Field(description="Visitors on site at once")
+    notes: str
+    state: str = Field(description="offered | booked | withdrawn")
+    status: str | None = Field(
+        default=None,
+        description="Only when it differs from the state: taken (the time is booked by another project)",
+    )
+
+
+class SampleOut(Out):
+    id: int
+    name: str
+    kind: str
+    quantity: str
+    description: str
+    biosafety_level: int
+    chemical_hazards: list[str] = Field(description="GHS hazard classes")
+    hazard_details: str
+    radioactive: bool
+    radiation_details: str
+    human_material: bool
+    ethics_reference: str
+    state: str = Field(description="draft | submitted | approved | changes")
+    review_comment: str
+
+
+class VisitorOut(Out):
+    id: int
+    name: str
+    organisation_id: str
+    email: str
+    arrives_on: str
+    departs_on: str
+    feedback_asked: bool
+    feedback_given: bool
+    rating: int | None = Field(default=None, description="Only for the instrument's staff and coordinators")
+    feedback_comments: str | None = Field(
+        default=None, description="Only for the instrument's staff and coordinators"
+    )
+
+
+class ReadinessOut(Out):
+    key: str
+    ok: bool
+    text: str
+
+
+class VisitOut(Out):
+    id: int
+    instrument_id: str
+    instrument: str
+    state: str
+    state_label: str
+    confirmed_at: str | None
+    done_at: str | None
+    slots: list[SlotOut]
+    samples: list[SampleOut]
+    visitors: list[VisitorOut]
+    ready: list[ReadinessOut] = Field(description="What confirming the visit waits for")
+    you_are_staff: bool
+
+
+class VisitsOverviewOut(Out):
+    application_id: int
+    title: str | None
+    project_state: str
+    your_roles: list[str]
+    feedback_complete: bool
+    visits: list[VisitOut]
+
+
+class CalendarSlotOut(SlotOut):
+    application_id: int
+    project: str
+    instrument: str
+    status_label: str
+    visitors: int = Field(description="How many people are registered for the visit")
+
+
+class CalendarOut(Out):
+    week: str = Field(description="ISO week, e.g. 2027-W09")
+    starts_on: str
+    slots: list[CalendarSlotOut]

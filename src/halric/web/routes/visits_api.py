@@ -12,7 +12,19 @@ from sqlalchemy.orm import Session
 
 from halric.calls import visit_views as views
 from halric.calls import visits
-from halric.calls.schemas import FeedbackIn, SafetyReviewIn, SampleIn, SlotIn, VisitorIn
+from halric.calls.schemas import (
+    CalendarOut,
+    FeedbackIn,
+    SafetyReviewIn,
+    SampleIn,
+    SampleOut,
+    SlotIn,
+    SlotOut,
+    VisitorIn,
+    VisitorOut,
+    VisitOut,
+    VisitsOverviewOut,
+)
 from halric.core.actor import Actor
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB
@@ -33,7 +45,12 @@ def _visit_of(s: Session, actor: Actor, app_id: int, visit_id: int) -> dict[str,
     return views.visit_dict(s, a, visits.visit_in(s, a, visit_id))
 
 
-@api.get(P, summary="The project's access visits (team, facility staff of the instrument, coordinators)")
+@api.get(
+    P,
+    summary="The project's access visits (team, facility staff of the instrument, coordinators)",
+    response_model=VisitsOverviewOut,
+    response_model_exclude_unset=True,
+)
 def overview(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     return views.overview(s, actor, app_id)
 
@@ -41,7 +58,13 @@ def overview(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) 
 # literal paths first: /visit/slots/…, /visit/samples/…, /visit/visitors/… before /visit/{visit_id}/…
 
 
-@api.post(P + "/slots", status_code=201, summary="Offer a time slot on a requested instrument (its staff)")
+@api.post(
+    P + "/slots",
+    status_code=201,
+    summary="Offer a time slot on a requested instrument (its staff)",
+    response_model=SlotOut,
+    response_model_exclude_unset=True,
+)
 def offer(
     request: Request, app_id: RowId, body: SlotIn, actor: Actor = Depends(FACILITY), s: Session = DB
 ) -> dict[str, Any]:
@@ -49,7 +72,10 @@ def offer(
 
 
 @api.post(
-    P + "/slots/{slot_id}/withdraw", summary="Withdraw a slot (its staff; a booked one until confirmed)"
+    P + "/slots/{slot_id}/withdraw",
+    summary="Withdraw a slot (its staff; a booked one until confirmed)",
+    response_model=SlotOut,
+    response_model_exclude_unset=True,
 )
 def withdraw(
     request: Request, app_id: RowId, slot_id: RowId, actor: Actor = Depends(FACILITY), s: Session = DB
@@ -60,6 +86,8 @@ def withdraw(
 @api.post(
     P + "/slots/{slot_id}/book",
     summary="Book a slot (the team); moves an earlier booking; 409 if another project booked that time",
+    response_model=SlotOut,
+    response_model_exclude_unset=True,
 )
 def book(
     request: Request, app_id: RowId, slot_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB
@@ -67,7 +95,12 @@ def book(
     return views.slot_dict(visits.book_slot(s, actor, app_id, slot_id, _base(request)))
 
 
-@api.post(P + "/slots/{slot_id}/cancel", summary="Cancel a booking (the team, until the visit is confirmed)")
+@api.post(
+    P + "/slots/{slot_id}/cancel",
+    summary="Cancel a booking (the team, until the visit is confirmed)",
+    response_model=SlotOut,
+    response_model_exclude_unset=True,
+)
 def cancel(
     request: Request, app_id: RowId, slot_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
@@ -75,7 +108,10 @@ def cancel(
 
 
 @api.put(
-    P + "/samples/{sample_id}", summary="Change a declared sample (the team; it needs a new safety review)"
+    P + "/samples/{sample_id}",
+    summary="Change a declared sample (the team; it needs a new safety review)",
+    response_model=SampleOut,
+    response_model_exclude_unset=True,
 )
 def change_sample(
     app_id: RowId, sample_id: RowId, body: SampleIn, actor: Actor = Depends(SIGNED_IN), s: Session = DB
@@ -97,6 +133,8 @@ def remove_sample(
 @api.post(
     P + "/samples/{sample_id}/review",
     summary="Safety review of a submitted sample: approve, or ask for changes with a comment (its staff)",
+    response_model=SampleOut,
+    response_model_exclude_unset=True,
 )
 def review(
     request: Request,
@@ -120,6 +158,8 @@ def remove_visitor(
 @api.post(
     P + "/visitors/{visitor_id}/feedback-request",
     summary="Send a visitor a new feedback link after the visit (the old one stops working)",
+    response_model=VisitorOut,
+    response_model_exclude_unset=True,
 )
 def feedback_request(
     request: Request, app_id: RowId, visitor_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB
@@ -128,7 +168,13 @@ def feedback_request(
     return views.visitor_dict(person, with_feedback=False)
 
 
-@api.post(P + "/{visit_id}/samples", status_code=201, summary="Declare a sample (the team)")
+@api.post(
+    P + "/{visit_id}/samples",
+    status_code=201,
+    summary="Declare a sample (the team)",
+    response_model=SampleOut,
+    response_model_exclude_unset=True,
+)
 def add_sample(
     app_id: RowId, visit_id: RowId, body: SampleIn, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
@@ -136,7 +182,10 @@ def add_sample(
 
 
 @api.post(
-    P + "/{visit_id}/samples/submit", summary="Submit the new and changed samples for the safety review"
+    P + "/{visit_id}/samples/submit",
+    summary="Submit the new and changed samples for the safety review",
+    response_model=VisitOut,
+    response_model_exclude_unset=True,
 )
 def submit_samples(
     request: Request, app_id: RowId, visit_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB
@@ -149,6 +198,8 @@ def submit_samples(
     P + "/{visit_id}/visitors",
     status_code=201,
     summary="Register a visitor (the team; dates within the slot)",
+    response_model=VisitorOut,
+    response_model_exclude_unset=True,
 )
 def add_visitor(
     app_id: RowId, visit_id: RowId, body: VisitorIn, actor: Actor = Depends(SIGNED_IN), s: Session = DB
@@ -159,6 +210,8 @@ def add_visitor(
 @api.post(
     P + "/{visit_id}/confirm",
     summary="Confirm the visit (its staff): a slot booked, every sample approved, a visitor registered",
+    response_model=VisitOut,
+    response_model_exclude_unset=True,
 )
 def confirm(
     request: Request, app_id: RowId, visit_id: RowId, actor: Actor = Depends(FACILITY), s: Session = DB
@@ -167,7 +220,12 @@ def confirm(
     return _visit_of(s, actor, app_id, visit_id)
 
 
-@api.post(P + "/{visit_id}/reopen", summary="Take a confirmation back before the visit starts (its staff)")
+@api.post(
+    P + "/{visit_id}/reopen",
+    summary="Take a confirmation back before the visit starts (its staff)",
+    response_model=VisitOut,
+    response_model_exclude_unset=True,
+)
 def reopen(
     request: Request, app_id: RowId, visit_id: RowId, actor: Actor = Depends(FACILITY), s: Session = DB
 ) -> dict[str, Any]:
@@ -176,7 +234,10 @@ def reopen(
 
 
 @api.post(
-    P + "/{visit_id}/done", summary="Mark the visit done (its staff); every visitor is asked for feedback"
+    P + "/{visit_id}/done",
+    summary="Mark the visit done (its staff); every visitor is asked for feedback",
+    response_model=VisitOut,
+    response_model_exclude_unset=True,
 )
 def done(
     request: Request, app_id: RowId, visit_id: RowId, actor: Actor = Depends(FACILITY), s: Session = DB
@@ -188,7 +249,12 @@ def done(
 WEEK = r"^[0-9]{4}-[Ww][0-9]{2}$"
 
 
-@api.get("/facility/calendar", summary="Slots on your facility's instruments, one ISO week (e.g. 2027-W09)")
+@api.get(
+    "/facility/calendar",
+    summary="Slots on your facility's instruments, one ISO week (e.g. 2027-W09)",
+    response_model=CalendarOut,
+    response_model_exclude_unset=True,
+)
 def calendar(
     week: Annotated[str | None, Query(pattern=WEEK, description="ISO week, e.g. 2027-W09")] = None,
     actor: Actor = Depends(CALENDAR),
