@@ -69,7 +69,8 @@ def test_the_projects_proposal_stays_the_hubs(client, db, people, open_call, mak
     # the team cannot give the proposal to another group or relabel its project
     r = client.patch(f"/api/v3/proposals/{pilot.proposal_id}", headers=ha, json={"ownerGroup": "elsewhere"})
     assert r.status_code == 403 and "pilot project" in r.json()["detail"]
-    r = client.patch(f"/api/v3/proposals/{pilot.proposal_id}", headers=ha, json={"pilotProjectId": "1"})
+    other = str(pilot.app_id + 1000)  # another project's number (not "1": alone in a run, this one is 1)
+    r = client.patch(f"/api/v3/proposals/{pilot.proposal_id}", headers=ha, json={"pilotProjectId": other})
     assert r.status_code == 403
     # nobody but a data steward makes proposals in the hub's HALRIC- namespace or claims a pilot project
     someone = make_user(["applicant"], groups=["lab"], prefix="lab")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from halric.core.actor import Actor
 from halric.core.errors import HalricError
 from halric.projects import service
+from halric.projects.schemas import DataCountriesOut, ProjectListItemOut, ProjectOut
 from halric.web.access import SIGNED_IN
 from halric.web.deps import DB, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
@@ -80,7 +81,9 @@ def publish_page(
     return render(request, "projects/view.html", ctx, status_code=status)
 
 
-@api.get("", summary="Your projects (and those you follow in a role)")
+@api.get(
+    "", summary="Your projects (and those you follow in a role)", response_model=list[ProjectListItemOut]
+)
 def my_projects(actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> list[dict[str, Any]]:
     return service.my_projects(s, actor)
 
@@ -89,6 +92,8 @@ def my_projects(actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> list[dict
     "/{app_id}",
     summary="A project: team, group and proposal ids, datasets you may read, publications, final report",
     responses={404: {"description": "no such project, or not yours to see"}},
+    response_model=ProjectOut,
+    response_model_exclude_unset=True,
 )
 def project(app_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session = DB) -> dict[str, Any]:
     return service.overview(s, actor, app_id)
@@ -119,7 +124,11 @@ class DataCountriesBody(BaseModel):
                                  description="ISO 3166 alpha-2 codes; empty: the countries of the team's organisations")  # fmt: skip
 
 
-@api.put("/{app_id}/data-countries", summary="Where the project's data may live and be downloaded from")
+@api.put(
+    "/{app_id}/data-countries",
+    summary="Where the project's data may live and be downloaded from",
+    response_model=DataCountriesOut,
+)
 def data_countries(
     app_id: RowId, body: DataCountriesBody, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
