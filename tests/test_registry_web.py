@@ -35,6 +35,29 @@ def test_operational_first_on_technique_api_and_page(client):
     assert names == [i["name"] for i in data["instruments"]]
 
 
+def test_every_registry_answer_has_its_declared_shape(client):
+    """Each registry operation declares its answer (registry/schemas.py, extra fields refused): one real
+    organisation, infrastructure, instrument and technique of the shipped registry, each list and detail."""
+    spec = client.get("/api/openapi.json").json()["paths"]
+    for path in ("/api/registry/organisations/{org_id}", "/api/registry/infrastructures/{infra_id}",
+                 "/api/registry/techniques/{technique_id}", "/api/registry/experts"):  # fmt: skip
+        schema = spec[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert "$ref" in schema or "$ref" in schema.get("items", {}), path
+    orgs = client.get("/api/registry/organisations", params={"limit": 500}).json()["items"]
+    maxiv = next(o for o in orgs if o["short_name"] == "MAX IV")
+    org = client.get(f"/api/registry/organisations/{maxiv['id']}").json()
+    assert org["country"] == "SE" and org["partner"] and org["infrastructures"]
+    infra = client.get(f"/api/registry/infrastructures/{org['infrastructures'][0]}").json()
+    assert infra["organisation"] == maxiv["id"] and infra["instruments"]
+    inst = client.get(f"/api/registry/instruments/{infra['instruments'][0]['id']}").json()
+    assert inst == infra["instruments"][0]
+    used = client.get("/api/registry/techniques", params={"used": True, "limit": 1000}).json()["items"]
+    assert used and all(t["instrument_count"] > 0 for t in used)
+    tech = client.get(f"/api/registry/techniques/{inst['techniques'][0]}").json()
+    assert inst["id"] in {i["id"] for i in tech["instruments"]}
+    assert isinstance(client.get("/api/registry/experts").json(), list)
+
+
 def test_pagination(client):
     full = client.get("/api/registry/instruments", params={"limit": 500}).json()
     p1 = client.get("/api/registry/instruments", params={"limit": 10, "offset": 0}).json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
@@ -217,3 +217,127 @@ class LanguageFile(Strict):
 
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+# --- what the registry API answers (web/routes/registry_api.py; the dicts of registry/service.py) ----------
+
+
+class Out(BaseModel):
+    """An answer of the API: a field the service adds without its model fails the tests, not a client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganisationOut(Out):
+    id: str = Field(description="The organisation's id in the registry (ROR-based for partners)")
+    name: str
+    short_name: str | None
+    country: str = Field(description="ISO 3166 alpha-2")
+    city: str | None
+    kind: str
+    ror: str | None
+    partner: bool = Field(description="A HALRIC partner")
+    funding_eligible: bool
+    url: str | None
+    lat: float | None
+    lon: float | None
+    source: str | None
+
+
+class OrganisationDetailOut(OrganisationOut):
+    infrastructures: list[str] = Field(description="ids of its infrastructures")
+
+
+class InfrastructureOut(Out):
+    id: str
+    name: str
+    organisation: str
+    partners: list[str]
+    kind: str
+    country: str
+    city: str
+    lat: float | None
+    lon: float | None
+    url: str
+    contact: dict[str, Any]
+    description: str
+    access_routes: list[str]
+    source: str
+
+
+class InstrumentOut(Out):
+    id: str
+    name: str
+    infrastructure: str
+    organisation: str
+    country: str
+    city: str
+    techniques: list[str] = Field(description="technique ids (PaNET or halric:)")
+    status: str
+    url: str
+    kind: str | None
+    good_for: str
+    typical_samples: list[str]
+    sample_types: list[str]
+    specs: dict[str, Any]
+    access_routes: list[str]
+    contact: dict[str, Any]
+    source: str
+
+
+class InfrastructureDetailOut(InfrastructureOut):
+    instruments: list[InstrumentOut]
+
+
+class TechniqueOut(Out):
+    id: str
+    label: str
+    alt_labels: list[str]
+    panet_iri: str | None
+    parents: list[str]
+    vocabulary: str = Field(description="panet | halric")
+    definition: str | None
+    knowledge: dict[str, Any] | None = Field(description="Lay summary, questions it answers, samples, limits")
+
+
+class TechniqueListItemOut(TechniqueOut):
+    instrument_count: int
+
+
+class TechniqueDetailOut(TechniqueOut):
+    children: list[str]
+    instruments: list[InstrumentOut]
+
+
+class ExpertOut(Out):
+    display_name: str
+    organisation: str | None
+    techniques: list[str]
+    sample_types: list[str]
+    languages: list[str]
+    countries_served: list[str]
+    bio: str
+    contact_email: str | None
+    orcid: str | None
+
+
+class _Page(Out):
+    total: int
+    limit: int
+    offset: int
+
+
+class OrganisationPage(_Page):
+    items: list[OrganisationOut]
+
+
+class InfrastructurePage(_Page):
+    items: list[InfrastructureOut]
+
+
+class InstrumentPage(_Page):
+    items: list[InstrumentOut]
+
+
+class TechniquePage(_Page):
+    items: list[TechniqueListItemOut]

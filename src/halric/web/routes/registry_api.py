@@ -5,34 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from halric.core.actor import Actor
 from halric.match import service as matching
 from halric.registry import service as reg
+from halric.registry.schemas import (
+    ExpertOut,
+    InfrastructureDetailOut,
+    InfrastructurePage,
+    InstrumentOut,
+    InstrumentPage,
+    OrganisationDetailOut,
+    OrganisationOut,
+    OrganisationPage,
+    TechniqueDetailOut,
+    TechniquePage,
+)
 from halric.web.access import PUBLIC, SIGNED_IN
 from halric.web.deps import DB
 
 api = APIRouter(prefix="/api/registry", tags=["registry"])
 
 
-class Page(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[dict[str, Any]]
-
-
-def _page(items: list[dict[str, Any]], limit: int, offset: int) -> Page:
-    return Page(total=len(items), limit=limit, offset=offset, items=items[offset : offset + limit])
+def _page(items: list[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
+    return {"total": len(items), "limit": limit, "offset": offset, "items": items[offset : offset + limit]}
 
 
 LIMIT = Query(50, ge=1, le=500, description="Page size")
 OFFSET = Query(0, ge=0, description="Items to skip")
 
 
-@api.get("/organisations", response_model=Page, summary="Organisations (partners and others)")
+@api.get("/organisations", response_model=OrganisationPage, summary="Organisations (partners and others)")
 def organisations(
     country: str | None = Query(None, max_length=2),
     kind: str | None = None,
@@ -41,26 +45,35 @@ def organisations(
     offset: int = OFFSET,
     actor: Actor = Depends(PUBLIC),
     s: Session = DB,
-) -> Page:
+) -> dict[str, Any]:
     rows = reg.list_organisations(s, country=country, kind=kind, partner=partner)
     return _page([reg.organisation_dict(o) for o in rows], limit, offset)
 
 
-@api.get("/organisations/{org_id}", summary="One organisation with its infrastructures")
+@api.get(
+    "/organisations/{org_id}",
+    response_model=OrganisationDetailOut,
+    summary="One organisation with its infrastructures",
+)
 def organisation(org_id: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
     o = reg.get_organisation(s, org_id)
     infra = reg.list_infrastructures(s, organisation=org_id)
     return {**reg.organisation_dict(o), "infrastructures": [i.id for i in infra]}
 
 
-@api.post("/organisations", status_code=201, summary="Add an organisation outside the partnership")
+@api.post(
+    "/organisations",
+    status_code=201,
+    response_model=OrganisationOut,
+    summary="Add an organisation outside the partnership",
+)
 def add_organisation(
     body: reg.NewOrganisation, actor: Actor = Depends(SIGNED_IN), s: Session = DB
 ) -> dict[str, Any]:
     return reg.organisation_dict(reg.add_organisation(s, actor, body))
 
 
-@api.get("/infrastructures", response_model=Page, summary="Infrastructures")
+@api.get("/infrastructures", response_model=InfrastructurePage, summary="Infrastructures")
 def infrastructures(
     country: str | None = Query(None, max_length=2),
     organisation: str | None = None,
@@ -69,19 +82,23 @@ def infrastructures(
     offset: int = OFFSET,
     actor: Actor = Depends(PUBLIC),
     s: Session = DB,
-) -> Page:
+) -> dict[str, Any]:
     rows = reg.list_infrastructures(s, country=country, organisation=organisation, kind=kind)
     return _page([reg.infrastructure_dict(i) for i in rows], limit, offset)
 
 
-@api.get("/infrastructures/{infra_id}", summary="One infrastructure with its instruments")
+@api.get(
+    "/infrastructures/{infra_id}",
+    response_model=InfrastructureDetailOut,
+    summary="One infrastructure with its instruments",
+)
 def infrastructure(infra_id: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
     i = reg.get_infrastructure(s, infra_id)
     insts = reg.search_instruments(s, reg.InstrumentFilter(infrastructure=infra_id))
     return {**reg.infrastructure_dict(i), "instruments": [reg.instrument_dict(x) for x in insts]}
 
 
-@api.get("/instruments", response_model=Page, summary="Instruments, filtered; operational first")
+@api.get("/instruments", response_model=InstrumentPage, summary="Instruments, filtered; operational first")
 def instruments(
     country: str | None = Query(None, max_length=2, description="SE, DK, DE or NO"),
     organisation: str | None = None,
@@ -95,20 +112,22 @@ def instruments(
     offset: int = OFFSET,
     actor: Actor = Depends(PUBLIC),
     s: Session = DB,
-) -> Page:
+) -> dict[str, Any]:
     f = reg.InstrumentFilter(
         country, organisation, infrastructure, technique, sample_type, status, access_route, q
     )
     return _page([reg.instrument_dict(i) for i in reg.search_instruments(s, f)], limit, offset)
 
 
-@api.get("/instruments/{instrument_id}", summary="One instrument")
+@api.get("/instruments/{instrument_id}", response_model=InstrumentOut, summary="One instrument")
 def instrument(instrument_id: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
     return reg.instrument_dict(reg.get_instrument(s, instrument_id))
 
 
 @api.patch(
-    "/instruments/{instrument_id}", summary="Update an instrument (coordinators, the facility's staff)"
+    "/instruments/{instrument_id}",
+    response_model=InstrumentOut,
+    summary="Update an instrument (coordinators, the facility's staff)",
 )
 def update_instrument(
     instrument_id: str,
@@ -119,7 +138,7 @@ def update_instrument(
     return reg.instrument_dict(reg.update_instrument(s, actor, instrument_id, body))
 
 
-@api.get("/techniques", response_model=Page, summary="Techniques (PaNET and the HALRIC extension)")
+@api.get("/techniques", response_model=TechniquePage, summary="Techniques (PaNET and the HALRIC extension)")
 def techniques(
     q: str | None = Query(None, max_length=200),
     vocabulary: str | None = Query(None, pattern="^(panet|halric)$"),
@@ -128,7 +147,7 @@ def techniques(
     offset: int = OFFSET,
     actor: Actor = Depends(PUBLIC),
     s: Session = DB,
-) -> Page:
+) -> dict[str, Any]:
     rows = reg.search_techniques(s, q, vocabulary)
     usage = reg.technique_usage(s)
     if used:
@@ -140,7 +159,11 @@ def techniques(
     return _page(items, limit, offset)
 
 
-@api.get("/techniques/{technique_id}", summary="One technique with every instrument offering it")
+@api.get(
+    "/techniques/{technique_id}",
+    response_model=TechniqueDetailOut,
+    summary="One technique with every instrument offering it",
+)
 def technique(technique_id: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
     t = reg.get_technique(s, technique_id)
     parents = reg.parents_map(s)
@@ -153,7 +176,9 @@ def technique(technique_id: str, actor: Actor = Depends(PUBLIC), s: Session = DB
     }
 
 
-@api.get("/experts", summary="Public expert profiles, optionally for one technique")
+@api.get(
+    "/experts", response_model=list[ExpertOut], summary="Public expert profiles, optionally for one technique"
+)
 def experts(
     technique: str | None = None, actor: Actor = Depends(PUBLIC), s: Session = DB
 ) -> list[dict[str, Any]]:
