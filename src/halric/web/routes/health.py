@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from halric import __version__
@@ -12,18 +13,30 @@ from halric.web.access import PUBLIC
 router = APIRouter(tags=["health"])
 
 
+class Alive(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str = Field(description="ok")
+    version: str = Field(description="The hub's version")
+
+
+class DatabaseReached(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str = Field(description="ok")
+    dialect: str = Field(description="sqlite or postgresql")
+
+
 @router.get("/healthz", summary="Liveness check")
-async def healthz(actor: Actor = Depends(PUBLIC)) -> dict[str, str]:
+async def healthz(actor: Actor = Depends(PUBLIC)) -> Alive:
     # answered on the event loop itself: no worker thread, no database, fast while the hub is busy
-    return {"status": "ok", "version": __version__}
+    return Alive(status="ok", version=__version__)
 
 
 @router.get("/api/health/database", summary="Database round trip")
-def health_database(request: Request, actor: Actor = Depends(PUBLIC)) -> dict[str, str]:
+def health_database(request: Request, actor: Actor = Depends(PUBLIC)) -> DatabaseReached:
     db = request.app.state.db
     with db.session(write=False) as s:
         s.execute(text("SELECT 1"))
-    return {"status": "ok", "dialect": db.engine.dialect.name}
+    return DatabaseReached(status="ok", dialect=db.engine.dialect.name)
 
 
 def register(app: FastAPI) -> None:
