@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from halric.core.actor import Actor
 from halric.core.errors import HalricError
 from halric.match import service as matching
+from halric.match.schemas import FeedbackOut, MatchOut
 from halric.match.service import MAX_QUESTION, MAX_TOP, MatchRequest
 from halric.registry import service as reg
 from halric.web.access import PUBLIC, SIGNED_IN, require
@@ -47,7 +48,12 @@ class FeedbackBody(BaseModel):
     comment: str = ""
 
 
-@api.post("", summary="Rank techniques, instruments and contacts for a research question")
+@api.post(
+    "",
+    summary="Rank techniques, instruments and contacts for a research question",
+    response_model=MatchOut,
+    response_model_exclude_unset=True,
+)
 def match_api(
     request: Request, body: MatchBody, actor: Actor = Depends(PUBLIC), s: Session = DB
 ) -> dict[str, Any]:
@@ -55,7 +61,12 @@ def match_api(
     return matching.match(s, actor, req, cache_dir=_cache_dir(request))
 
 
-@api.post("/{query_id}/feedback", status_code=201, summary="Mark a suggestion helpful or not")
+@api.post(
+    "/{query_id}/feedback",
+    status_code=201,
+    summary="Mark a suggestion helpful or not",
+    response_model=FeedbackOut,
+)
 def feedback_api(
     query_id: RowId, body: FeedbackBody, actor: Actor = Depends(PUBLIC), s: Session = DB
 ) -> dict[str, Any]:
