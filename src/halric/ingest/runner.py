@@ -104,7 +104,6 @@ def run(
     on_result: Callable[[dict[str, Any]], None],
     *,
     client: Any = None,
-    threads: int = 1,
     in_flight_per_worker: int = 3,
 ) -> None:
     """Call ``fn(*job)`` for every job; ``on_result`` receives each result as it comes (each item, when
@@ -112,8 +111,8 @@ def run(
 
     With Dask at most ``in_flight_per_worker`` tasks per worker are queued, so a million-file folder does
     not build a million futures. A task lost with its worker comes back as ``{"path": …, "error": …}``.
-    Without Dask, ``threads`` > 1 runs jobs on that many threads of this process (the hashes release the
-    GIL); ``on_result`` is still called on the calling thread only.
+    Without Dask the jobs run one after the other in this process (ingest without Dask does not come here:
+    ``tasks.process_stream``).
     """
     jobs = iter(jobs)
 
@@ -121,21 +120,6 @@ def run(
         for r in result if isinstance(result, list) else [result]:
             on_result(r)
 
-    if client is None and threads > 1:
-        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-        with ThreadPoolExecutor(threads, thread_name_prefix="halric-ingest") as pool:
-            running = {
-                pool.submit(fn, *j) for _, j in zip(range(threads * in_flight_per_worker), jobs, strict=False)
-            }
-            while running:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    deliver(fut.result())
-                    nxt = next(jobs, None)
-                    if nxt is not None:
-                        running.add(pool.submit(fn, *nxt))
-        return
     if client is None:
         for job in jobs:
             deliver(fn(*job))
