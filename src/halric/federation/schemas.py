@@ -124,3 +124,29 @@ def parse_group_map(text: str) -> dict[str, list[str]]:
 
 def format_group_map(m: dict[str, list[str]]) -> str:
     return "\n".join(f"{k} = {', '.join(v)}" for k, v in sorted(m.items()))
+
+
+class SiteOut(BaseModel):
+    """A registered site as coordinators see it (``service.site_dict``; never its token)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    url: str
+    kind: str
+    mode: str = Field(description="live (searched at question time) or harvest (a local index)")
+    timeout: float = Field(description="seconds")
+    enabled: bool
+    description: str
+    landing_template: str | None
+    has_service_token: bool
+    group_map: dict[str, Any] = Field(description="remote group → the hub's groups")
+    harvest_interval_minutes: int | None
+    status: str
+    last_contact: str | None
+    last_checked: str | None
+    last_elapsed_ms: float | None
+    last_error: str | None
+    harvest: dict[str, Any] = Field(
+        description="last_finished, in_progress_since, cursor, records and the last harvest's counts"
+    )

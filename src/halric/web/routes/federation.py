@@ -17,11 +17,12 @@ from halric.federation import search as federated
 from halric.federation import service
 from halric.federation.crypto import TokenBox
 from halric.federation.models import MODES
-from halric.federation.schemas import format_group_map, parse_group_map
+from halric.federation.schemas import SiteOut, format_group_map, parse_group_map
 from halric.federation.sites import kinds
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB
 from halric.web.errors import form_error
+from halric.web.routes.jobs import JobOut
 from halric.web.templating import render
 
 COORDINATORS = require("coordinator")
@@ -279,12 +280,18 @@ class SiteBody(BaseModel):
     token: str | None = Field(default=None, description="service token (stored encrypted, never shown again)")
 
 
-@api.get("/sites", summary="Registered sites with their health and harvest state")
+class HarvestQueued(BaseModel):
+    job: JobOut
+
+
+@api.get(
+    "/sites", summary="Registered sites with their health and harvest state", response_model=list[SiteOut]
+)
 def api_sites(actor: Actor = Depends(COORDINATORS), s: Session = DB) -> list[dict[str, Any]]:
     return _sites_context(s)["sites"]
 
 
-@api.post("/sites", status_code=201, summary="Register a site (coordinators)")
+@api.post("/sites", status_code=201, summary="Register a site (coordinators)", response_model=SiteOut)
 def api_site_add(
     body: SiteBody, request: Request, actor: Actor = Depends(COORDINATORS), s: Session = DB
 ) -> dict[str, Any]:
@@ -302,6 +309,7 @@ def api_site_delete(name: str, actor: Actor = Depends(COORDINATORS), s: Session 
     "/sites/{name}/harvest",
     status_code=202,
     summary="Queue a harvest of the site into the local index (runs in a worker; see the job)",
+    response_model=HarvestQueued,
 )
 def api_site_harvest(
     name: str, request: Request, actor: Actor = Depends(COORDINATORS), s: Session = DB
