@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from halric.core.answers import Out
 from halric.core.values import Moment
 
 SECTORS = ("industry", "hospital", "academia")
@@ -418,10 +419,6 @@ class UptakeInput(Strict):
 # --- what the calls API answers with: one model per shape, so the OpenAPI document describes each answer
 # and a reply that drifts from its shape fails (``extra="forbid"``) instead of reaching a client
 # unannounced. Amounts are decimal strings ("12500.00"), dates ISO 8601 strings, as the API always sent them.
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class CallOut(Out):

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from halric.core.answers import Out
 from halric.federation.models import MODES
 from halric.federation.sites import kinds
 
@@ -126,10 +127,8 @@ def format_group_map(m: dict[str, list[str]]) -> str:
     return "\n".join(f"{k} = {', '.join(v)}" for k, v in sorted(m.items()))
 
 
-class SiteOut(BaseModel):
+class SiteOut(Out):
     """A registered site as coordinators see it (``service.site_dict``; never its token)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str
     url: str

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from halric.core.answers import Out
 
 __all__ = ["DataCountriesOut", "ProjectListItemOut", "ProjectOut"]
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class ProjectListItemOut(Out):

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
+from halric.core.answers import Out
 from halric.registry.vocab import (
     ACCESS_ROUTES,
     INFRA_KINDS,
@@ -220,12 +221,6 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 # --- what the registry API answers (web/routes/registry_api.py; the dicts of registry/service.py) ----------
-
-
-class Out(BaseModel):
-    """An answer of the API: a field the service adds without its model fails the tests, not a client."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class OrganisationOut(Out):

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import text
 
 from halric import __version__
 from halric.core.actor import Actor
+from halric.core.answers import Out
 from halric.web.access import PUBLIC
 
 router = APIRouter(tags=["health"])
 
 
-class Alive(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Alive(Out):
     status: str = Field(description="ok")
     version: str = Field(description="The hub's version")
 
 
-class DatabaseReached(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DatabaseReached(Out):
     status: str = Field(description="ok")
     dialect: str = Field(description="sqlite or postgresql")
 
