@@ -9,8 +9,12 @@ an API token, 200 published datasets posted through the SciCat API; then ``halri
 free port (PostgreSQL: ``--pg-workers``, SQLite: ``--sqlite-workers``) and, with httpx's async client:
 
 * reads: ``--users`` anonymous users, each asking for the next page of a rotation (home, registry,
-  catalog search, a dataset by pid over the SciCat API, matchmaking) as soon as the last one answered,
-  for ``--duration`` seconds; ``/healthz`` is timed once a second alongside;
+  catalog search, a dataset by pid over the SciCat API, matchmaking), for ``--duration`` seconds;
+  ``/healthz`` is timed once a second alongside. Once for each ``--think`` value (milliseconds; default
+  ``200 0``): a user pauses a random time between 0 and twice that value after each answer before asking
+  for the next page (200: a busy user, about four pages a second, so that 50 users offer the 150 requests
+  a second of the target), and 0 asks again the moment the answer came: the hub's saturation throughput,
+  where the latency is the queue of all ``--users`` requests (mean latency = users ÷ throughput);
 * writes: ``--writers`` writers each posting ``--writes`` new datasets one after another (no pid: the hub
   makes one), then the stored datasets are counted: every acknowledged write must be stored exactly once.
 
@@ -233,6 +237,18 @@ class Hub:
                 continue
         return total
 
+    def settle(self, *, idle: float = 0.05, limit: float = 180.0) -> float:
+        """Wait until the server's processes use less than ``idle`` of a core for two seconds running
+        (each worker loads matchmaking in a thread after it starts; a load begun meanwhile would find one
+        worker busy and leave it fewer of the kept-alive connections for the whole run). Seconds waited."""
+        started = time.monotonic()
+        quiet = 0
+        while quiet < 2 and time.monotonic() - started < limit:
+            before = self.cpu_seconds()
+            time.sleep(1.0)
+            quiet = quiet + 1 if self.cpu_seconds() - before < idle else 0
+        return time.monotonic() - started
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -269,7 +285,9 @@ async def health_probe(client: httpx.AsyncClient, stop: asyncio.Event, tally: Ta
             await asyncio.wait_for(stop.wait(), 1.0)
 
 
-async def reads(base: str, pids: list[str], users: int, duration: float) -> tuple[dict[str, Tally], float]:
+async def reads(
+    base: str, pids: list[str], users: int, duration: float, think_ms: float = 0.0
+) -> tuple[dict[str, Tally], float]:
     kinds = read_urls(pids)
     tallies = {k: Tally() for k in kinds}
     health = Tally()
@@ -289,6 +307,8 @@ async def reads(base: str, pids: list[str], users: int, duration: float) -> tupl
                     tallies[name].add(time.perf_counter() - start, r.status_code == 200, str(r.status_code))
                 except httpx.HTTPError as exc:
                     tallies[name].add(time.perf_counter() - start, False, type(exc).__name__)
+                if think_ms:
+                    await asyncio.sleep(random.uniform(0, 2 * think_ms) / 1000)
 
         probe = asyncio.create_task(health_probe(client, stop, health))
         started = time.perf_counter()
@@ -369,9 +389,10 @@ def _lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string of ASCII is a valid Lua string literal
 
 
-def wrk_read_script(pids: list[str]) -> str:
+def wrk_read_script(pids: list[str], think_ms: float = 0.0) -> str:
     """Lua for wrk: each connection walks the rotation of :func:`read_urls` (fixed pages, rotating words,
-    pids and questions)."""
+    pids and questions), pausing a random 0 to 2 × ``think_ms`` milliseconds before each request (wrk's
+    ``delay``; the pause is not part of the latency wrk measures)."""
     from urllib.parse import quote
 
     paths: list[str] = []
@@ -386,6 +407,7 @@ def wrk_read_script(pids: list[str]) -> str:
         + WRK_LUA.replace("OK_STATUS", "200")
         + "function request() counter = counter + 1 "
         "return wrk.format('GET', paths[(counter % #paths) + 1]) end\n"
+        + (f"function delay() return math.random(0, {round(2 * think_ms)}) end\n" if think_ms else "")
     )
 
 
@@ -476,38 +498,10 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
                 warm += ["/match?question=crystal"] * 2 * workers
             for path in warm:
                 c.get(path, timeout=900)
+        hub.settle()
         label = f"{kind}, {workers} worker{'s' if workers > 1 else ''}"
-        if "reads" in args.only and args.client == "wrk":
-            print(
-                f"[{label}] reads (wrk): {args.users} connections for {args.duration:.0f} s ...",
-                file=sys.stderr,
-            )
-            cpu, machine = hub.cpu_seconds(), machine_cpu()
-            r, health = run_wrk(hub.base, wrk_read_script(pids), args.users, args.duration, tmp)
-            cpu = hub.cpu_seconds() - cpu
-            rows.append(wrk_row(label, "reads (wrk): all reads", args.users, r, r["requests"] / r["seconds"],
-                                f"hub CPU {cpu / max(1, r['requests']) * 1000:.1f} ms/request, "
-                                f"{cpu / r['seconds']:.2f} cores; {cpu_note(machine, r['requests'])}"))  # fmt: skip
-            rows.append(_row(label, "reads: /healthz (1/s)", 1, health, len(health.times) / r["seconds"]))
-        elif "reads" in args.only:
-            print(f"[{label}] reads: {args.users} users for {args.duration:.0f} s ...", file=sys.stderr)
-            cpu = hub.cpu_seconds()
-            tallies, elapsed = asyncio.run(reads(hub.base, pids, args.users, args.duration))
-            cpu = hub.cpu_seconds() - cpu
-            everything = Tally()
-            for name, t in tallies.items():
-                if not name.startswith("/healthz"):
-                    everything.times += t.times
-                    everything.errors += t.errors
-            tallies = {"all reads": everything, **tallies}
-            for name, t in tallies.items():
-                rate = len(t.times) / elapsed
-                note = (
-                    f"hub CPU {cpu / max(1, len(t.times)) * 1000:.1f} ms/request"
-                    if name == "all reads"
-                    else ""
-                )
-                rows.append(_row(label, f"reads: {name}", args.users, t, rate, note=note))
+        for think in args.think if "reads" in args.only else []:
+            rows += read_rows(label, hub, pids, think, args)
         if "writes" in args.only and args.client == "wrk":
             print(f"[{label}] writes (wrk): {args.writers} connections for {args.write_duration:.0f} s ...",
                   file=sys.stderr)  # fmt: skip
@@ -562,6 +556,55 @@ def run_one(kind: str, args: argparse.Namespace) -> list[list[str]]:
     return rows
 
 
+def read_verdict(rate: float, p95: float, errors: int) -> str:
+    """The issue's read target: at least 150 answers a second with p95 at most 150 ms and no error."""
+    met = rate >= 150 and p95 <= 150 and errors == 0
+    return f"target ≥ 150 req/s, p95 ≤ 150 ms, 0 errors: {'PASS' if met else 'MISS'}"
+
+
+def read_rows(
+    label: str, hub: Hub, pids: list[str], think: float, args: argparse.Namespace
+) -> list[list[str]]:
+    """One read load against ``hub``: users pausing about ``think`` ms between pages (0: no pause)."""
+    how = f"pausing 0–{2 * think:.0f} ms" if think else "no pause (saturation)"
+    rows: list[list[str]] = []
+    if args.client == "wrk":
+        print(
+            f"[{label}] reads (wrk): {args.users} connections, {how}, {args.duration:.0f} s ...",
+            file=sys.stderr,
+        )
+        cpu, machine = hub.cpu_seconds(), machine_cpu()
+        r, health = run_wrk(
+            hub.base, wrk_read_script(pids, think), args.users, args.duration, Path(hub.log.name).parent
+        )
+        cpu = hub.cpu_seconds() - cpu
+        rate = r["requests"] / r["seconds"]
+        note = (f"hub CPU {cpu / max(1, r['requests']) * 1000:.1f} ms/request, {cpu / r['seconds']:.2f} cores; "
+                f"{cpu_note(machine, r['requests'])}")  # fmt: skip
+        if think:
+            note = read_verdict(rate, r["p95"], int(r["bad"] + r["sockerr"])) + "; " + note
+        rows.append(wrk_row(label, f"reads (wrk), {how}: all reads", args.users, r, rate, note))
+        rows.append(_row(label, "reads: /healthz (1/s)", 1, health, len(health.times) / r["seconds"]))
+        return rows
+    print(f"[{label}] reads: {args.users} users, {how}, {args.duration:.0f} s ...", file=sys.stderr)
+    cpu = hub.cpu_seconds()
+    tallies, elapsed = asyncio.run(reads(hub.base, pids, args.users, args.duration, think))
+    cpu = hub.cpu_seconds() - cpu
+    everything = Tally()
+    for name, t in tallies.items():
+        if not name.startswith("/healthz"):
+            everything.times += t.times
+            everything.errors += t.errors
+    n = len(everything.times)
+    note = f"hub CPU {cpu / max(1, n) * 1000:.1f} ms/request"
+    if think:
+        note = read_verdict(n / elapsed, pct(everything.times, 95) * 1000, everything.errors) + "; " + note
+    rows.append(_row(label, f"reads, {how}: all reads", args.users, everything, n / elapsed, note=note))
+    for name, t in tallies.items():
+        rows.append(_row(label, f"reads: {name}", args.users, t, len(t.times) / elapsed))
+    return rows
+
+
 def _row(label: str, what: str, clients: int, t: Tally, rate: float, note: str = "") -> list[str]:
     errs = str(t.errors) + (
         f" ({', '.join(f'{k}: {v}' for k, v in sorted(t.statuses.items()))})" if t.statuses else ""
@@ -577,7 +620,9 @@ def main() -> None:
     ap.add_argument("--db", nargs="+", default=["postgresql", "sqlite"], choices=["postgresql", "sqlite"])
     ap.add_argument("--only", nargs="+", default=["reads", "writes"], choices=["reads", "writes"])
     ap.add_argument("--users", type=int, default=50, help="concurrent readers")
-    ap.add_argument("--duration", type=float, default=60.0, help="seconds of reading")
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds of reading (for each --think)")
+    ap.add_argument("--think", type=float, nargs="+", default=[200.0, 0.0],
+                    help="mean pause of a reader between pages, ms (uniform 0 to twice this); 0: no pause")  # fmt: skip
     ap.add_argument("--writers", type=int, default=20, help="concurrent writers")
     ap.add_argument("--writes", type=int, default=50, help="datasets each writer posts")
     ap.add_argument("--write-duration", type=float, default=20.0, help="seconds of writing (wrk only)")

@@ -20,6 +20,7 @@ from halric.web.access import ADMIN
 from halric.web.deps import DB
 from halric.web.forms import ACCOUNT_LABELS, FormErrors, from_exception
 from halric.web.params import Offset, RowId
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
@@ -305,8 +306,8 @@ def api_audit(
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
-    app.include_router(api)
+    attach(app, pages)
+    attach(app, api)
     app.state.dashboard_cards += [
         {
             "roles": ["admin"],

@@ -22,6 +22,7 @@ from halric.core.errors import NotFound
 from halric.web.access import ADMIN
 from halric.web.deps import DB
 from halric.web.params import RowId
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
@@ -71,7 +72,7 @@ def message(request: Request, message_id: RowId, actor: Actor = Depends(ADMIN), 
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
+    attach(app, pages)
     app.state.dashboard_cards += [
         {
             "roles": ["admin"],

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from halric.core.actor import Actor
 from halric.core.errors import NotFound
 from halric.web.access import PUBLIC
+from halric.web.routing import attach
 
 router = APIRouter(include_in_schema=False)
 ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
@@ -58,4 +59,4 @@ def asset(name: str, actor: Actor = Depends(PUBLIC)) -> FileResponse:
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(router)
+    attach(app, router)

@@ -19,6 +19,7 @@ from halric.web.deps import DB
 from halric.web.errors import retry_after
 from halric.web.forms import ACCOUNT_LABELS, from_exception
 from halric.web.params import RowId
+from halric.web.routing import attach
 from halric.web.templating import cookie_secure, render
 
 pages = APIRouter(include_in_schema=False)
@@ -312,5 +313,5 @@ def delete_token(token_id: RowId, actor: Actor = Depends(SIGNED_IN), s: Session 
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
-    app.include_router(api)
+    attach(app, pages)
+    attach(app, api)

@@ -56,6 +56,7 @@ from halric.web import indicators as web_indicators
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, DB_WRITE
 from halric.web.params import RowId
+from halric.web.routing import attach
 
 api = APIRouter(prefix="/api", tags=["calls"])
 COORDINATOR = require("coordinator")
@@ -564,7 +565,7 @@ def kpi_csv(table: str, actor: Actor = Depends(COORDINATOR), s: Session = DB) ->
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(api)
+    attach(app, api)
 
 
 def pdf_disposition(app: Application) -> str:

@@ -46,6 +46,7 @@ from halric.web.deps import DB, DB_WRITE, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.params import RowId
 from halric.web.routes.calls_api import pdf_disposition
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -816,7 +817,7 @@ def ranking(
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
+    attach(app, pages)
     app.state.nav.append(("Apply", "Pilot calls", "/calls"))
     app.state.dashboard_cards += [
         {"roles": ["applicant", "ambassador", "facility", "committee", "reviewer", "coordinator"],

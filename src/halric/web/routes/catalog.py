@@ -28,6 +28,7 @@ from halric.core.errors import InvalidInput, NotFound
 from halric.web.access import PUBLIC, SIGNED_IN
 from halric.web.deps import DB
 from halric.web.routes import downloads
+from halric.web.routing import attach
 from halric.web.templating import TEMPLATES, render
 
 pages = APIRouter(prefix="/catalog", include_in_schema=False)
@@ -412,8 +413,8 @@ def datacite_json(doi: str, actor: Actor = Depends(PUBLIC), s: Session = DB) -> 
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
-    app.include_router(api)
+    attach(app, pages)
+    attach(app, api)
     app.state.nav.append(("Data", "Catalog", "/catalog"))
     app.state.dashboard_cards += [
         {"roles": ["steward"], "title": "Datasets to curate",

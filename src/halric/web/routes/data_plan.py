@@ -24,6 +24,7 @@ from halric.web.access import SIGNED_IN
 from halric.web.deps import DB, FORM, FormData
 from halric.web.params import RowId
 from halric.web.routes.ingest import FIELD_IDS, PlanBody, plan_request
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -238,5 +239,5 @@ def data_plan_api(
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
-    app.include_router(api)
+    attach(app, pages)
+    attach(app, api)

@@ -24,6 +24,7 @@ from halric.core.actor import Actor
 from halric.web.access import PUBLIC, client_ip
 from halric.web.deps import DB, DB_WRITE
 from halric.web.params import Offset
+from halric.web.routing import attach
 
 api = APIRouter(prefix="/api/catalog", tags=["catalog"])
 MAX_LIST = 10000
@@ -179,4 +180,4 @@ def head_zip(pid: str, request: Request, actor: Actor = Depends(PUBLIC), s: Sess
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(api)
+    attach(app, api)

@@ -23,6 +23,7 @@ from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB
 from halric.web.errors import form_error
 from halric.web.routes.jobs import JobOut
+from halric.web.routing import attach
 from halric.web.templating import render
 
 COORDINATORS = require("coordinator")
@@ -433,9 +434,9 @@ for _plural, _find, _count, _get in (
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
-    app.include_router(api)
-    app.include_router(pan)
+    attach(app, pages)
+    attach(app, api)
+    attach(app, pan)
     app.state.nav.append(("Data", "All catalogs", "/federation/search"))
     app.state.dashboard_cards += [
         {"roles": ["coordinator", "admin"], "title": "Connected catalogs",

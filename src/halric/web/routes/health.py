@@ -10,6 +10,7 @@ from halric import __version__
 from halric.core.actor import Actor
 from halric.core.answers import Out
 from halric.web.access import PUBLIC
+from halric.web.routing import attach
 
 router = APIRouter(tags=["health"])
 
@@ -39,4 +40,4 @@ def health_database(request: Request, actor: Actor = Depends(PUBLIC)) -> Databas
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(router)
+    attach(app, router)

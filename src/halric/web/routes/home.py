@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from halric.accounts.roles import ROLES
 from halric.core.actor import Actor
 from halric.web.access import PUBLIC, SIGNED_IN
+from halric.web.routing import attach
 from halric.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -51,4 +52,4 @@ def register(app: FastAPI) -> None:
             "link": "Open account",
         },
     ]
-    app.include_router(router)
+    attach(app, router)

@@ -19,6 +19,7 @@ from halric.web.deps import FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.params import RowId
 from halric.web.routes.oidc import redirect_uri
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(prefix="/admin/identity-providers", include_in_schema=False)
@@ -153,7 +154,7 @@ def remove_rule(rule_id: RowId, request: Request, actor: Actor = Depends(ADMIN))
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
+    attach(app, pages)
     app.state.dashboard_cards += [
         {
             "roles": ["admin"],

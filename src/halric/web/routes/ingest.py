@@ -16,6 +16,7 @@ from halric.ingest.hashing import ALGORITHMS
 from halric.ingest.plan import KINDS, MissingFigures, PlanRequest, chart, plan
 from halric.web.access import PUBLIC
 from halric.web.deps import DB
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -163,6 +164,6 @@ def register(app: FastAPI) -> None:
     TEMPLATES.env.filters["human_bytes"] = units.human_bytes
     TEMPLATES.env.filters["human_duration"] = units.human_duration
     TEMPLATES.env.filters["human_rate"] = units.human_rate
-    app.include_router(pages)
-    app.include_router(api)
+    attach(app, pages)
+    attach(app, api)
     app.state.nav.append(("Data", "Plan data", "/plan"))

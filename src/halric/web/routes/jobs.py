@@ -22,6 +22,7 @@ from halric.jobs import service as jobs
 from halric.jobs.models import STATES
 from halric.web.access import ADMIN
 from halric.web.deps import DB
+from halric.web.routing import attach
 from halric.web.templating import render
 
 log = logging.getLogger("halric.jobs")
@@ -189,8 +190,8 @@ def start_queue(app: FastAPI) -> Any:
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
-    app.include_router(api)
+    attach(app, pages)
+    attach(app, api)
     _wrap_lifespan(app)
     app.state.dashboard_cards.append(
         {

@@ -14,6 +14,7 @@ from halric.web import charts
 from halric.web import indicators as web_indicators
 from halric.web.access import require
 from halric.web.deps import DB
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -59,4 +60,4 @@ def evidence_page(
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
+    attach(app, pages)

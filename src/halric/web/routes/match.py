@@ -19,6 +19,7 @@ from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.params import RowId
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -186,8 +187,8 @@ def _pickable(s: Session, prof: Any) -> list[Any]:
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
-    app.include_router(api)
+    attach(app, pages)
+    attach(app, api)
     app.state.nav.insert(0, ("Find", "Ask a question", "/match"))
     app.state.dashboard_cards += [
         {"roles": ["ambassador", "coordinator"], "title": "Matchmaking gaps",

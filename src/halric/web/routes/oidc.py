@@ -17,6 +17,7 @@ from halric.core.actor import Actor
 from halric.core.errors import HalricError, NotAuthenticated
 from halric.core.sealing import SealBox
 from halric.web.access import PUBLIC, SIGNED_IN, client_ip, resolve_caller
+from halric.web.routing import attach
 from halric.web.templating import cookie_secure
 
 pages = APIRouter(include_in_schema=False)
@@ -240,4 +241,4 @@ def unlink(request: Request, identity_id: int, actor: Actor = Depends(SIGNED_IN)
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
+    attach(app, pages)

@@ -26,6 +26,7 @@ from halric.web.access import ADMIN, SIGNED_IN
 from halric.web.deps import DB, DB_WRITE
 from halric.web.forms import FormErrors, from_exception
 from halric.web.params import RowId
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -156,5 +157,5 @@ def api_erase(
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
-    app.include_router(api)
+    attach(app, pages)
+    attach(app, api)

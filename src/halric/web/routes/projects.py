@@ -19,6 +19,7 @@ from halric.web.access import SIGNED_IN
 from halric.web.deps import DB, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.params import RowId
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -137,8 +138,8 @@ def data_countries(
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
-    app.include_router(api)
+    attach(app, pages)
+    attach(app, api)
     app.state.dashboard_cards += [
         {"roles": ["applicant", "ambassador", "facility", "committee", "reviewer", "coordinator"],
          "title": "Your projects", "text": "Running pilot projects: team, datasets, publications and the final report.",

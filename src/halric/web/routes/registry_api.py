@@ -24,6 +24,7 @@ from halric.registry.schemas import (
 )
 from halric.web.access import PUBLIC, SIGNED_IN
 from halric.web.deps import DB
+from halric.web.routing import attach
 
 api = APIRouter(prefix="/api/registry", tags=["registry"])
 
@@ -200,4 +201,4 @@ def export(actor: Actor = Depends(PUBLIC), s: Session = DB) -> dict[str, Any]:
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(api)
+    attach(app, api)

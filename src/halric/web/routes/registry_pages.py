@@ -21,6 +21,7 @@ from halric.web.access import PUBLIC, SIGNED_IN
 from halric.web.deps import DB, FORM, FormData
 from halric.web.errors import form_error
 from halric.web.forms import FormErrors, from_exception, size_errors
+from halric.web.routing import attach
 from halric.web.templating import TEMPLATES, render
 
 pages = APIRouter(prefix="/registry", include_in_schema=False)
@@ -328,7 +329,7 @@ def experts(
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
+    attach(app, pages)
     app.state.dashboard_cards += [
         {"roles": ["facility"], "title": "Your instruments",
          "text": "Keep your organisation's instruments up to date: status, what each is good for, access "

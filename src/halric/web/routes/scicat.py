@@ -33,6 +33,7 @@ from halric.core.errors import InvalidInput, NotFound, PermissionDenied
 from halric.web import scicat_v3
 from halric.web.access import PUBLIC, SIGNED_IN, client_ip
 from halric.web.deps import DB
+from halric.web.routing import attach
 
 VERSIONS = ("v3", "v4")
 COLLECTIONS = {
@@ -454,5 +455,5 @@ def _ownable_routes(r: APIRouter, kind: str, create: Any, get: Any, update: Any,
 
 def register(app: FastAPI) -> None:
     for version in VERSIONS:
-        app.include_router(make_router(version))
+        attach(app, make_router(version))
     app.add_middleware(ScicatPaths)

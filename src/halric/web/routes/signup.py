@@ -18,6 +18,7 @@ from halric.core.errors import HalricError, NotFound
 from halric.web.access import PUBLIC, client_ip
 from halric.web.forms import ACCOUNT_LABELS, FormErrors, from_exception
 from halric.web.routes.auth import _safe_next
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -234,4 +235,4 @@ def reset(
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
+    attach(app, pages)

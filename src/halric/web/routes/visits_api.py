@@ -29,6 +29,7 @@ from halric.core.actor import Actor
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB
 from halric.web.params import RowId
+from halric.web.routing import attach
 
 api = APIRouter(prefix="/api", tags=["visits"])
 FACILITY = require("facility")
@@ -282,4 +283,4 @@ def feedback(token: str, body: FeedbackIn, actor: Actor = Depends(PUBLIC), s: Se
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(api)
+    attach(app, api)

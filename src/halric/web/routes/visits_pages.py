@@ -22,6 +22,7 @@ from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.params import RowId
+from halric.web.routing import attach
 from halric.web.templating import render
 
 pages = APIRouter(include_in_schema=False)
@@ -275,7 +276,7 @@ def feedback_answer(
 
 
 def register(app: FastAPI) -> None:
-    app.include_router(pages)
+    attach(app, pages)
     app.state.dashboard_cards += [
         {"roles": ["facility", "coordinator"], "title": "Visit calendar",
          "text": "Access visits on your facility's instruments, week by week: free, booked and confirmed slots.",
