@@ -14,7 +14,14 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def _found(app, method: str, path: str):
-    scope = {"type": "http", "path": path, "method": method, "root_path": "", "headers": [], "query_string": b""}
+    scope = {
+        "type": "http",
+        "path": path,
+        "method": method,
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+    }
     for route in app.routes:
         match, _ = route.matches(scope)
         if match == Match.FULL:
