@@ -50,6 +50,7 @@ SETS = {
     "held-out-5": DATA / "matchmaking-multilingual-heldout5.jsonl",
     "held-out-6": DATA / "matchmaking-multilingual-heldout6.jsonl",
     "held-out-7": DATA / "matchmaking-multilingual-heldout7.jsonl",
+    "held-out-8": DATA / "matchmaking-multilingual-heldout8.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
