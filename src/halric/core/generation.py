@@ -37,11 +37,13 @@ class Generation:
     def _triggers_present(self, dialect: str) -> Any:
         """A scalar subquery counting the triggers that exist (PostgreSQL: and are enabled)."""
         if dialect == "postgresql":
-            pairs = " OR ".join(
-                f"(t.tgrelid = to_regclass('{tb}') AND t.tgname = '{name}')"
-                for tb, name in self.triggers[dialect]
+            # a join with the (table, trigger) pairs: each table's name is looked up once (as an OR of the
+            # pairs, to_regclass ran for every row of pg_trigger: 1.1 ms of PostgreSQL's CPU per read)
+            pairs = ", ".join(f"('{tb}', '{name}')" for tb, name in self.triggers[dialect])
+            sql = (
+                f"(SELECT count(*) FROM pg_trigger t JOIN (VALUES {pairs}) AS w(tb, nm) "
+                "ON t.tgrelid = to_regclass(w.tb) AND t.tgname = w.nm WHERE t.tgenabled IN ('O', 'A'))"
             )
-            sql = f"(SELECT count(*) FROM pg_trigger t WHERE t.tgenabled IN ('O', 'A') AND ({pairs}))"
         else:
             pairs = " OR ".join(
                 f"(tbl_name = '{tb}' AND name = '{name}')" for tb, name in self.triggers[dialect]
