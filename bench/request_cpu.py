@@ -13,7 +13,9 @@ after the first time) and with a new question each time (the uncached path).
 
 CPU time, unlike req/s and latency, hardly changes with what else the machine is doing, so this is the
 figure to compare between commits on a shared machine. ``--profile DIR`` also writes a cProfile file per
-page (``python -m pstats DIR/registry.prof``). Prints one Markdown table; asserts nothing.
+page (``python -m pstats DIR/registry.prof``). The table also gives the SQL statements each request sends
+(pre-pings not counted; ``HALRIC_BENCH_SQL=1`` prints those of one request of each page on stderr).
+Prints one Markdown table; asserts nothing.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ def pages(pids: list[str]) -> dict[str, object]:
     }
 
 
-def run(kind: str, repeat: int, profile: Path | None) -> list[tuple[str, str, float]]:
+def run(kind: str, repeat: int, profile: Path | None) -> list[tuple[str, str, float, float | None]]:
     from fastapi.testclient import TestClient
+    from sqlalchemy import event
 
     from halric.accounts import service as accounts
     from halric.accounts.schemas import NewUser
@@ -68,7 +71,7 @@ def run(kind: str, repeat: int, profile: Path | None) -> list[tuple[str, str, fl
     url, pg_name = make_database(kind, tmp)
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "halric-bench"
     cache.mkdir(parents=True, exist_ok=True)
-    out: list[tuple[str, str, float]] = []
+    out: list[tuple[str, str, float, float | None]] = []
     try:
         settings = Settings(
             data_dir=tmp, database_url=url, secret_key="bench-" + uuid.uuid4().hex, cache_dir=cache
@@ -84,6 +87,8 @@ def run(kind: str, repeat: int, profile: Path | None) -> list[tuple[str, str, fl
             )  # fmt: skip
             token, _ = accounts.create_api_token(s, system_actor("bench"), user, "bench")
         app = create_app(settings, database=db)
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda c, cur, sql, *a: statements.append(sql))
         headers = {"Authorization": f"Bearer {token}"}
         with TestClient(app) as c:
             pids = [
@@ -96,6 +101,7 @@ def run(kind: str, repeat: int, profile: Path | None) -> list[tuple[str, str, fl
                 for q in QUESTIONS if name.startswith("match (load") else [None]:
                     c.get(next_url() if q is None else "/match?question=" + quote(q))  # warm
                 prof = cProfile.Profile() if profile else None
+                statements.clear()
                 start = time.process_time()
                 if prof:
                     prof.enable()
@@ -107,7 +113,17 @@ def run(kind: str, repeat: int, profile: Path | None) -> list[tuple[str, str, fl
                     prof.dump_stats(
                         profile / f"{kind}-{name.split()[0]}{'-new' if 'new' in name else ''}.prof"
                     )
-                out.append((kind, name, (time.process_time() - start) / repeat * 1000))
+                out.append(
+                    (kind, name, (time.process_time() - start) / repeat * 1000, len(statements) / repeat)
+                )
+                if os.environ.get("HALRIC_BENCH_SQL"):  # the statements of the last request of each page
+                    print(
+                        f"-- {kind} {name}",
+                        *statements[-int(len(statements) / repeat) :],
+                        sep="\n",
+                        file=sys.stderr,
+                    )
+            statements.clear()
             start = time.process_time()
             prof = cProfile.Profile() if profile else None
             if prof:
@@ -118,9 +134,11 @@ def run(kind: str, repeat: int, profile: Path | None) -> list[tuple[str, str, fl
             if prof:
                 prof.disable()
                 prof.dump_stats(profile / f"{kind}-write.prof")
-            out.append((kind, "write: POST /api/v3/datasets", (time.process_time() - start) / repeat * 1000))
-        rotation = [ms for k, name, ms in out if k == kind and not name.startswith(("write", "match (new"))]
-        out.append((kind, "read rotation, mean", sum(rotation) / len(rotation)))
+            out.append((kind, "write: POST /api/v3/datasets", (time.process_time() - start) / repeat * 1000,
+                        len(statements) / repeat))  # fmt: skip
+        rotation = [row for row in out if row[0] == kind and not row[1].startswith(("write", "match (new"))]
+        out.append((kind, "read rotation, mean", sum(r[2] for r in rotation) / len(rotation),
+                    sum(r[3] or 0 for r in rotation) / len(rotation)))  # fmt: skip
         db.dispose()
     finally:
         drop_database(pg_name)
@@ -137,9 +155,9 @@ def main() -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     rows = [row for kind in args.db for row in run(kind, args.repeat, args.profile)]
-    print("| Database | Request | CPU ms per request |\n|---|---|---|")
-    for kind, name, ms in rows:
-        print(f"| {kind} | {name} | {ms:.1f} |")
+    print("| Database | Request | CPU ms per request | SQL statements per request |\n|---|---|---|---|")
+    for kind, name, ms, sql in rows:
+        print(f"| {kind} | {name} | {ms:.1f} | {sql:.1f} |")
 
 
 if __name__ == "__main__":

@@ -181,6 +181,9 @@ def test_results_page_and_feedback_form(client, make_user):
 def test_ambassadors_offered_for_the_region(client, make_user, db):
     amb = make_user(["ambassador"], organisation="ku")
     h = bearer(db, amb)
+    # asked once before the profile exists: the ambassadors kept for Denmark must not outlive the change
+    before = ask(client, "cryo-EM in Copenhagen for our membrane protein")
+    assert not any(a["name"] == "Ambassador Denmark" for a in before["ambassadors"])
     signin(client, amb)
     page = client.get("/account/expertise")
     r = client.post("/account/expertise", data={"display_name": "Ambassador Denmark", "countries_served": ["DK"],

@@ -455,6 +455,8 @@ def _label(s: Session, facets: dict[str, list[dict[str, Any]]]) -> None:
     for name, model in (("technique", Technique), ("instrument", Instrument)):
         items = facets.get(name) or []
         ids = [str(i["value"]) for i in items]
+        if not ids:
+            continue
         short = {i: i.rsplit("/", 1)[-1] for i in ids}  # PaNET IRIs -> PaNET ids
         attr = model.label if model is Technique else model.name
         known = dict(

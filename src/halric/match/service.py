@@ -9,7 +9,7 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -247,7 +247,7 @@ def batch_line(qid: str, ans: Answer, elapsed_ms: float) -> dict[str, Any]:
     }
 
 
-def expert_orcids(s: Session, profiles: list[ExpertProfile]) -> dict[int, str]:
+def expert_orcids(s: Session, profiles: Sequence[ExpertProfile | Ambassador]) -> dict[int, str]:
     """``{profile id: ORCID iD}``: the iD of the account that owns the expert profile, or else of an
     account whose confirmed e-mail is the profile's contact address (accounts/orcid.py)."""
     by_user = orcid.by_user(s, [p.user_id for p in profiles])
@@ -260,8 +260,35 @@ def expert_orcids(s: Session, profiles: list[ExpertProfile]) -> dict[int, str]:
     return out
 
 
-def ambassadors(s: Session, country: str | None) -> list[dict[str, Any]]:
-    rows = registry.ambassadors_for(s, country) or registry.ambassadors_for(s, None)
+@dataclass(frozen=True)
+class Ambassador:
+    """What an answer shows of an ambassador's public profile (kept under the registry's generation)."""
+
+    id: int
+    user_id: int | None
+    contact_email: str | None
+    display_name: str
+    countries_served: list[str]
+    organisation_id: str | None
+    languages: list[str]
+
+
+# the ambassadors for each country asked about, under the registry's generation (expert profiles are
+# among the tables it watches); their ORCID iDs come from accounts and are looked up on every answer
+AMBASSADORS = AnswerCache(size=16)
+
+
+def ambassadors(s: Session, country: str | None, gen: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    url, gen = str(s.get_bind().url), gen or generation(s)
+    rows = AMBASSADORS.get(url, gen, country)
+    if rows is None:
+        found = registry.ambassadors_for(s, country) or registry.ambassadors_for(s, None)
+        rows = tuple(
+            Ambassador(p.id, p.user_id, p.contact_email, p.display_name, list(p.countries_served or []),
+                       p.organisation_id, list(p.languages or []))
+            for p in found
+        )  # fmt: skip
+        AMBASSADORS.put(url, gen, country, rows)
     orcids = expert_orcids(s, rows)
     return [
         {"name": a.display_name, "countries": a.countries_served, "email": a.contact_email,
@@ -291,7 +318,7 @@ def match(
     out, entry = copy.deepcopy(cached)
     elapsed_ms = (time.perf_counter() - started) * 1000
     out["elapsed_ms"] = round(elapsed_ms, 2)
-    out["ambassadors"] = ambassadors(s, out["preferred_country"])  # ORCID iDs come from accounts: not cached
+    out["ambassadors"] = ambassadors(s, out["preferred_country"], gen)
     out["question"] = req.question
     if log:
         row = MatchQuery(
