@@ -6,7 +6,7 @@ import secrets
 
 import typer
 
-from halric.cli.common import console, database, settings
+from halric.cli.common import console, database, fail, settings
 
 
 def serve(
@@ -36,16 +36,28 @@ def serve(
     console.print(
         f"HALRIC Hub on http://{host}:{port}/  (database: {st.db_url.split('@')[-1]}, workers: {workers})"
     )
+    options = {
+        "proxy_headers": False,  # the app itself believes X-Forwarded-* only from HALRIC_TRUSTED_PROXIES
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10,
+        "timeout_keep_alive": 75,  # longer than a proxy keeps an idle upstream connection: it closes first
+    }
+    from halric.web import workers as processes
+
+    if workers > 1 and processes.available():
+        # a listening socket per worker: the kernel spreads connections over them (halric/web/workers.py)
+        try:
+            code = processes.serve(host, port, workers, options)
+        except OSError as exc:
+            fail(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.")
+        raise typer.Exit(code)
     uvicorn.run(
         "halric.web.asgi:app",
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=False,  # the app itself believes X-Forwarded-* only from HALRIC_TRUSTED_PROXIES
-        log_level="info",
-        timeout_graceful_shutdown=10,
-        timeout_keep_alive=75,  # longer than a proxy keeps an idle upstream connection: it closes first
         timeout_worker_healthcheck=60,  # a worker importing the app on a busy machine is not dead
+        **options,  # type: ignore[arg-type]
     )
 
 
