@@ -287,7 +287,8 @@ def test_a_rolled_back_write_never_leaks_into_the_cache(db, catalog):
         s.close()
     # no search in between (one would drop the entries of other generations)
     with db.engine.begin() as conn:  # a different committed write: the counter comes back to the same value
-        while conn.execute(text("SELECT counter FROM catalog_search_generation")).scalar() < counter:
+        # the generation is the sum over its rows (PostgreSQL keeps 64, one per connection slot)
+        while conn.execute(text("SELECT sum(counter) FROM catalog_search_generation")).scalar() < counter:
             conn.execute(
                 text("UPDATE catalog_datasets SET comment = 'x' WHERE pid = :pid"), {"pid": catalog["a_priv"]}
             )
@@ -447,3 +448,51 @@ def test_concurrent_writers_do_not_queue_on_the_generation(db, catalog):
     finally:
         for _, conn in conns:
             conn.close()
+
+
+# --- the page's datasets ---------------------------------------------------------------------------------
+
+
+def test_a_cached_page_is_not_read_again_and_a_changed_dataset_is(db) -> None:
+    """The datasets of a page come from the row cache while the catalog is unchanged; a change to one of
+    them (through the service or raw SQL) is answered at once."""
+    pid = new(db, datasetName="row cache one", keywords=["rowcache"])
+    q = SearchQuery(keyword=["rowcache"], limit=10)
+    first = ask(db, ALICE, q)
+    assert [d["pid"] for d in first["items"]] == [pid]
+    with statements(db) as seen:
+        again = ask(db, ALICE, q)
+    assert again == first
+    assert not [st for st in seen if "FROM catalog_datasets" in st and "WHERE catalog_datasets.pid IN" in st]
+    change(db, pid, datasetName="row cache renamed")
+    assert [d["datasetName"] for d in ask(db, ALICE, q)["items"]] == ["row cache renamed"]
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE catalog_datasets SET description = 'raw' WHERE pid = :pid"), {"pid": pid})
+    assert ask(db, ALICE, q)["items"][0]["description"] == "raw"
+    assert ask(db, ALICE, q) == uncached(db, ALICE, q)
+
+
+def test_a_cached_private_dataset_is_still_refused_to_others(db) -> None:
+    """Rows are kept whoever asked first; the read rule runs on every row for every caller."""
+    from halric.catalog.search import _rows
+
+    pid = new(db, datasetName="row cache private", keywords=["rowprivate"], isPublished=False)
+    q = SearchQuery(keyword=["rowprivate"], limit=10)
+    assert [d["pid"] for d in ask(db, ALICE, q)["items"]] == [pid]  # alice's group: kept in the row cache
+    assert ask(db, BOB, q)["items"] == [] and ask(db, ANONYMOUS, q)["items"] == []
+    with db.session() as s:
+        row = _rows(s, searchcache.lookup(s), [pid])[pid]  # from the cache
+    assert row.readable_by(ALICE) and row.readable_by(STEWARD)
+    assert not row.readable_by(BOB) and not row.readable_by(ANONYMOUS)
+
+
+def test_answers_do_not_share_their_items_with_the_cache(db) -> None:
+    pid = new(db, datasetName="row cache copy", keywords=["rowcopy"])
+    q = SearchQuery(keyword=["rowcopy"], limit=10)
+    first = ask(db, ALICE, q)
+    first["items"][0]["datasetName"] = "changed by a caller"
+    first["items"][0]["keywords"].append("also changed")
+    again = ask(db, ALICE, q)["items"][0]
+    assert (
+        again["pid"] == pid and again["datasetName"] == "row cache copy" and again["keywords"] == ["rowcopy"]
+    )

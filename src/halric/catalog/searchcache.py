@@ -163,6 +163,22 @@ def current(s: Session) -> SearchCache | None:
     return db.state["catalog.searchcache"]
 
 
+ROWS_SIZE = 2000  # datasets kept as answered (about 2–5 KB each): the pages of the searches asked lately
+
+
+def rows(s: Session) -> SearchCache | None:
+    """The datasets of recent search pages as answered, with what the read rule looks at (``search._Row``),
+    under the same generation as the answers: a page found in the cache is not read from the database
+    again while nothing in the catalog changed. The read rule is still applied to every row, for every
+    caller. Off when the search cache is off."""
+    if current(s) is None:
+        return None
+    db = s.info["database"]
+    if "catalog.searchcache.rows" not in db.state:
+        db.state["catalog.searchcache.rows"] = SearchCache(ROWS_SIZE, 0)
+    return db.state["catalog.searchcache.rows"]
+
+
 def lookup(s: Session) -> Lookup | None:
     """Read the generation and bind the cache to it; None when the cache is off or cannot be trusted."""
     cache = current(s)
