@@ -1,4 +1,4 @@
-"""``halric serve --workers 2``: a listening socket per worker (web/workers.py), connections spread over
+"""``halric serve --workers 2``: a listening socket per worker (cli/workers.py), connections spread over
 both, a worker that dies replaced, SIGTERM stops everything, a taken port refused in one line."""
 
 from __future__ import annotations

@@ -42,10 +42,10 @@ def serve(
         "timeout_graceful_shutdown": 10,
         "timeout_keep_alive": 75,  # longer than a proxy keeps an idle upstream connection: it closes first
     }
-    from halric.web import workers as processes
+    from halric.cli import workers as processes
 
     if workers > 1 and processes.available():
-        # a listening socket per worker: the kernel spreads connections over them (halric/web/workers.py)
+        # a listening socket per worker: the kernel spreads connections over them (halric/cli/workers.py)
         try:
             code = processes.serve(host, port, workers, options)
         except OSError as exc:

@@ -347,13 +347,18 @@ def _writing(s: Session) -> None:
     s.connection(execution_options={WRITE: True})
 
 
+def has_techniques(s: Session) -> bool:
+    """Whether the registry holds any technique to match against (an empty one: `halric registry load`)."""
+    return bool(s.scalar(select(func.count()).select_from(Technique)))
+
+
 def _answer(
     s: Session, req: MatchRequest, *, cache_dir: Path | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The answer to a validated request without its ambassadors, and what the query log records of it."""
     if req.organisation:
         registry.get_organisation(s, req.organisation)
-    if not s.scalar(select(func.count()).select_from(Technique)):
+    if not has_techniques(s):
         raise NotFound(
             "The registry holds no techniques yet, so there is nothing to match against; an administrator "
             "loads them with `halric registry load` (or `halric init`)."

@@ -26,14 +26,11 @@ def _preload_matchmaking(db: Database, settings: Settings) -> None:
     """Load the matchmaking index, models and language detector while the server starts (#14 item 13)."""
     import logging
 
-    from sqlalchemy import func, select
-
     from halric.match import service
-    from halric.registry.models import Technique
 
     try:
         with db.session() as s:
-            if not s.scalar(select(func.count()).select_from(Technique)):
+            if not service.has_techniques(s):
                 return  # an empty registry: questions are answered "load the registry first" meanwhile
             service.prepare(s, cache_dir=settings.cache_path)
     except Exception:  # the first question then prepares it instead; never stop the server for this
