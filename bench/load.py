@@ -598,7 +598,7 @@ def read_rows(
     n = len(everything.times)
     note = f"hub CPU {cpu / max(1, n) * 1000:.1f} ms/request"
     if think:
-        note = read_verdict(n / elapsed, pct(everything.times, 95) * 1000, everything.errors) + "; " + note
+        note = read_verdict(n / elapsed, pct(everything.times, 95), everything.errors) + "; " + note
     rows.append(_row(label, f"reads, {how}: all reads", args.users, everything, n / elapsed, note=note))
     for name, t in tallies.items():
         rows.append(_row(label, f"reads: {name}", args.users, t, len(t.times) / elapsed))
