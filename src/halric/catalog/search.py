@@ -111,8 +111,9 @@ def search(
     """One page of the datasets the actor may read that match ``q``, the total and the facet counts.
 
     Broad searches are answered from the search cache (``halric.catalog.searchcache``) while the catalog
-    has not changed since they were counted; the page's datasets and the registry's labels are always
-    read fresh. On PostgreSQL a broad search's total and facet counts are estimated from a sample
+    has not changed since they were counted; the page's datasets come from the row cache under the same
+    generation (the read rule applied to each again for this actor), the registry's labels are read
+    fresh. On PostgreSQL a broad search's total and facet counts are estimated from a sample
     (``estimate``; the answer then says ``"estimated": true``) unless ``allow_estimate`` is False.
     """
     narrowed = any((q.instrument, q.technique, q.proposal, q.sample, q.keyword))
