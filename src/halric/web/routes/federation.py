@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from halric import panosc
 from halric.core.actor import Actor
+from halric.core.answers import Out
 from halric.core.errors import HalricError
 from halric.federation import search as federated
 from halric.federation import service
@@ -281,7 +282,7 @@ class SiteBody(BaseModel):
     token: str | None = Field(default=None, description="service token (stored encrypted, never shown again)")
 
 
-class HarvestQueued(BaseModel):
+class HarvestQueued(Out):
     job: JobOut
 
 
