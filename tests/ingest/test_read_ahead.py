@@ -62,11 +62,15 @@ def test_read_ahead_gives_the_checksums_of_reading_in_turn(tmp_path: Path, nbyte
     ahead, n = hash_file(p, algs, chunk=CHUNK)
     in_turn, m = hash_file(p, algs, chunk=CHUNK, read_ahead=False)
     assert n == m == nbytes
-    assert ahead == in_turn == {
-        "blake3": blake3(data).hexdigest(),
-        "xxh3-128": xxhash.xxh3_128(data).hexdigest(),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
+    assert (
+        ahead
+        == in_turn
+        == {
+            "blake3": blake3(data).hexdigest(),
+            "xxh3-128": xxhash.xxh3_128(data).hexdigest(),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+    )
 
 
 def test_the_next_chunk_is_read_while_this_one_is_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
