@@ -363,3 +363,59 @@ def test_techniques_offered_in_the_asked_country_come_first_among_those_that_fit
     assert Matcher._country_first(ranked, far, offered, "NO")[:3] == [0, 1, 4]
     offered[4] = insts()
     assert Matcher._country_first(ranked, far, offered, "NO") == ranked  # 0.20 of 0.50 does not fit
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "english"),
+    [
+        ("Hvilke proteiner ændrer sig i musklerne?", "da", "muscle"),
+        ("proteinene i musklene", "nb", "muscle"),
+        ("proteinerna i musklerna", "sv", "muscle"),
+    ],
+)
+def test_a_noun_that_drops_its_e_before_an_ending_is_understood(lexicon, question, language, english):
+    """muskel → musklerne, musklene, musklerna: the e of -el, -er, -en nouns is put back when nothing else
+    matched (the vocabulary only knows the base form)."""
+    tr = lexicon.translate(question, language)
+    assert english in tr.english.split(), (tr.english, tr.unknown)
+
+
+def test_a_dropped_e_is_only_put_back_into_words_the_vocabulary_knows(lexicon):
+    assert lexicon.translate("xyzklerne", "da").unknown == ["xyzklerne"]
+    # the rule is Scandinavian: German builds its plurals otherwise
+    assert "muscle" not in lexicon.translate("die Musklen", "de").english.split()
+
+
+def test_a_purpose_ranks_below_the_method_that_fits_about_as_well():
+    """PaNET's purposes offered as techniques ("obtain local coordination") go just below their best
+    narrower technique among the candidates when it scores at least 0.85 of theirs; otherwise they keep
+    their place."""
+    import numpy as np
+
+    from halric.match.engine import PURPOSE_BAND, Matcher
+
+    m = Matcher.__new__(Matcher)
+    m.narrower = {0: [2, 3]}  # doc 0 is a purpose; 2 and 3 are methods under it
+    adjusted = np.array([0.48, 0.46, 0.436, 0.30, 0.20])
+    m._purposes_below_methods(np.arange(5), adjusted)
+    assert adjusted[0] < adjusted[2] < adjusted[1]
+    assert sorted(range(5), key=lambda i: -adjusted[i])[:3] == [1, 2, 0]
+    far = np.array([0.48, 0.46, 0.48 * PURPOSE_BAND - 0.01, 0.30, 0.20])
+    m._purposes_below_methods(np.arange(5), far)
+    assert far[0] == 0.48  # the method fits clearly worse: the purpose stays first
+    alone = np.array([0.48, 0.46, 0.47, 0.30, 0.20])
+    m._purposes_below_methods(np.array([0, 1, 3, 4]), alone)  # its methods are not among the candidates
+    assert alone[0] == 0.48
+
+
+def test_the_purposes_know_their_methods(settings, _registry):
+    from halric.match import service
+    from halric.match.engine import PURPOSE_PREFIX
+
+    with _registry.session() as s:
+        m = service.get_matcher(s, cache_dir=settings.cache_path)
+    by_label = {d.label: i for i, d in enumerate(m.docs)}
+    purpose = by_label["obtain local coordination"]
+    narrower = {m.docs[j].label for j in m.narrower[purpose]}
+    assert "extended x-ray absorption fine structure" in narrower
+    assert all(m.docs[i].label.startswith(PURPOSE_PREFIX) for i in m.narrower)

@@ -36,6 +36,10 @@ NO_MATCH_THRESHOLD = 0.42
 # that still fits (≥ COUNTRY_FIT) takes the third place. Measured in docs/matchmaking.md.
 COUNTRY_FIRST = 0.85
 COUNTRY_FIT = 0.6
+# PaNET purposes offered as techniques ("obtain …") rank just below a narrower technique that fits about as
+# well (≥ PURPOSE_BAND of the purpose's score; the same "about as well" as COUNTRY_FIRST)
+PURPOSE_PREFIX = "obtain "
+PURPOSE_BAND = 0.85
 
 
 @dataclass
@@ -137,6 +141,13 @@ class Matcher:
             for p in t.get("parents") or []:
                 children[p].append(t["id"])
         self.offered_by = self._offered_by(snapshot, children)
+        # PaNET's purposes that are also offered as techniques ("obtain local coordination"): an answer
+        # names the method one books (EXAFS, PDF), so each purpose knows its narrower techniques
+        self.narrower: dict[int, list[int]] = {
+            self.by_id[d.id]: [self.by_id[c] for c in self._descendants(d.id, children) if c in self.by_id]
+            for d in self.docs
+            if d.label.lower().startswith(PURPOSE_PREFIX)
+        }
         self.digest = snapshot_digest(snapshot)
         owners: list[int] = []
         self.passages: list[str] = []
@@ -410,6 +421,7 @@ class Matcher:
                 adjusted[i] *= 0.8
             elif preferred and not any(x["country"] == preferred for x in insts):
                 adjusted[i] *= 0.9
+        self._purposes_below_methods(order, adjusted)
         ranked = sorted((int(i) for i in order), key=lambda i: -adjusted[i])
         if preferred and ranked:
             ranked = self._country_first(ranked, adjusted, inst_cache, preferred)
@@ -443,6 +455,30 @@ class Matcher:
             results, consider, no_good, preferred, self.method, (time.perf_counter() - t0) * 1000,
             det.language, answer_language, message if no_good else None,
         )  # fmt: skip
+
+    def _purposes_below_methods(self, order: np.ndarray, adjusted: np.ndarray) -> None:
+        """A purpose ("obtain local coordination") ranks just below its best narrower technique among the
+        candidates when that one fits nearly as well (within ``PURPOSE_BAND``): the person is shown the
+        method to ask for first. A purpose none of whose methods fits keeps its place."""
+        candidates = {int(i) for i in order}
+        for i, narrower in self.narrower.items():
+            if i not in candidates:
+                continue
+            best = max((j for j in narrower if j in candidates), key=lambda j: adjusted[j], default=None)
+            if best is not None and adjusted[best] >= PURPOSE_BAND * adjusted[i]:
+                adjusted[i] = min(adjusted[i], adjusted[best] - 1e-4)
+
+    @staticmethod
+    def _descendants(tid: str, children: dict[str, list[str]]) -> list[str]:
+        out: list[str] = []
+        stack, seen = list(children.get(tid, [])), {tid}
+        while stack:
+            c = stack.pop()
+            if c not in seen:
+                seen.add(c)
+                out.append(c)
+                stack.extend(children.get(c, []))
+        return out
 
     @staticmethod
     def _country_first(

@@ -36,6 +36,7 @@ MIN_PART = 3
 SCANDINAVIAN = ("sv", "da", "nb")
 TOKEN_NAME = "@n:"  # the question names a technique in its language
 TOKEN_TERM = "@t:"  # a lay word of the language that points to a technique
+_DROPPED_E = re.compile(r"^(.*[^aeiouy])([lnr])$")  # folded words: ASCII letters
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 
 
@@ -122,6 +123,13 @@ class Vocabulary:
             cand = stem(self.code, base)
             if cand in self.parts:
                 return self.parts[cand]
+        if self.code in SCANDINAVIAN:
+            # nouns in -el, -er, -en lose that e before an ending (muskel → musklerne, partikel →
+            # partiklar, fiber → fibrer, vatten → vattnet): put it back and look again
+            for base in (word, *bases):
+                m = _DROPPED_E.match(base)
+                if m and len(base) >= MIN_PART + 1 and (cand := m[1] + "e" + m[2]) in self.parts:
+                    return self.parts[cand]
         return None
 
     def lookup_part(self, part: str, final: bool) -> tuple[str, ...] | None:
