@@ -419,3 +419,14 @@ def test_the_purposes_know_their_methods(settings, _registry):
     narrower = {m.docs[j].label for j in m.narrower[purpose]}
     assert "extended x-ray absorption fine structure" in narrower
     assert all(m.docs[i].label.startswith(PURPOSE_PREFIX) for i in m.narrower)
+
+
+def test_the_why_sentence_keeps_the_techniques_own_capitals(client, _registry):
+    """ "DNA and RNA sequencing answers questions like …", not "Dna and rna sequencing"."""
+    answer = ask(client, "Which species of bacteria live in our drinking water?")
+    whys = [r for r in answer["results"] if "answers questions like" in r["why"]]
+    assert whys, answer["results"]
+    for r in whys:
+        label = r["technique"]["label"]
+        assert label[:1].upper() + label[1:] in r["why"]
+    assert any("DNA and RNA sequencing answers" in r["why"] for r in whys), [r["why"][:60] for r in whys]

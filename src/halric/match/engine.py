@@ -381,7 +381,7 @@ class Matcher:
         if tr is None and best_passage is not None and best_passage >= 0 and self.passages:
             text = self.passages[best_passage]
             if text in (d.knowledge.get("answers") or []):
-                parts.append(texts["answers_like"].format(label=d.label.capitalize(), text=text))
+                parts.append(texts["answers_like"].format(label=d.label[:1].upper() + d.label[1:], text=text))
             elif first:
                 parts.append(first)
         elif first:
