@@ -54,6 +54,7 @@ SETS = {
     "held-out-9": DATA / "matchmaking-multilingual-heldout9.jsonl",
     "held-out-10": DATA / "matchmaking-multilingual-heldout10.jsonl",
     "held-out-11": DATA / "matchmaking-multilingual-heldout11.jsonl",
+    "held-out-12": DATA / "matchmaking-multilingual-heldout12.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
