@@ -55,6 +55,7 @@ SETS = {
     "held-out-10": DATA / "matchmaking-multilingual-heldout10.jsonl",
     "held-out-11": DATA / "matchmaking-multilingual-heldout11.jsonl",
     "held-out-12": DATA / "matchmaking-multilingual-heldout12.jsonl",
+    "held-out-13": DATA / "matchmaking-multilingual-heldout13.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
