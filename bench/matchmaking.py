@@ -56,6 +56,7 @@ SETS = {
     "held-out-11": DATA / "matchmaking-multilingual-heldout11.jsonl",
     "held-out-12": DATA / "matchmaking-multilingual-heldout12.jsonl",
     "held-out-13": DATA / "matchmaking-multilingual-heldout13.jsonl",
+    "held-out-14": DATA / "matchmaking-multilingual-heldout14.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
