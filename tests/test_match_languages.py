@@ -430,3 +430,24 @@ def test_the_why_sentence_keeps_the_techniques_own_capitals(client, _registry):
         label = r["technique"]["label"]
         assert label[:1].upper() + label[1:] in r["why"]
     assert any("DNA and RNA sequencing answers" in r["why"] for r in whys), [r["why"][:60] for r in whys]
+
+
+def test_an_answer_says_when_a_technique_is_not_offered_in_the_asked_country(client, _registry):
+    """Asked in Swedish for Sweden: each result says whether Sweden offers it, and the page says so in words
+    when the instruments listed are all elsewhere; without a country the flag is null and nothing is said."""
+    question = "Vi vill se hur nervceller växer i en odlingsskål, helst i Sverige."
+    answer = ask(client, question)
+    assert answer["preferred_country"] == "SE"
+    flags = [r["in_preferred_country"] for r in answer["results"]]
+    for r in answer["results"]:
+        assert r["in_preferred_country"] == any(i["country"] == "SE" for i in r["instruments"])
+    assert False in flags, "the registry offers some of these techniques only outside Sweden"
+    page = client.get("/match", params={"question": question})
+    assert page.status_code == 200
+    assert page.text.count("Not offered in Sweden") == sum(
+        1 for r in answer["results"] if r["in_preferred_country"] is False and r["instruments"]
+    )
+    plain = ask(client, "How do nerve cells grow in a culture dish?")
+    assert plain["preferred_country"] is None
+    assert all(r["in_preferred_country"] is None for r in plain["results"])
+    assert "Not offered in" not in client.get("/match", params={"question": "How do nerve cells grow?"}).text

@@ -152,6 +152,10 @@ def _print(out: dict) -> None:
             lines.append(t["local_summary"])
         if t.get("cannot"):
             lines.append(f"[dim]Cannot: {t['cannot']}[/]")
+        if r.get("in_preferred_country") is False and r["instruments"]:
+            lines.append(
+                f"  [yellow]Not offered in {out['preferred_country']}: these are elsewhere in the region.[/]"
+            )
         for i in r["instruments"][:5]:
             status = "" if i["status"] == "operational" else f" [yellow]({i['status']})[/]"
             lines.append(f"  • {i['name']} — {i['facility']}, {i['city']} ({i['country']}){status}")

@@ -49,6 +49,10 @@ class ResultOut(Out):
     why: str = Field(description="Why it was suggested, in the question's language where possible")
     instruments: list[InstrumentOut] = Field(description="Where it is offered, the asked-for country first")
     instruments_elsewhere: int = Field(description="How many more instruments offer it")
+    in_preferred_country: bool | None = Field(
+        description="Whether an instrument in the preferred country offers it; null when no country was asked "
+        "for or named in the question"
+    )
 
 
 class ConsiderOut(Out):

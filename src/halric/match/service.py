@@ -214,6 +214,10 @@ def answer_dict(ans: Answer, ambassadors: list[dict[str, Any]] | None = None) ->
             {
                 "technique": technique_out(r.doc, r.local), "score": r.score, "why": r.why,
                 "instruments": r.instruments, "instruments_elsewhere": r.instruments_elsewhere,
+                "in_preferred_country": (
+                    any(i["country"] == ans.preferred_country for i in r.instruments)
+                    if ans.preferred_country else None
+                ),
             }
             for r in ans.results
         ],
