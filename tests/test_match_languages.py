@@ -451,3 +451,22 @@ def test_an_answer_says_when_a_technique_is_not_offered_in_the_asked_country(cli
     assert plain["preferred_country"] is None
     assert all(r["in_preferred_country"] is None for r in plain["results"])
     assert "Not offered in" not in client.get("/match", params={"question": "How do nerve cells grow?"}).text
+
+
+def test_the_page_does_not_repeat_the_summary_in_the_why(client, _registry):
+    """The API's why ends with the technique's first summary sentence; the page shows the summary below it,
+    so that sentence appears once per result there."""
+    question = "Vi vill se hur nervceller växer i en odlingsskål, helst i Sverige."
+    answer = ask(client, question)
+    page = client.get("/match", params={"question": question}).text
+    import html
+
+    text = html.unescape(page)
+    for r in answer["results"]:
+        t = r["technique"]
+        summary = t.get("local_summary") or t.get("summary")
+        if not summary:
+            continue
+        first = summary.split(". ")[0].rstrip(".") + "."
+        if first in r["why"]:
+            assert text.count(first) == 1, first
