@@ -57,6 +57,7 @@ SETS = {
     "held-out-12": DATA / "matchmaking-multilingual-heldout12.jsonl",
     "held-out-13": DATA / "matchmaking-multilingual-heldout13.jsonl",
     "held-out-14": DATA / "matchmaking-multilingual-heldout14.jsonl",
+    "held-out-15": DATA / "matchmaking-multilingual-heldout15.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
