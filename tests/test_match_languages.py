@@ -157,13 +157,13 @@ def test_a_word_written_twice_in_a_language_file_is_refused(tmp_path):
     d = tmp_path / "data"
     (d / "languages").mkdir(parents=True)
     good = (DATA_DIR / "languages" / "nb.yaml").read_text(encoding="utf-8")
-    assert "\n  lever: liver\n" in good
-    twice = good.replace("\n  lever: liver\n", "\n  lever: liver\n  lever: deliver\n", 1)
+    assert "\n  muskel: muscle\n" in good
+    twice = good.replace("\n  muskel: muscle\n", "\n  muskel: muscle\n  muskel: mussel\n", 1)
     (d / "languages" / "nb.yaml").write_text(twice, encoding="utf-8")
     with pytest.raises(RegistryDataError) as err:
         read_languages(d)
     text = "; ".join(err.value.problems)
-    assert "nb.yaml" in text and "'lever' is written twice" in text and "line" in text
+    assert "nb.yaml" in text and "'muskel' is written twice" in text and "line" in text
 
 
 def test_every_technique_in_the_language_files_exists():
@@ -470,3 +470,16 @@ def test_the_page_does_not_repeat_the_summary_in_the_why(client, _registry):
         first = summary.split(". ")[0].rstrip(".") + "."
         if first in r["why"]:
             assert text.count(first) == 1, first
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [("Hvilke bakterier lever i vores surdej?", "da"), ("Vilka bakterier lever i jorden?", "sv"),
+     ("Hvilke bakterier lever i tarmen?", "nb")],
+)  # fmt: skip
+def test_lever_alone_is_the_verb_not_the_organ(lexicon, question, language):
+    """'lever' alone is far more often 'lives' than 'liver'; the organ is its definite form (levern,
+    leveren) or a compound (levercelle)."""
+    assert "liver" not in lexicon.translate(question, language).english.split()
+    organ = {"da": "cellerne i leveren", "sv": "cellerna i levern", "nb": "cellene i leveren"}[language]
+    assert "liver" in lexicon.translate(organ, language).english.split()
