@@ -18,7 +18,7 @@ import numpy as np
 from halric.match import embed, lang
 from halric.match.index import FIELD_WEIGHTS, TechniqueDoc, build_docs, build_lexical, snapshot_digest
 from halric.match.lexicon import TOKEN_NAME, TOKEN_TERM, Lexicon, Translation
-from halric.match.text import STOP, bigrams, fold_text, stem, words
+from halric.match.text import STOP, bigrams, first_sentence, fold_text, stem, words
 from halric.registry.vocab import STATUS_ORDER
 
 # Places that tell where the user wants the work done (a preference, not a filter)
@@ -376,8 +376,7 @@ class Matcher:
             parts.append(texts["named"].format(name=named or local["label"]))
         if terms:
             parts.append(texts["mentions"].format(terms=", ".join(f"“{t}”" for t in terms)))
-        summary = local.get("summary")
-        first = summary.split(". ")[0].rstrip(".") + "." if summary else ""
+        first = first_sentence(local.get("summary"))
         if tr is None and best_passage is not None and best_passage >= 0 and self.passages:
             text = self.passages[best_passage]
             if text in (d.knowledge.get("answers") or []):

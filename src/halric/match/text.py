@@ -245,3 +245,9 @@ def analyse(text: str) -> list[str]:
     """Tokens plus adjacent-token bigrams (so 'phase contrast' outranks 'phase' and 'contrast' apart)."""
     toks = tokens(text)
     return toks + bigrams(toks)
+
+
+def first_sentence(summary: str | None) -> str:
+    """A summary's first sentence, ending with a full stop ("" without a summary): what the why sentence
+    quotes, and what the results page leaves out of the why because it shows the summary below it."""
+    return summary.split(". ")[0].rstrip(".") + "." if summary else ""

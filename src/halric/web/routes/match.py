@@ -14,17 +14,20 @@ from halric.core.errors import HalricError
 from halric.match import service as matching
 from halric.match.schemas import FeedbackOut, MatchOut
 from halric.match.service import MAX_QUESTION, MAX_TOP, MatchRequest
+from halric.match.text import first_sentence
 from halric.registry import service as reg
 from halric.web.access import PUBLIC, SIGNED_IN, require
 from halric.web.deps import DB, FORM, FormData
 from halric.web.forms import FormErrors, from_exception, size_errors
 from halric.web.params import RowId
 from halric.web.routing import attach
-from halric.web.templating import render
+from halric.web.templating import TEMPLATES, render
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/match", tags=["matchmaking"])
 REPORT_ROLES = require("ambassador", "coordinator")
+
+TEMPLATES.env.globals["first_sentence"] = first_sentence  # match.html: the why without the summary it repeats
 
 
 def _cache_dir(request: Request):
