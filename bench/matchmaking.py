@@ -59,6 +59,7 @@ SETS = {
     "held-out-14": DATA / "matchmaking-multilingual-heldout14.jsonl",
     "held-out-15": DATA / "matchmaking-multilingual-heldout15.jsonl",
     "held-out-16": DATA / "matchmaking-multilingual-heldout16.jsonl",
+    "held-out-17": DATA / "matchmaking-multilingual-heldout17.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
