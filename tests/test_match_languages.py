@@ -386,6 +386,36 @@ def test_a_dropped_e_is_only_put_back_into_words_the_vocabulary_knows(lexicon):
     assert "muscle" not in lexicon.translate("die Musklen", "de").english.split()
 
 
+@pytest.mark.parametrize(
+    ("question", "english", "not_english"),
+    [
+        ("Welche Schadstoffe lagern sich in den Filtern unserer Lüftungsanlage ab?", "deposit", "storage"),
+        ("Welche Mikroorganismen bauen ausgelaufenes Erdöl im Meer ab?", "degraded", None),
+        ("Wie nehmen Pflanzenwurzeln Cadmium aus dem Boden auf?", "uptake", None),
+        ("Welche Bakterien baut das Öl ab, und wo lagern wir die Proben?", "degraded", "deposit"),
+    ],
+)
+def test_a_german_verb_is_joined_to_the_particle_that_ends_its_clause(
+    lexicon, question, english, not_english
+):
+    """German splits *ablagern*, *abbauen*, *aufnehmen* and puts the particle at the end of the clause;
+    the verb means what the joined word means, only within its own clause."""
+    tr = lexicon.translate(question, "de")
+    words = tr.english.split()
+    assert english in words, (tr.english, tr.unknown)
+    assert "ab" not in tr.unknown and "auf" not in tr.unknown
+    if not_english:
+        assert not_english not in words, tr.english
+
+
+def test_a_particle_joins_only_a_verb_the_vocabulary_knows_joined(lexicon):
+    tr = lexicon.translate("Wie sieht die Probe zu Hause aus?", "de")
+    assert "zu" not in tr.unknown and "sample" in tr.english.split()
+    assert (
+        lexicon.translate("Wir lagern die Proben im Kühlschrank.", "de").english.split().count("deposit") == 0
+    )
+
+
 def test_a_purpose_ranks_below_the_method_that_fits_about_as_well():
     """PaNET's purposes offered as techniques ("obtain local coordination") go just below their best
     narrower technique among the candidates when it scores at least 0.85 of theirs; otherwise they keep

@@ -38,6 +38,31 @@ TOKEN_NAME = "@n:"  # the question names a technique in its language
 TOKEN_TERM = "@t:"  # a lay word of the language that points to a technique
 _DROPPED_E = re.compile(r"^(.*[^aeiouy])([lnr])$")  # folded words: ASCII letters
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+_CLAUSE = re.compile(r"[,;:.!?()]+")
+# German separable-verb particles that can end a clause (bauen … ab, lagern sich … ab, nimmt … auf)
+_PARTICLES = frozenset(
+    [
+        "ab",
+        "an",
+        "auf",
+        "aus",
+        "bei",
+        "ein",
+        "fest",
+        "fort",
+        "her",
+        "hin",
+        "los",
+        "mit",
+        "nach",
+        "vor",
+        "weg",
+        "zu",
+        "zuruck",
+        "zusammen",
+        "um",
+    ]
+)
 
 
 @dataclass
@@ -173,6 +198,28 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
+def _join_separable(words: list[tuple[str, str]], v: Vocabulary) -> list[tuple[str, str]]:
+    """A German verb whose particle ends the clause, joined again: *bauen … Erdöl … ab* → *abbauen*.
+
+    Only when the vocabulary knows the joined verb (it means something else than the bare one: *lagern*
+    'store', *ablagern* 'deposit'; *nehmen* 'take', *aufnehmen* 'take up'); the nearest such verb wins.
+    """
+    if len(words) < 2 or words[-1][0] not in _PARTICLES:
+        return words
+    particle = words[-1][0]
+    for i in range(len(words) - 2, -1, -1):
+        w, orig = words[i]
+        if w in _PARTICLES:  # (a function word may be the verb: nehmen … auf, sieht … aus)
+            continue
+        forms = [particle + w]
+        if w.endswith("t"):  # baut → abbauen, lagert → ablagern
+            forms += [particle + w[:-1] + "en", particle + w[:-1] + "n"]
+        for joined in forms:
+            if v.lookup_word(joined) is not None:
+                return [*words[:i], (joined, f"{orig} … {words[-1][1]}"), *words[i + 1 : -1]]
+    return words
+
+
 def _folded_words(text: str) -> list[str]:
     """Folded words; a hyphen separates words (NMR-spektrometer → nmr, spektrometer) as in questions."""
     return [w for x in _WORD.findall(text) for w in fold(x).replace("'", "").split("-") if w]
@@ -267,15 +314,18 @@ class Lexicon:
         # a Scandinavian question may borrow from its neighbours' vocabularies; German stands alone
         siblings = [c for c in SCANDINAVIAN if c != code] if code in SCANDINAVIAN else []
         order = [c for c in (code, *siblings) if c in self.vocabularies]
-        originals = [w for w in _WORD.findall(question)]
         pairs: list[tuple[str, str]] = []
-        for w in originals:
-            f = fold(w).replace("'", "")
-            if "-" in f:  # 3D-bild, NMR-spektrometer, SAXS-mätning: each part, and the joined word
-                parts = [p for p in f.split("-") if p]
-                pairs += [(p, w) for p in parts]
-            elif f:
-                pairs.append((f, w))
+        for clause in _CLAUSE.split(question):
+            words: list[tuple[str, str]] = []
+            for w in _WORD.findall(clause):
+                f = fold(w).replace("'", "")
+                if "-" in f:  # 3D-bild, NMR-spektrometer, SAXS-mätning: each part, and the joined word
+                    words += [(p, w) for p in f.split("-") if p]
+                elif f:
+                    words.append((f, w))
+            if code == "de" and code in self.vocabularies:
+                words = _join_separable(words, self.vocabularies[code])
+            pairs += words
         english: list[str] = []
         tokens: list[str] = []
         named: set[str] = set()
