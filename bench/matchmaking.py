@@ -60,6 +60,7 @@ SETS = {
     "held-out-15": DATA / "matchmaking-multilingual-heldout15.jsonl",
     "held-out-16": DATA / "matchmaking-multilingual-heldout16.jsonl",
     "held-out-17": DATA / "matchmaking-multilingual-heldout17.jsonl",
+    "held-out-18": DATA / "matchmaking-multilingual-heldout18.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
