@@ -61,6 +61,7 @@ SETS = {
     "held-out-16": DATA / "matchmaking-multilingual-heldout16.jsonl",
     "held-out-17": DATA / "matchmaking-multilingual-heldout17.jsonl",
     "held-out-18": DATA / "matchmaking-multilingual-heldout18.jsonl",
+    "held-out-19": DATA / "matchmaking-multilingual-heldout19.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
