@@ -62,6 +62,7 @@ SETS = {
     "held-out-17": DATA / "matchmaking-multilingual-heldout17.jsonl",
     "held-out-18": DATA / "matchmaking-multilingual-heldout18.jsonl",
     "held-out-19": DATA / "matchmaking-multilingual-heldout19.jsonl",
+    "held-out-20": DATA / "matchmaking-multilingual-heldout20.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
