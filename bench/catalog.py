@@ -38,6 +38,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -266,9 +267,20 @@ def _progress() -> Progress:
 
 
 def load(
-    db: Any, world: World, n: int, batch: int, label: str, pick: list[tuple], actor_groups: set[str]
+    db: Any,
+    world: World,
+    n: int,
+    batch: int,
+    label: str,
+    pick: list[tuple],
+    actor_groups: set[str],
+    writers: int = 1,
 ) -> float:
-    """Bulk-load n datasets; returns datasets per second (generation + index helpers + insert + commit)."""
+    """Bulk-load n datasets; returns datasets per second (generation + index helpers + insert + commit).
+
+    ``writers`` > 1 (PostgreSQL): that many connections COPY batches at the same time, each committing its
+    own, as that many hub workers ingesting at once would; the rows are generated on this thread in the
+    same order either way."""
     from sqlalchemy import insert
 
     from halric.catalog.models import Dataset, DatasetTerm, Proposal
@@ -283,6 +295,30 @@ def load(
     json_cols |= {"scientific_metadata", "proposal_ids", "sample_ids", "instrument_ids", "input_datasets"}
     json_cols |= {"used_software", "job_parameters", "relationships"}
     every = max(1, n // 20000)
+
+    def copy_batch(rows: list[tuple[dict[str, Any], list]]) -> int:
+        raw = db.engine.raw_connection()
+        try:
+            with raw.driver_connection.cursor() as cur:
+                with cur.copy(f"COPY catalog_datasets ({', '.join(cols)}) FROM STDIN") as cp:
+                    for row, _terms in rows:
+                        cp.write_row(
+                            [
+                                json.dumps(row[c]) if c in json_cols and row[c] is not None else row[c]
+                                for c in cols
+                            ]
+                        )
+                with cur.copy("COPY catalog_dataset_terms (dataset_pid, kind, value) FROM STDIN") as cp:
+                    for row, terms in rows:
+                        for kind, value in terms:
+                            cp.write_row((row["pid"], kind, value))
+            raw.driver_connection.commit()
+        finally:
+            raw.close()
+        return len(rows)
+
+    pool = ThreadPoolExecutor(max_workers=writers) if pg and writers > 1 else None
+    in_flight: list[Future[int]] = []
     t0 = time.perf_counter()
     with _progress() as bar:
         task = bar.add_task(f"load {label}", total=n, rate="")
@@ -302,29 +338,12 @@ def load(
                             row["keywords"][0],
                         )
                     )
-            if pg:
-                raw = db.engine.raw_connection()
-                try:
-                    with raw.driver_connection.cursor() as cur:
-                        with cur.copy(f"COPY catalog_datasets ({', '.join(cols)}) FROM STDIN") as cp:
-                            for row, _terms in rows:
-                                cp.write_row(
-                                    [
-                                        json.dumps(row[c])
-                                        if c in json_cols and row[c] is not None
-                                        else row[c]
-                                        for c in cols
-                                    ]
-                                )
-                        with cur.copy(
-                            "COPY catalog_dataset_terms (dataset_pid, kind, value) FROM STDIN"
-                        ) as cp:
-                            for row, terms in rows:
-                                for kind, value in terms:
-                                    cp.write_row((row["pid"], kind, value))
-                    raw.driver_connection.commit()
-                finally:
-                    raw.close()
+            if pool is not None:
+                while len(in_flight) >= writers:  # at most one batch per writer in flight
+                    in_flight.pop(0).result()
+                in_flight.append(pool.submit(copy_batch, rows))
+            elif pg:
+                copy_batch(rows)
             else:
                 with db.engine.begin() as conn:
                     conn.execute(insert(Dataset.__table__), [r for r, _ in rows])
@@ -338,6 +357,10 @@ def load(
                     )
             done += len(rows)
             bar.update(task, advance=len(rows), rate=f"{done / (time.perf_counter() - t0):,.0f}/s")
+        for f in in_flight:
+            f.result()
+    if pool is not None:
+        pool.shutdown()
     rate = n / (time.perf_counter() - t0)
     t = time.perf_counter()
     from sqlalchemy import text
@@ -598,7 +621,7 @@ def run_backend(kind: str, n: int, args: argparse.Namespace, tmp: str) -> dict[s
             rng = random.Random(args.seed)
             world = World(rng, n, registry_instruments(db), db.settings.catalog_embargo_years)
             with generation_triggers(db, on=args.generation_triggers):
-                rate = load(db, world, n, args.batch, f"{kind} {n:,}", pick, groups)
+                rate = load(db, world, n, args.batch, f"{kind} {n:,}", pick, groups, writers=args.writers)
         if args.load_only:
             return {"backend": kind, "datasets": n, "rate": rate}
         qrng = random.Random(args.seed + 1)
@@ -629,6 +652,9 @@ def main() -> None:
     ap.add_argument("--searches", type=int, default=60, help="search queries timed per backend")
     ap.add_argument("--gets", type=int, default=600, help="dataset GETs timed per backend")
     ap.add_argument("--batch", type=int, default=5000, help="datasets per insert batch")
+    ap.add_argument(
+        "--writers", type=int, default=1, help="PostgreSQL connections loading batches at once (default 1)"
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument(
         "--keep-dir", help="keep the loaded databases (SQLite file in this folder, PostgreSQL kept)"
@@ -659,7 +685,7 @@ def main() -> None:
                 rows.append(run_backend(kind, n, args, tmp))
     triggers = "with" if args.generation_triggers else "without"
     if args.load_only:
-        print(f"\nLoad {triggers} the search generation triggers:\n")
+        print(f"\nLoad {triggers} the search generation triggers, {args.writers} writer(s):\n")
         print("| backend | datasets | load rate (datasets/s) |")
         print("|---|---|---|")
         for r in rows:
