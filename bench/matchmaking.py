@@ -63,6 +63,7 @@ SETS = {
     "held-out-18": DATA / "matchmaking-multilingual-heldout18.jsonl",
     "held-out-19": DATA / "matchmaking-multilingual-heldout19.jsonl",
     "held-out-20": DATA / "matchmaking-multilingual-heldout20.jsonl",
+    "held-out-21": DATA / "matchmaking-multilingual-heldout21.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
