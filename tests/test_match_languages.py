@@ -49,6 +49,17 @@ def test_language_is_detected(lexicon, question, language):
     assert det.language == language, det.scores
 
 
+@pytest.mark.parametrize("question", ["a", "ok", "x", "?"])
+def test_a_question_with_nothing_to_tell_its_language_by_is_english(lexicon, question):
+    """A one-letter or unknown short question gives the detector nothing: English (the registry's own
+    language) with confidence 0, not whichever language happens to come first."""
+    from halric.match import lang
+
+    det = lang.detect(question, lexicon.evidence(question))
+    assert det.language == "en", det
+    assert det.confidence == 0.0
+
+
 def test_folding_keeps_nordic_letters_apart_from_nothing():
     from halric.match.lang import fold, stem
 
