@@ -133,12 +133,12 @@ def detect(text: str, evidence: dict[str, float] | None = None) -> Detection:
     for lang, share in (evidence or {}).items():
         for code in [c for c, v in VOCABULARY_OF.items() if v == lang]:
             combined[code] = combined.get(code, 0.0) + EVIDENCE_WEIGHT * share
-    # Norwegian first as one language (the detector splits its confidence between Bokmål and Nynorsk),
-    # then which of the two
     if not any(v > 0 for v in combined.values()):
         # nothing to tell by ("a", "ok", a typo): English, the registry's own language, with no confidence
         # (max() over all zeros would pick whichever language came first)
         return Detection("en", 0.0, {k: round(v, 3) for k, v in combined.items()})
+    # Norwegian first as one language (the detector splits its confidence between Bokmål and Nynorsk),
+    # then which of the two
     groups = {c: v for c, v in combined.items() if c not in ("nb", "nn")}
     groups["no"] = combined.get("nb", 0.0) + combined.get("nn", 0.0)
     best = max(groups, key=lambda c: groups[c])
