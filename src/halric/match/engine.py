@@ -433,9 +433,7 @@ class Matcher:
             results.append(
                 Result(
                     self.docs[i],
-                    round(
-                        min(float(adjusted[i]), 1.0), 4
-                    ),  # a named technique's bonus can pass 1; the answer says 0–1
+                    round(min(float(adjusted[i]), 1.0), 4),  # a named technique's bonus can pass 1
                     self._why(question, i, qtoks, bp, phrase[i], tr),
                     insts,
                     elsewhere,

@@ -40,29 +40,8 @@ _DROPPED_E = re.compile(r"^(.*[^aeiouy])([lnr])$")  # folded words: ASCII letter
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 _CLAUSE = re.compile(r"[,;:.!?()]+")
 # German separable-verb particles that can end a clause (bauen … ab, lagern sich … ab, nimmt … auf)
-_PARTICLES = frozenset(
-    [
-        "ab",
-        "an",
-        "auf",
-        "aus",
-        "bei",
-        "ein",
-        "fest",
-        "fort",
-        "her",
-        "hin",
-        "los",
-        "mit",
-        "nach",
-        "vor",
-        "weg",
-        "zu",
-        "zuruck",
-        "zusammen",
-        "um",
-    ]
-)
+_PARTICLES = frozenset(("ab", "an", "auf", "aus", "bei", "ein", "fest", "fort", "her", "hin", "los", "mit",
+                        "nach", "vor", "weg", "zu", "zuruck", "zusammen", "um"))  # fmt: skip
 
 
 @dataclass
