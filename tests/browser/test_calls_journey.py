@@ -233,6 +233,8 @@ def test_review_with_a_conflict_decision_follow_up_and_kpis(hub, cast, browser):
     # the coordinator sends it to the committee and assigns a reviewer
     coo.reload()
     coo.get_by_role("button", name="Send to the committee").click()
+    # the reload kept the last notice (?done=…), so wait for the new one before reading the reviewer list
+    expect(coo.locator("p.notice[role=status]").first).to_contain_text("moved to “Committee review”")
     reviewer = coo.get_by_label("Reviewer", exact=True)
     reviewer.select_option(
         label=next(t for t in reviewer.locator("option").all_inner_texts() if t.startswith("rev "))

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from tests.support.browser import (
     ADMIN_PASSWORD,
     add_people,
@@ -193,6 +194,7 @@ def test_from_question_to_reported_impact(hub, browser):
     assert "Your feasibility verdict was recorded." in status(fac)
     coo.reload()
     coo.get_by_role("button", name="Send to the committee").click()
+    expect(coo.locator("p.notice[role=status]").first).to_contain_text("moved to “Committee review”")
     com = person(browser, base, "com")
     open_application(com, "com")
     com.get_by_label("Scientific and technical quality (1–5)").select_option("4")
