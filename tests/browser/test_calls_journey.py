@@ -316,6 +316,7 @@ def test_review_with_a_conflict_decision_follow_up_and_kpis(hub, cast, browser):
     # KPIs with charts, from the coordinator's dashboard
     coo.get_by_role("link", name="coo", exact=True).click()
     coo.get_by_role("link", name="Open KPIs").click()
+    coo.wait_for_url("**/kpi")
     assert coo.locator("main svg").count() >= 3
     assert_accessible(coo)
     screenshot(coo, "kpi", full_page=True)

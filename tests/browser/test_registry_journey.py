@@ -25,6 +25,7 @@ def test_filter_instruments_by_country(hub, page):
     page.goto(base + "/registry")
     page.get_by_label("Country").select_option("NO")
     page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**country=NO**")
     cards = page.locator("#instruments .instrument")
     assert cards.count() >= 1
     for i in range(cards.count()):
