@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 
 from halric.catalog import service
 from halric.catalog.fulltext import FTS_TABLE, TRGM_INDEX, reindex
-from halric.catalog.search import SearchQuery, search
+from halric.catalog.search import SearchQuery, _Explain, search
 from halric.core.actor import Actor
 
 ALICE = Actor(user_id=1, username="alice", groups=frozenset({"lab-a"}))
@@ -76,7 +78,31 @@ def test_the_index_serves_the_query(db):
                     )
                 ).scalars()
             )
-            assert "ix_catalog_datasets_instrument_ids_gin" in plan
+            assert TRGM_INDEX in plan
+            # an instrument, a technique and a word: one scan of the one index, all three as its conditions
+            q = SearchQuery(text="lysozyme", instrument=["maxiv-biomax"], technique=["PaNET01189"])
+            stmt = service.dataset_select(ALICE, q.where(), q.text, narrowed=True, narrowed_in_index=True)
+            explained = conn.execute(_Explain(stmt)).scalar()
+
+            def nodes(node):
+                yield node
+                for child in node.get("Plans", []):
+                    yield from nodes(child)
+
+            plan = explained[0]["Plan"]
+            cond = next(n["Index Cond"] for n in nodes(plan) if n.get("Index Name") == TRGM_INDEX)
+            assert "instrument_ids" in cond and "techniques" in cond and "search_text" in cond, cond
+            assert "strpos" not in json.dumps(plan)
+
+            def sql(stmt) -> str:
+                return str(stmt.compile(conn))
+
+            # a keyword narrows through its own index: the word is tested on those rows, not looked up
+            k = SearchQuery(text="lysozyme", keyword=["cryo"])
+            assert "strpos" in sql(service.dataset_select(ALICE, k.where(), k.text, narrowed=True))
+            # a word without a whole trigram never goes to the index (which would read itself whole)
+            assert "strpos" in sql(service.dataset_select(ALICE, None, "ab"))
+            assert "strpos" not in sql(service.dataset_select(ALICE, None, "abc"))
         else:
             plan = " ".join(
                 str(r[-1])

@@ -117,7 +117,9 @@ def search(
     (``estimate``; the answer then says ``"estimated": true``) unless ``allow_estimate`` is False.
     """
     narrowed = any((q.instrument, q.technique, q.proposal, q.sample, q.keyword))
-    base = dataset_select(actor, q.where(), q.text, narrowed=narrowed)
+    base = dataset_select(
+        actor, q.where(), q.text, narrowed=narrowed, narrowed_in_index=bool(q.instrument or q.technique)
+    )
     order = [*(dataset_order(parse_order(q.sort)) or [Dataset.creation_time.desc()]), Dataset.pid]
     names = [f for f in facets if f in TERM_FACETS or f in COLUMN_FACETS]
     cache = searchcache.lookup(s)  # reads the generation before anything is counted

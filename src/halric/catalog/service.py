@@ -601,17 +601,19 @@ def dataset_select(
     text: str | None = None,
     *,
     narrowed: bool = False,
+    narrowed_in_index: bool = False,
     extra: Any = None,
 ) -> Any:
     """SELECT of the datasets the actor may read, matching a SciCat ``where`` and full-text words
-    (``narrowed``: ``where`` filters on terms such as an instrument; see ``fulltext.text_condition``) and an
-    ``extra`` SQL condition on the datasets (the PaNOSC API's parameter scopes)."""
+    (``narrowed``: ``where`` filters on terms such as an instrument, ``narrowed_in_index``: on an instrument
+    or technique; see ``fulltext.text_condition``) and an ``extra`` SQL condition on the datasets (the PaNOSC
+    API's parameter scopes)."""
     q = select(Dataset).where(rules.dataset_visibility(actor))
     if where:
         q = q.where(dataset_condition(where))
     if extra is not None:
         q = q.where(extra)
-    for cond in fulltext.text_condition(text, narrowed=narrowed):
+    for cond in fulltext.text_condition(text, narrowed=narrowed, narrowed_in_index=narrowed_in_index):
         q = q.where(cond)
     return q
 

@@ -10,10 +10,12 @@ The condition means the same on every database; how it is answered fast depends 
 
 Words shorter than three characters cannot use a trigram index and fall back to a scanning ``LIKE``. With
 ``scan=True`` the word is tested row by row: ``strpos`` on PostgreSQL (which never reads the trigram
-index), ``LIKE`` on SQLite. Use it when other filters leave few rows already, or for a short word where
-nothing else narrows the rows: PostgreSQL may choose the trigram index for ``LIKE '%ab%'``, and for a
-pattern without a whole trigram that index reads itself whole. LIKE wildcards and FTS5 syntax in a word
-are always literal. Words must be lower-cased, as the search column is.
+index), ``LIKE`` on SQLite. Use it when other filters leave few rows already. A short word is always tested
+with ``strpos`` on PostgreSQL: for a pattern without a whole trigram the index would read itself whole.
+Where the filters that narrow are JSONB columns indexed in the same GIN index as the words
+(``WordIndex.jsonb_columns``), ``scan_postgresql=False`` keeps ``LIKE`` on PostgreSQL: one index scan then
+intersects them all, and only the rows that match everything are read. LIKE wildcards and FTS5 syntax in a
+word are always literal. Words must be lower-cased, as the search column is.
 
 A :class:`WordIndex` names what one search works on: table, column, key, FTS5 table and trigram index.
 Those index objects are created by migrations (their SQL written out there), not by the models;
@@ -45,6 +47,11 @@ class WordIndex:
     trgm: str  # PostgreSQL trigram GIN index
     column: str = "search_text"
     key: str = "rowid"
+    # JSONB columns indexed in the same PostgreSQL GIN index, before the words (``jsonb_path_ops``): one index
+    # scan then answers "contains this word" together with containment on them, the rarest key skipping
+    # through the others' lists; and the separate indexes that one replaces
+    jsonb_columns: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()
 
     @property
     def rebuild_sqlite(self) -> str:
@@ -52,16 +59,27 @@ class WordIndex:
         return f"INSERT INTO {self.fts}({self.fts}) VALUES ('rebuild')"
 
     def owns(self, name: str | None) -> bool:
-        """The object (FTS5 table or one of its shadow tables, a trigger, the trigram index) is this index's."""
-        return bool(name) and (str(name).startswith(self.fts) or name == self.trgm)
+        """The object (FTS5 table or one of its shadow tables, a trigger, the trigram index or one it
+        replaced) is this index's."""
+        return bool(name) and (str(name).startswith(self.fts) or name == self.trgm or name in self.replaces)
 
-    def contains(self, word: str, *, scan: bool = False) -> ColumnElement[bool]:
+    def contains(
+        self, word: str, *, scan: bool = False, scan_postgresql: bool | None = None
+    ) -> ColumnElement[bool]:
         """The row's search column contains ``word`` (already lower-cased, as the column is)."""
-        return contains_word(self, word, scan=scan)
+        return contains_word(self, word, scan=scan, scan_postgresql=scan_postgresql)
 
-    def conditions(self, words: list[str], *, scan: bool = False) -> list[ColumnElement[bool]]:
+    def conditions(
+        self, words: list[str], *, scan: bool = False, scan_postgresql: bool | None = None
+    ) -> list[ColumnElement[bool]]:
         """One condition per word (all must hold: add each to the WHERE clause)."""
-        return [contains_word(self, w, scan=scan) for w in words]
+        return [contains_word(self, w, scan=scan, scan_postgresql=scan_postgresql) for w in words]
+
+    @property
+    def create_postgresql(self) -> str:
+        """The PostgreSQL word index (``pg_trgm``), with its JSONB columns first."""
+        columns = [f"{c} jsonb_path_ops" for c in self.jsonb_columns] + [f"{self.column} gin_trgm_ops"]
+        return f"CREATE INDEX IF NOT EXISTS {self.trgm} ON {self.table} USING gin ({', '.join(columns)})"
 
     def reindex(self, engine: Any) -> str:
         """Rebuild the FTS5 table (SQLite) or create the trigram index if it is missing (PostgreSQL).
@@ -82,12 +100,9 @@ class WordIndex:
                     "package (postgresql-contrib) and run this again"
                 )
             conn.execute(sql("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-            conn.execute(
-                sql(
-                    f"CREATE INDEX IF NOT EXISTS {self.trgm} ON {self.table} "
-                    f"USING gin ({self.column} gin_trgm_ops)"
-                )
-            )
+            conn.execute(sql(self.create_postgresql))
+            for name in self.replaces:
+                conn.execute(sql(f"DROP INDEX IF EXISTS {name}"))
             conn.execute(sql(f"ANALYZE {self.table}"))
             return f"trigram index {self.trgm} present"
 
@@ -109,15 +124,21 @@ class contains_word(_ColumnElement[bool]):
         ("raw", InternalTraversal.dp_clauseelement),
         ("short", InternalTraversal.dp_boolean),
         ("scan", InternalTraversal.dp_boolean),
+        ("scan_postgresql", InternalTraversal.dp_boolean),
     ]
 
-    def __init__(self, index: WordIndex, word: str, *, scan: bool = False) -> None:
+    def __init__(
+        self, index: WordIndex, word: str, *, scan: bool = False, scan_postgresql: bool | None = None
+    ) -> None:
         self.index = index
         self.like = bindparam(None, f"%{escape_like(word)}%", type_=Text(), unique=True)
         self.phrase = bindparam(None, '"' + word.replace('"', '""') + '"', type_=Text(), unique=True)
         self.raw = bindparam(None, word, type_=Text(), unique=True)
         self.short = len(word) < 3  # too short for a trigram index
         self.scan = scan  # other filters narrow the rows already: test the word row by row
+        # the same on PostgreSQL (default: as ``scan``); False where the filters that narrow are columns of
+        # the word index itself (``WordIndex.jsonb_columns``): its one scan intersects them more cheaply
+        self.scan_postgresql = scan if scan_postgresql is None else scan_postgresql
 
 
 def escape_like(word: str) -> str:
@@ -133,9 +154,10 @@ def _contains_default(element: contains_word, compiler: Any, **kw: Any) -> str:
 
 @compiles(contains_word, "postgresql")
 def _contains_postgresql(element: contains_word, compiler: Any, **kw: Any) -> str:
-    if element.scan:
+    if element.scan_postgresql or element.short:
         # not LIKE: a word made of common trigrams ("high-pressure") can cost the trigram index tens of
-        # milliseconds, while the other filters' own indexes leave only a few thousand rows to test
+        # milliseconds, while the other filters' own indexes leave only a few thousand rows to test; and a
+        # word without a whole trigram would make the index read itself whole
         ix = element.index
         return f"(strpos({ix.table}.{ix.column}, {compiler.process(element.raw, **kw)}) > 0)"
     return _contains_default(element, compiler, **kw)
