@@ -524,3 +524,47 @@ def test_lever_alone_is_the_verb_not_the_organ(lexicon, question, language):
     assert "liver" not in lexicon.translate(question, language).english.split()
     organ = {"da": "cellerne i leveren", "sv": "cellerna i levern", "nb": "cellene i leveren"}[language]
     assert "liver" in lexicon.translate(organ, language).english.split()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How does the myelin look in patients with MS?", "patients with multiple sclerosis?"),
+        ("Hvordan ser hjernen ut hos pasienter med MS?", "pasienter med multiple sclerosis?"),
+        ("Hur mår personer som lider av MS efter behandlingen?", "lider av multiple sclerosis"),
+        ("Wie verändert sich das Gehirn bei MS-Patienten?", "bei multiple sclerosis-Patienten"),
+    ],
+)
+def test_ms_is_multiple_sclerosis_where_it_is_the_patients_disease(question, expected):
+    from halric.match.text import expand_conditions
+
+    assert expected in expand_conditions(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "We measure the drug in patient plasma with MS.",  # the patients are there, but MS is the method
+        "Our lab quantifies peptides with MS and wants a second opinion.",
+        "Vi mäter metaboliterna med MS.",
+        "Patients with ms",  # not written as the abbreviation
+    ],
+)
+def test_ms_stays_mass_spectrometry_elsewhere(question):
+    from halric.match.text import expand_conditions
+
+    assert expand_conditions(question) == question
+
+
+def test_a_question_about_patients_with_ms_is_not_answered_with_mass_spectrometry(settings, _registry):
+    from halric.match import service
+
+    with _registry.session() as s:
+        m = service.get_matcher(s, cache_dir=settings.cache_path, method="lexical")
+    for q in ("How does the myelin around the nerves look in patients with MS?",
+              "Hvordan ser myelinet rundt nervene ut hos pasienter med MS?"):  # fmt: skip
+        top = [r.doc.label for r in m.query(q).results[:3]]
+        assert "mass spectrometry" not in top, (q, top)
+        assert "magnetic resonance imaging" in top, (q, top)
+    measured = m.query("We quantify the peptides in our samples with MS.").results[0].doc.label
+    assert "mass spectrometry" in measured

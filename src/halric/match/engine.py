@@ -18,7 +18,7 @@ import numpy as np
 from halric.match import embed, lang
 from halric.match.index import FIELD_WEIGHTS, TechniqueDoc, build_docs, build_lexical, snapshot_digest
 from halric.match.lexicon import TOKEN_NAME, TOKEN_TERM, Lexicon, Translation
-from halric.match.text import STOP, bigrams, first_sentence, fold_text, stem, words
+from halric.match.text import STOP, bigrams, expand_conditions, first_sentence, fold_text, stem, words
 from halric.registry.vocab import STATUS_ORDER
 
 # Places that tell where the user wants the work done (a preference, not a filter)
@@ -392,6 +392,7 @@ class Matcher:
     def query(self, question: str, constraints: Constraints | None = None, top: int = 5) -> Answer:
         t0 = time.perf_counter()
         c = constraints or Constraints()
+        question = expand_conditions(question)
         det, tr = self.understand(question)
         preferred = c.country or infer_country(question, self.lexicon)
         n = len(self.docs)

@@ -251,3 +251,29 @@ def first_sentence(summary: str | None) -> str:
     """A summary's first sentence, ending with a full stop ("" without a summary): what the why sentence
     quotes, and what the results page leaves out of the why because it shows the summary below it."""
     return summary.split(". ")[0].rstrip(".") + "." if summary else ""
+
+
+# Abbreviations that name a disease in a question about patients, where the same letters also name a technique
+# ("patients with MS" is multiple sclerosis, "peptides measured with MS" mass spectrometry): written out only
+# right after "patients with", "diagnosed with", "lider av"… or right before "patients"; elsewhere the letters
+# keep naming the technique.
+CONDITIONS = {"MS": "multiple sclerosis"}
+_WHO = (r"patient\w*|pasient\w*|people|persons?|personer|Menschen|child\w*|barn\w*|Kinder\w*|wom[ae]n|m[ae]n|"
+        r"kvinn\w*|kvind\w*|Frauen|Männer|diagnos\w*|lider|leiden|suffer\w*")  # fmt: skip
+_CONDITION = re.compile(
+    rf"\b(?P<pre>(?:{_WHO})\s+(?:with|med|mit|af|av|an|from))\s+(?P<a>{'|'.join(CONDITIONS)})\b"
+    rf"|\b(?P<b>{'|'.join(CONDITIONS)})(?=[\s-](?:patient|pasient|Patient))",
+    re.IGNORECASE,
+)
+
+
+def expand_conditions(question: str) -> str:
+    """The question with a disease abbreviation written out where it stands for the patients' disease."""
+
+    def spell(m: re.Match[str]) -> str:
+        a = m.group("a") or m.group("b")
+        if a != a.upper():  # "ms" or "Ms" in running text is not the abbreviation
+            return m.group(0)
+        return f"{m.group('pre')} {CONDITIONS[a]}" if m.group("a") else CONDITIONS[a]
+
+    return _CONDITION.sub(spell, question)
