@@ -65,6 +65,7 @@ SETS = {
     "held-out-20": DATA / "matchmaking-multilingual-heldout20.jsonl",
     "held-out-21": DATA / "matchmaking-multilingual-heldout21.jsonl",
     "held-out-22": DATA / "matchmaking-multilingual-heldout22.jsonl",
+    "held-out-23": DATA / "matchmaking-multilingual-heldout23.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
