@@ -547,6 +547,7 @@ def test_ms_is_multiple_sclerosis_where_it_is_the_patients_disease(question, exp
         "We measure the drug in patient plasma with MS.",  # the patients are there, but MS is the method
         "Our lab quantifies peptides with MS and wants a second opinion.",
         "Vi mäter metaboliterna med MS.",
+        "Vi prøvede LC, men med MS får vi bedre data fra patienterne.",  # Danish "men" is "but"
         "Patients with ms",  # not written as the abbreviation
     ],
 )

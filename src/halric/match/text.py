@@ -258,7 +258,7 @@ def first_sentence(summary: str | None) -> str:
 # right after "patients with", "diagnosed with", "lider av"… or right before "patients"; elsewhere the letters
 # keep naming the technique.
 CONDITIONS = {"MS": "multiple sclerosis"}
-_WHO = (r"patient\w*|pasient\w*|people|persons?|personer|Menschen|child\w*|barn\w*|Kinder\w*|wom[ae]n|m[ae]n|"
+_WHO = (r"patient\w*|pasient\w*|people|persons?|personer|Menschen|child\w*|barn\w*|Kinder\w*|wom[ae]n|"
         r"kvinn\w*|kvind\w*|Frauen|Männer|diagnos\w*|lider|leiden|suffer\w*")  # fmt: skip
 _CONDITION = re.compile(
     rf"\b(?P<pre>(?:{_WHO})\s+(?:with|med|mit|af|av|an|from))\s+(?P<a>{'|'.join(CONDITIONS)})\b"
