@@ -262,7 +262,7 @@ _WHO = (r"patient\w*|pasient\w*|people|persons?|personer|Menschen|child\w*|barn\
         r"kvinn\w*|kvind\w*|Frauen|Männer|diagnos\w*|lider|leiden|suffer\w*")  # fmt: skip
 _CONDITION = re.compile(
     rf"\b(?P<pre>(?:{_WHO})\s+(?:with|med|mit|af|av|an|from))\s+(?P<a>{'|'.join(CONDITIONS)})\b"
-    rf"|\b(?P<b>{'|'.join(CONDITIONS)})(?=[\s-](?:patient|pasient|Patient))",
+    rf"|\b(?P<b>{'|'.join(CONDITIONS)})(?=[\s-](?:patient|pasient))",
     re.IGNORECASE,
 )
 
