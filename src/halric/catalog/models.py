@@ -142,6 +142,11 @@ class Dataset(_Ownable, Base):
     search_text: Mapped[str] = mapped_column(Text, default="")  # lower-cased words for full-text search
 
 
+# The name of the terms' foreign key to their dataset: on PostgreSQL it is not in the database (triggers keep
+# the same guarantees, migration 0027), so model/migration comparisons leave it alone.
+TERMS_REFERENCE = "fk_catalog_dataset_terms_dataset_pid_catalog_datasets"
+
+
 class DatasetTerm(Base):
     """One value of a dataset's list field (proposal, sample, instrument, technique, keyword, group, pi).
 
@@ -157,6 +162,8 @@ class DatasetTerm(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # On PostgreSQL this reference is kept by statement-level triggers instead of a foreign key (migration
+    # 0027: one check per statement, not one per row); SQLite keeps the foreign key. See TERMS_REFERENCE.
     dataset_pid: Mapped[str] = mapped_column(ForeignKey("catalog_datasets.pid", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(255))

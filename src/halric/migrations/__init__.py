@@ -25,11 +25,13 @@ def alembic_config(url: str) -> Config:
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """What autogenerate compares: everything but the word index objects created by SQL in migrations
     0007 (catalog; see halric.catalog.fulltext) and 0008 (harvested records; see
-    halric.federation.models.RECORD_WORDS): FTS5 tables and triggers, trigram and JSONB indexes."""
+    halric.federation.models.RECORD_WORDS): FTS5 tables and triggers, trigram and JSONB indexes; and the
+    catalog terms' reference to their dataset, a foreign key on SQLite and triggers on PostgreSQL (0027)."""
     from halric.catalog.fulltext import is_search_index_object
+    from halric.catalog.models import TERMS_REFERENCE
     from halric.federation.models import RECORD_WORDS
 
-    return not (is_search_index_object(name) or RECORD_WORDS.owns(name))
+    return not (is_search_index_object(name) or RECORD_WORDS.owns(name) or name == TERMS_REFERENCE)
 
 
 def head_revision() -> str | None:
