@@ -68,6 +68,7 @@ SETS = {
     "held-out-23": DATA / "matchmaking-multilingual-heldout23.jsonl",
     "held-out-24": DATA / "matchmaking-multilingual-heldout24.jsonl",
     "held-out-25": DATA / "matchmaking-multilingual-heldout25.jsonl",
+    "held-out-26": DATA / "matchmaking-multilingual-heldout26.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
