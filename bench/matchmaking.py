@@ -69,6 +69,7 @@ SETS = {
     "held-out-24": DATA / "matchmaking-multilingual-heldout24.jsonl",
     "held-out-25": DATA / "matchmaking-multilingual-heldout25.jsonl",
     "held-out-26": DATA / "matchmaking-multilingual-heldout26.jsonl",
+    "held-out-27": DATA / "matchmaking-multilingual-heldout27.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
