@@ -70,6 +70,7 @@ SETS = {
     "held-out-25": DATA / "matchmaking-multilingual-heldout25.jsonl",
     "held-out-26": DATA / "matchmaking-multilingual-heldout26.jsonl",
     "held-out-27": DATA / "matchmaking-multilingual-heldout27.jsonl",
+    "held-out-28": DATA / "matchmaking-multilingual-heldout28.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
