@@ -36,8 +36,9 @@ NO_MATCH_THRESHOLD = 0.42
 # that still fits (≥ COUNTRY_FIT) takes the third place. Measured in docs/matchmaking.md.
 COUNTRY_FIRST = 0.85
 COUNTRY_FIT = 0.6
-# PaNET purposes offered as techniques ("obtain …") rank just below a narrower technique that fits about as
-# well (≥ PURPOSE_BAND of the purpose's score; the same "about as well" as COUNTRY_FIRST)
+# PaNET purposes offered as techniques ("obtain …") and families no instrument names (small angle scattering)
+# rank just below a narrower technique that fits about as well (≥ PURPOSE_BAND of their score; the same
+# "about as well" as COUNTRY_FIRST)
 PURPOSE_PREFIX = "obtain "
 PURPOSE_BAND = 0.85
 
@@ -141,12 +142,15 @@ class Matcher:
             for p in t.get("parents") or []:
                 children[p].append(t["id"])
         self.offered_by = self._offered_by(snapshot, children)
-        # PaNET's purposes that are also offered as techniques ("obtain local coordination"): an answer
-        # names the method one books (EXAFS, PDF), so each purpose knows its narrower techniques
+        # PaNET's purposes that are also offered as techniques ("obtain local coordination") and its
+        # families that no instrument offers by name, only through narrower techniques ("small angle
+        # scattering", "powder diffraction"): an answer names the method one books (EXAFS, SAXS, XRPD),
+        # so each of these knows its narrower techniques
+        named = {tid for inst in snapshot["instruments"] for tid in inst["techniques"]}
         self.narrower: dict[int, list[int]] = {
             self.by_id[d.id]: [self.by_id[c] for c in self._descendants(d.id, children) if c in self.by_id]
             for d in self.docs
-            if d.label.lower().startswith(PURPOSE_PREFIX)
+            if d.label.lower().startswith(PURPOSE_PREFIX) or (d.id not in named and children.get(d.id))
         }
         self.digest = snapshot_digest(snapshot)
         owners: list[int] = []
