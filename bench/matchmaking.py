@@ -73,6 +73,7 @@ SETS = {
     "held-out-28": DATA / "matchmaking-multilingual-heldout28.jsonl",
     "held-out-29": DATA / "matchmaking-multilingual-heldout29.jsonl",
     "held-out-30": DATA / "matchmaking-multilingual-heldout30.jsonl",
+    "held-out-31": DATA / "matchmaking-multilingual-heldout31.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
