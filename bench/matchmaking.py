@@ -74,6 +74,7 @@ SETS = {
     "held-out-29": DATA / "matchmaking-multilingual-heldout29.jsonl",
     "held-out-30": DATA / "matchmaking-multilingual-heldout30.jsonl",
     "held-out-31": DATA / "matchmaking-multilingual-heldout31.jsonl",
+    "held-out-32": DATA / "matchmaking-multilingual-heldout32.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
