@@ -30,6 +30,19 @@ def env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _wait_gone(p: psutil.Process, timeout: float = 10.0) -> None:
+    """Until ``p`` has exited (a zombie waiting to be reaped has closed its sockets too)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if p.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"worker {p.pid} did not exit after SIGKILL")
+
+
 def _workers(parent: psutil.Process) -> list[psutil.Process]:
     """The live worker processes (a killed one stays a zombie until the server reaps it)."""
     found = []
@@ -88,6 +101,9 @@ def test_two_workers_share_the_connections_and_survive_a_killed_worker(env: dict
 
         # a worker killed outright is replaced, and the port keeps answering meanwhile
         os.kill(workers[0].pid, signal.SIGKILL)
+        # connections the kernel had already queued on the killed worker's own socket die with it (nothing can
+        # answer them); from the moment it is gone every new connection must be answered by the other worker
+        _wait_gone(workers[0])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             now = _workers(parent)
