@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from tests.support.jobs import wait_for
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.skipif(
@@ -30,17 +31,12 @@ def env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _wait_gone(p: psutil.Process, timeout: float = 10.0) -> None:
-    """Until ``p`` has exited (a zombie waiting to be reaped has closed its sockets too)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if p.status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"worker {p.pid} did not exit after SIGKILL")
+def _exited(p: psutil.Process) -> bool:
+    """Whether ``p`` has exited (a zombie waiting to be reaped has closed its sockets too)."""
+    try:
+        return p.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _workers(parent: psutil.Process) -> list[psutil.Process]:
@@ -103,7 +99,7 @@ def test_two_workers_share_the_connections_and_survive_a_killed_worker(env: dict
         os.kill(workers[0].pid, signal.SIGKILL)
         # connections the kernel had already queued on the killed worker's own socket die with it (nothing can
         # answer them); from the moment it is gone every new connection must be answered by the other worker
-        _wait_gone(workers[0])
+        wait_for(lambda: _exited(workers[0]), timeout=10, what="the killed worker to exit")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             now = _workers(parent)
