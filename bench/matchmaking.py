@@ -76,6 +76,7 @@ SETS = {
     "held-out-31": DATA / "matchmaking-multilingual-heldout31.jsonl",
     "held-out-32": DATA / "matchmaking-multilingual-heldout32.jsonl",
     "held-out-33": DATA / "matchmaking-multilingual-heldout33.jsonl",
+    "held-out-34": DATA / "matchmaking-multilingual-heldout34.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
