@@ -135,6 +135,54 @@ def test_a_word_close_to_another_keeps_its_meaning(lexicon):
     assert "image" in lexicon.translate("bilderna från mikroskopet", "sv").english.split()
 
 
+@pytest.mark.parametrize(
+    ("question", "language", "meant", "not_meant"),
+    [
+        ("Vi trenger en måling av fettet i laksen", "nb", "measurement", "paint"),
+        ("Malingen på båten flasser", "nb", "paint", "measurement"),
+        ("en måling af maling", "da", "measurement", None),
+        ("Hvordan binder blodet ilt hos fisk?", "da", "blood", "soft"),
+        ("røttene til treet", "nb", "root", "rat"),
+        ("rottene i kjelleren", "nb", "rat", "root"),
+        ("löven på träden", "sv", "tree", "thread"),
+    ],
+)
+def test_words_that_folding_makes_one_keep_their_own_meaning(lexicon, question, language, meant, not_meant):
+    """Folding makes måling 'measurement' and maling 'paint' (nb, da), blod 'blood' and blød 'soft' (da),
+    røtter 'roots' and rotter 'rats' (nb), träd 'tree' and tråd 'thread' (sv) one word; the question's own
+    letters decide, for inflected forms the file does not list too (blodet, røttene, rottene, träden)."""
+    english = lexicon.translate(question, language).english.split()
+    assert meant in english, english
+    if not_meant:
+        assert not_meant not in english, english
+
+
+def test_the_marks_decide_whichever_word_the_file_lists_first():
+    from halric.match.lexicon import Lexicon
+
+    for order in ([("blød", "soft"), ("blod", "blood")], [("blod", "blood"), ("blød", "soft")]):
+        lf = type("LF", (), {"words": dict(order), "techniques": {}, "function_words": [], "places": {}})
+        lex = Lexicon.from_files({"da": lf}, set())
+        assert lex.translate("blodet", "da").english == "blood", order
+        assert lex.translate("blødt", "da").english == "soft", order
+        # typed without the marks, a word is the one spelled without them
+        assert lex.translate("blod", "da").english == "blood", order
+    # two spellings of one word (related English) stay one entry
+    lf = type(
+        "LF",
+        (),
+        {
+            "words": {"färg": "colour", "farg": "colour dye"},
+            "techniques": {},
+            "function_words": [],
+            "places": {},
+        },
+    )
+    lex = Lexicon.from_files({"sv": lf}, set())
+    assert lex.vocabularies["sv"].variants == {}
+    assert set(lex.translate("färgen", "sv").english.split()) == {"colour", "dye"}
+
+
 def test_country_named_in_any_language(lexicon):
     assert lexicon.places("Gibt es das in Dänemark?") == {"DK"}
     assert lexicon.places("helst i Norge") == {"NO"}

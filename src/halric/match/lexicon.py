@@ -28,7 +28,7 @@ from halric.match.text import stem as en_stem
 # endings tried when a word's Snowball stem is not in the vocabulary (definite and plural forms the
 # light Scandinavian stemmers keep: läkemedlet, ytan, skiktet, overflaten, cellerne)
 ENDINGS = {"sv": ("erna", "arna", "orna", "en", "et", "na", "ar", "or", "er", "n", "t", "s"),
-           "da": ("erne", "ene", "en", "et", "er", "e", "s"), "nb": ("ene", "en", "et", "er", "a", "e", "s"),
+           "da": ("erne", "ene", "en", "et", "er", "e", "s", "t"), "nb": ("ene", "en", "et", "er", "a", "e", "s", "t"),
            "de": ("en", "es", "er", "e", "n", "s")}  # fmt: skip
 LINKS = {"de": ("s", "es", "n", "en", "e", "er", "ns"), "sv": ("s", "a", "o", "u", "e"),
          "da": ("s", "e"), "nb": ("s", "e")}  # fmt: skip
@@ -64,6 +64,12 @@ class Vocabulary:
         default_factory=dict
     )  # one-word key → its shortest written form
     longest: int = 1
+    # folding makes some words one (Danish blød 'soft' and blod 'blood', Norwegian måling 'measurement' and
+    # maling 'paint', Swedish tråd 'thread' and träd 'tree'): the first spelling of a one-word key, and the
+    # other words under that key, told apart by their letters' marks ("~" + their spelling)
+    spelled: dict[tuple[str, ...], str] = field(default_factory=dict)
+    variants: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
+    written: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a word as the file spells it → key
 
     def key(self, text: str) -> tuple[str, ...]:
         return tuple(stem(self.code, w) for w in _folded_words(text))
@@ -72,11 +78,19 @@ class Vocabulary:
         k = self.key(text)
         if not k:
             return
+        written = text.strip().lower() if len(k) == 1 and len(_WORD.findall(text)) == 1 else None
         if len(k) == 1 and k in self.forms and self._other_word(k, _folded_words(text)[0], english):
             # Snowball gives one stem to different words (Swedish stark 'strong', stärkelse 'starch';
             # Norwegian lever 'liver', levende 'living'): the second keeps its own entry, reached by
             # its written forms only
-            k = ("=" + _folded_words(text)[0],)
+            base, k = k, ("=" + _folded_words(text)[0],)
+            if written and base in self.spelled and _marks_clash(self.spelled[base], written):
+                self._add_variant(base, written, k)  # Norwegian røtter 'roots' under rotte 'rat'
+        elif written and english:
+            k = self._by_spelling(k, written, english)
+        if written:
+            self.spelled.setdefault(k, written)
+            self.written.setdefault(written, k)
         e = self.entries.setdefault(k, Entry())
         if english and english not in e.english:
             e.english = f"{e.english} {english}".strip()
@@ -104,6 +118,34 @@ class Vocabulary:
         # levende 'living'; not reinigen 'purify', Reinigung 'purification'): two words
         known = self.entries[k].english.split()
         return bool(english and known) and not any(_related(a, b) for a in english.split() for b in known)
+
+    def _by_spelling(self, k: tuple[str, ...], written: str, english: str) -> tuple[str, ...]:
+        """The entry for a word whose key an unrelated word of other marks already holds (blod, blodet under
+        blød's key): its own entry, shared by the forms spelled as it is."""
+        first = self.spelled.get(k)
+        if first is None or not _marks_clash(first, written):
+            return k
+        for spelling, other in self.variants.get(k, ()):
+            if not _marks_clash(spelling, written):
+                return other
+        known = self.entries[k].english.split() if k in self.entries else []
+        if not known or any(_related(a, b) for a in english.split() for b in known):
+            return k  # the same word, spelled with or without the marks
+        other = ("~" + written,)
+        self._add_variant(k, written, other)
+        return other
+
+    def _add_variant(self, k: tuple[str, ...], written: str, other: tuple[str, ...]) -> None:
+        options = self.variants.setdefault(k, [])
+        if not any(not _marks_clash(spelling, written) for spelling, _ in options):
+            options.append((written, other))
+
+    def by_spelling(self, k: tuple[str, ...], written: str | None) -> tuple[str, ...]:
+        """Of the words under one key, the one the question's written word (lower case) is spelled as."""
+        options = self.variants.get(k)
+        if not options or not written or not _marks_clash(self.spelled[k], written):
+            return k
+        return next((other for spelling, other in options if not _marks_clash(spelling, written)), k)
 
     def lookup_word(self, word: str) -> tuple[str, ...] | None:
         """The entry key of one folded word: its stem, its form, or its stem without a definite/plural ending."""
@@ -140,6 +182,16 @@ class Vocabulary:
         if not final:
             return self.parts.get(part)
         return self.lookup_word(part)
+
+
+def _marks_clash(a: str, b: str) -> bool:
+    """Whether two lower-case words part, where they first differ, on one letter with other marks (blød and
+    blodet at ø/o, måling and maling at å/a): two words that folding would make one."""
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            fx = fold(x)
+            return bool(fx) and fx == fold(y)
+    return False
 
 
 def _agree(word: str, form: str, code: str, *, strict: bool = False) -> bool:
@@ -350,7 +402,11 @@ class Lexicon:
                 v = self.vocabularies[c]
                 # a neighbour's vocabulary only by its written forms: stems make false friends
                 # (Swedish 'koppar' copper and Norwegian 'kopp' cup share the stem 'kopp')
-                k1 = v.lookup_word(w) if c == code else v.parts.get(w)
+                written = pairs[i][1].lower() if fold(pairs[i][1]) == w else None
+                k1 = v.written.get(written) if written else None  # spelled as the file spells it
+                if k1 is None:
+                    k1 = v.lookup_word(w) if c == code else v.parts.get(w)
+                    k1 = v.by_spelling(k1, written) if k1 is not None else None
                 if k1 is not None:
                     emit(self.vocabularies[c].entries[k1], pairs[i][1])
                     understood += 1
