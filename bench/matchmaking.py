@@ -77,6 +77,7 @@ SETS = {
     "held-out-32": DATA / "matchmaking-multilingual-heldout32.jsonl",
     "held-out-33": DATA / "matchmaking-multilingual-heldout33.jsonl",
     "held-out-34": DATA / "matchmaking-multilingual-heldout34.jsonl",
+    "held-out-35": DATA / "matchmaking-multilingual-heldout35.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
