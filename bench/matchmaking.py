@@ -78,6 +78,7 @@ SETS = {
     "held-out-33": DATA / "matchmaking-multilingual-heldout33.jsonl",
     "held-out-34": DATA / "matchmaking-multilingual-heldout34.jsonl",
     "held-out-35": DATA / "matchmaking-multilingual-heldout35.jsonl",
+    "held-out-36": DATA / "matchmaking-multilingual-heldout36.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
