@@ -157,6 +157,16 @@ def test_words_that_folding_makes_one_keep_their_own_meaning(lexicon, question, 
         assert not_meant not in english, english
 
 
+def test_a_function_word_does_not_swallow_another_word(lexicon):
+    """Swedish hår 'hair' folds to har 'has' and tå 'toe' to ta 'take', both function words; a neighbour's
+    function word (Norwegian seg 'itself') does not swallow the question's own word (Swedish seg 'chewy')."""
+    assert "hair" in lexicon.translate("hur växer hår hos möss", "sv").english.split()
+    assert "toe" in lexicon.translate("en svamp under en tå", "sv").english.split()
+    assert "has" not in lexicon.translate("han har en hund", "sv").english.split()
+    assert "chewy" in lexicon.translate("varför blir godiset seg", "sv").english.split()
+    assert "chewy" not in lexicon.translate("hvordan beveger cellene seg", "nb").english.split()
+
+
 def test_the_marks_decide_whichever_word_the_file_lists_first():
     from halric.match.lexicon import Lexicon
 

@@ -58,7 +58,16 @@ class Vocabulary:
     code: str
     entries: dict[tuple[str, ...], Entry] = field(default_factory=dict)
     parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # folded form or stem → entry key
-    function_words: set[str] = field(default_factory=set)
+    function_words: set[str] = field(default_factory=set)  # folded
+    function_written: set[str] = field(default_factory=set)  # as the file spells them
+
+    def is_function_word(self, folded: str, written: str | None = None) -> bool:
+        """A function word, unless the question spells it with marks the file's function word does not
+        have (Swedish hår 'hair' is not har 'has', tå 'toe' not ta 'take')."""
+        if folded not in self.function_words:
+            return False
+        return written is None or fold(written) == written or written in self.function_written
+
     places: dict[str, str] = field(default_factory=dict)  # folded place word → country
     forms: dict[tuple[str, ...], str] = field(
         default_factory=dict
@@ -294,6 +303,7 @@ class Lexicon:
                 for term in t.terms:
                     v.add(term, term=tid)
             v.function_words = {fold(w) for w in lf.function_words}  # type: ignore[attr-defined]
+            v.function_written = {w.lower() for w in lf.function_words}  # type: ignore[attr-defined]
             for country, names in lf.places.items():  # type: ignore[attr-defined]
                 for n in names:
                     v.places[" ".join(_folded_words(n))] = country
@@ -395,14 +405,20 @@ class Lexicon:
             if done:
                 continue
             w = pairs[i][0]
-            if any(w in self.vocabularies[c].function_words for c in order):
+            written = pairs[i][1].lower() if fold(pairs[i][1]) == w else None
+            own = self.vocabularies.get(code)
+            if (own is not None and own.is_function_word(w, written)) or (
+                # a neighbour's function word, unless the question's language spells it as a word of
+                # its own (Swedish seg 'chewy' is not Norwegian seg 'itself')
+                any(self.vocabularies[c].is_function_word(w, written) for c in order if c != code)
+                and not (own is not None and written is not None and written in own.written)
+            ):
                 i += 1
                 continue
             for c in order:
                 v = self.vocabularies[c]
                 # a neighbour's vocabulary only by its written forms: stems make false friends
                 # (Swedish 'koppar' copper and Norwegian 'kopp' cup share the stem 'kopp')
-                written = pairs[i][1].lower() if fold(pairs[i][1]) == w else None
                 k1 = v.written.get(written) if written else None  # spelled as the file spells it
                 if k1 is None:
                     k1 = v.lookup_word(w) if c == code else v.parts.get(w)
