@@ -174,7 +174,7 @@ def test_the_marks_decide_whichever_word_the_file_lists_first():
         lf = type("LF", (), {"words": dict(order), "techniques": {}, "function_words": [], "places": {}})
         lex = Lexicon.from_files({"da": lf}, set())
         assert lex.translate("blodet", "da").english == "blood", order
-        assert lex.translate("blødt", "da").english == "soft", order
+        assert lex.translate("bløde", "da").english == "soft", order
         # typed without the marks, a word is the one spelled without them
         assert lex.translate("blod", "da").english == "blood", order
     # two spellings of one word (related English) stay one entry

@@ -28,7 +28,7 @@ from halric.match.text import stem as en_stem
 # endings tried when a word's Snowball stem is not in the vocabulary (definite and plural forms the
 # light Scandinavian stemmers keep: läkemedlet, ytan, skiktet, overflaten, cellerne)
 ENDINGS = {"sv": ("erna", "arna", "orna", "en", "et", "na", "ar", "or", "er", "n", "t", "s"),
-           "da": ("erne", "ene", "en", "et", "er", "e", "s", "t"), "nb": ("ene", "en", "et", "er", "a", "e", "s", "t"),
+           "da": ("erne", "ene", "en", "et", "er", "e", "s"), "nb": ("ene", "en", "et", "er", "a", "e", "s"),
            "de": ("en", "es", "er", "e", "n", "s")}  # fmt: skip
 LINKS = {"de": ("s", "es", "n", "en", "e", "er", "ns"), "sv": ("s", "a", "o", "u", "e"),
          "da": ("s", "e"), "nb": ("s", "e")}  # fmt: skip
