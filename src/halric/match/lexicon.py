@@ -79,6 +79,8 @@ class Vocabulary:
     spelled: dict[tuple[str, ...], str] = field(default_factory=dict)
     variants: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
     written: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a word as the file spells it → key
+    # the stem key of a written word's folded form → (its spelling, the entry it went to), for every word
+    by_fold: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
 
     def key(self, text: str) -> tuple[str, ...]:
         return tuple(stem(self.code, w) for w in _folded_words(text))
@@ -100,6 +102,7 @@ class Vocabulary:
         if written:
             self.spelled.setdefault(k, written)
             self.written.setdefault(written, k)
+            self.by_fold.setdefault(self.key(text), []).append((written, k))
         e = self.entries.setdefault(k, Entry())
         if english and english not in e.english:
             e.english = f"{e.english} {english}".strip()
@@ -151,10 +154,16 @@ class Vocabulary:
 
     def by_spelling(self, k: tuple[str, ...], written: str | None) -> tuple[str, ...]:
         """Of the words under one key, the one the question's written word (lower case) is spelled as."""
-        options = self.variants.get(k)
-        if not options or not written or not _marks_clash(self.spelled[k], written):
+        first = self.spelled.get(k)
+        if not written or first is None or not _marks_clash(first, written):
             return k
-        return next((other for spelling, other in options if not _marks_clash(spelling, written)), k)
+        # the words whose folded forms share this word's stem, spelled with the question's marks
+        # (Swedish träden 'the trees' found tråden 'the thread' by its folded form)
+        options = [*self.variants.get(k, ()), *self.by_fold.get(self.key(written), ())]
+        fits = [(spelling, other) for spelling, other in options if not _marks_clash(spelling, written)]
+        if not fits:
+            return k
+        return max(fits, key=lambda f: _common_prefix(f[0], written))[1]
 
     def lookup_word(self, word: str) -> tuple[str, ...] | None:
         """The entry key of one folded word: its stem, its form, or its stem without a definite/plural ending."""
