@@ -60,14 +60,6 @@ class Vocabulary:
     parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # folded form or stem → entry key
     function_words: set[str] = field(default_factory=set)  # folded
     function_written: set[str] = field(default_factory=set)  # as the file spells them
-
-    def is_function_word(self, folded: str, written: str | None = None) -> bool:
-        """A function word, unless the question spells it with marks the file's function word does not
-        have (Swedish hår 'hair' is not har 'has', tå 'toe' not ta 'take')."""
-        if folded not in self.function_words:
-            return False
-        return written is None or fold(written) == written or written in self.function_written
-
     places: dict[str, str] = field(default_factory=dict)  # folded place word → country
     forms: dict[tuple[str, ...], str] = field(
         default_factory=dict
@@ -81,6 +73,13 @@ class Vocabulary:
     written: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a word as the file spells it → key
     # the stem key of a written word's folded form → (its spelling, the entry it went to), for every word
     by_fold: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
+
+    def is_function_word(self, folded: str, written: str | None = None) -> bool:
+        """A function word, unless the question spells it with marks the file's function word does not
+        have (Swedish hår 'hair' is not har 'has', tå 'toe' not ta 'take')."""
+        if folded not in self.function_words:
+            return False
+        return written is None or fold(written) == written or written in self.function_written
 
     def key(self, text: str) -> tuple[str, ...]:
         return tuple(stem(self.code, w) for w in _folded_words(text))
