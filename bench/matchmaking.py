@@ -82,6 +82,7 @@ SETS = {
     "held-out-37": DATA / "matchmaking-multilingual-heldout37.jsonl",
     "held-out-38": DATA / "matchmaking-multilingual-heldout38.jsonl",
     "held-out-39": DATA / "matchmaking-multilingual-heldout39.jsonl",
+    "held-out-40": DATA / "matchmaking-multilingual-heldout40.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
