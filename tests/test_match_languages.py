@@ -49,6 +49,26 @@ def test_language_is_detected(lexicon, question, language):
     assert det.language == language, det.scores
 
 
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        # the detector alone hears Nynorsk and Bokmål in these; ä and ö are never written in Norwegian
+        ("Kan vi se de magnetiska domänerna i en tunn film som vi har tillverkat för datalagring?", "sv"),
+        ("Kan man se om en diamant är syntetisk eller har bildats i naturen?", "sv"),
+        # 'helst' is Norwegian and Danish too, not only Swedish
+        ("Hvordan ser det ut inni et vepsebol? Helst i Norge.", "nb"),
+        # a Swedish place name with ö does not make a Danish or German question Swedish
+        ("Kan vi måle blodstrømmen i hjernen, helst i Malmö?", "da"),
+        ("Wir möchten die Größe der Körner messen, am liebsten in Malmö.", "de"),
+    ],
+)
+def test_letters_only_some_languages_write_tell_them_apart(lexicon, question, language):
+    from halric.match import lang
+
+    det = lang.detect(question, lexicon.evidence(question))
+    assert det.language == language, det.scores
+
+
 @pytest.mark.parametrize("question", ["a", "ok", "x", "?"])
 def test_a_question_with_nothing_to_tell_its_language_by_is_english(lexicon, question):
     """A one-letter or unknown short question gives the detector nothing: English (the registry's own

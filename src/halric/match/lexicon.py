@@ -39,6 +39,10 @@ TOKEN_TERM = "@t:"  # a lay word of the language that points to a technique
 _DROPPED_E = re.compile(r"^(.*[^aeiouy])([lnr])$")  # folded words: ASCII letters
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 _CLAUSE = re.compile(r"[,;:.!?()]+")
+# letters that Swedish and German write and Danish and Norwegian never do (evidence for the language detector;
+# æ and ø, the other way round, would count twice for Norwegian, whose evidence goes to Bokmål and Nynorsk)
+_MARKS = (("äö", ("sv", "de")),)
+MARK_EVIDENCE = 0.75  # per word with such a letter (place names aside), not a share of the words
 # German separable-verb particles that can end a clause (bauen … ab, lagern sich … ab, nimmt … auf)
 _PARTICLES = frozenset(("ab", "an", "auf", "aus", "bei", "ein", "fest", "fort", "her", "hin", "los", "mit",
                         "nach", "vor", "weg", "zu", "zuruck", "zusammen", "um"))  # fmt: skip
@@ -324,12 +328,25 @@ class Lexicon:
         """Per language: the share of the question's words that only that language's file knows.
 
         Function words count double. Words that several files know (*protein*, *har*, *i*) say nothing
-        about which of them the question is in, so they do not count.
+        about which of them the question is in, so they do not count. Letters count too, whatever the words:
+        *ä* and *ö* are written in Swedish and German, never in Danish or Norwegian (*domänerna* and *för* are
+        Swedish even where the detector hears Nynorsk); each word that has one, place names aside (*Malmö*
+        in a Danish question), adds ``MARK_EVIDENCE`` to those two.
         """
         ws = [w for w in _folded_words(question) if not w.isdigit()]
         if not ws:
             return {}
         score = dict.fromkeys([*self.vocabularies, "en"], 0.0)
+        marks = dict.fromkeys(score, 0.0)
+        places = {name for v in self.vocabularies.values() for name in v.places}
+        for w in _WORD.findall(question.lower()):
+            if fold(w) in places:  # Malmö, Göteborg, Köln in any language's question
+                continue
+            for letters, codes in _MARKS:
+                if any(ch in w for ch in letters):
+                    for code in codes:
+                        if code in marks:
+                            marks[code] += MARK_EVIDENCE
         for w in ws:
             known = {}
             if w in ENGLISH_STOP:
@@ -344,7 +361,7 @@ class Lexicon:
             if len(known) == 1:
                 code, weight = known.popitem()
                 score[code] += weight
-        return {code: min(1.0, x / len(ws)) for code, x in score.items()}
+        return {code: min(1.0, x / len(ws)) + min(1.0, marks[code]) for code, x in score.items()}
 
     def places(self, question: str) -> set[str]:
         """Countries named in the question in any of the languages (Köpenhamn, i Norge, in Dänemark)."""
