@@ -16,7 +16,11 @@ from halric.match.text import analyse, fold_text
 # weight of each field in the lexical score (BM25F-style: weighted term frequencies)
 FIELD_WEIGHTS = {"names": 3.0, "lay": 2.0, "answers": 1.0, "summary": 1.0, "definition": 0.7, "samples": 0.5,
                  "instruments": 0.6}  # fmt: skip
-K1, B = 1.2, 0.75
+K1, B = 1.2, 0.5
+# BM25's IDF raised to this power: a rare word that happens to sit in one technique's text (salami, tyres,
+# turbine blade) weighs less against the words that say what the person wants to know. With B 0.5 and the
+# embedding weight 0.8 it was chosen on 900 first answers (bench/matchmaking_first_answers.py, session 20).
+IDF_POWER = 0.5
 
 
 @dataclass
@@ -141,7 +145,7 @@ def build_lexical(docs: list[TechniqueDoc], extra: dict[str, dict[str, float]] |
         tfs.append(dict(tf))
         df.update(tf.keys())
     n = len(docs)
-    idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+    idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) ** IDF_POWER for t, c in df.items()}
     lengths = np.array([sum(tf.values()) for tf in tfs], dtype=float)
     mean = float(lengths.mean()) if len(lengths) else 0.0  # an empty registry has no documents
     return LexicalIndex(docs, tfs, idf, lengths, mean or 1.0, set(df))
