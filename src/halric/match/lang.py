@@ -125,8 +125,9 @@ class Detection:
 def detect(text: str, evidence: dict[str, float] | None = None) -> Detection:
     """The language of a question: the detector's confidences plus the hub's vocabulary evidence.
 
-    ``evidence`` (language → 0..1, the share of the question's words that language's vocabulary file
-    knows as its own) comes from the lexicon; without it, the detector decides alone.
+    ``evidence`` (language → 0..2: the share of the question's words that language's vocabulary file
+    knows as its own, plus up to 1 for letters only some languages write) comes from the lexicon; without
+    it, the detector decides alone.
     """
     scores = _detect_lingua(text) if text.strip() else {"en": 1.0}
     combined = dict(scores)

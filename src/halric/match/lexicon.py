@@ -325,7 +325,8 @@ class Lexicon:
     # --- evidence for the language detector ----------------------------------------------------------
 
     def evidence(self, question: str) -> dict[str, float]:
-        """Per language: the share of the question's words that only that language's file knows.
+        """Per language: the share of the question's words that only that language's file knows (0..1),
+        plus the evidence of the question's letters (0..1).
 
         Function words count double. Words that several files know (*protein*, *har*, *i*) say nothing
         about which of them the question is in, so they do not count. Letters count too, whatever the words:
