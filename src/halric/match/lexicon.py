@@ -41,7 +41,7 @@ _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 _CLAUSE = re.compile(r"[,;:.!?()]+")
 # letters that Swedish and German write and Danish and Norwegian never do (evidence for the language detector;
 # æ and ø, the other way round, would count twice for Norwegian, whose evidence goes to Bokmål and Nynorsk)
-_MARKS = (("äö", ("sv", "de")),)
+MARK_LETTERS, MARK_LANGUAGES = "äö", ("sv", "de")
 MARK_EVIDENCE = 0.75  # per word with such a letter (place names aside), not a share of the words
 # German separable-verb particles that can end a clause (bauen … ab, lagern sich … ab, nimmt … auf)
 _PARTICLES = frozenset(("ab", "an", "auf", "aus", "bei", "ein", "fest", "fort", "her", "hin", "los", "mit",
@@ -294,6 +294,7 @@ class Lexicon:
     def __init__(self, vocabularies: dict[str, Vocabulary], english_words: set[str]) -> None:
         self.vocabularies = vocabularies
         self.english_words = english_words  # English stems of the index: words that pass through as they are
+        self.place_words = {name for v in vocabularies.values() for name in v.places}  # folded, any language
         self._split = lru_cache(maxsize=20_000)(self._split_uncached)
 
     def __getstate__(self) -> dict[str, object]:
@@ -338,16 +339,11 @@ class Lexicon:
         if not ws:
             return {}
         score = dict.fromkeys([*self.vocabularies, "en"], 0.0)
-        marks = dict.fromkeys(score, 0.0)
-        places = {name for v in self.vocabularies.values() for name in v.places}
-        for w in _WORD.findall(question.lower()):
-            if fold(w) in places:  # Malmö, Göteborg, Köln in any language's question
-                continue
-            for letters, codes in _MARKS:
-                if any(ch in w for ch in letters):
-                    for code in codes:
-                        if code in marks:
-                            marks[code] += MARK_EVIDENCE
+        marked = sum(  # Malmö, Göteborg, Köln in any language's question do not count
+            any(ch in w for ch in MARK_LETTERS) and fold(w) not in self.place_words
+            for w in _WORD.findall(question.lower())
+        )
+        marks = {code: MARK_EVIDENCE * marked if code in MARK_LANGUAGES else 0.0 for code in score}
         for w in ws:
             known = {}
             if w in ENGLISH_STOP:
