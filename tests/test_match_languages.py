@@ -40,19 +40,8 @@ def lexicon():
         ("Korleis kan vi sjå kva som skjer inne i batteriet når det blir lada?", "nn"),
         ("How can we see the pores in our ceramic filter?", "en"),
         ("SAXS av våra antikroppar", "sv"),
-    ],
-)
-def test_language_is_detected(lexicon, question, language):
-    from halric.match import lang
-
-    det = lang.detect(question, lexicon.evidence(question))
-    assert det.language == language, det.scores
-
-
-@pytest.mark.parametrize(
-    ("question", "language"),
-    [
-        # the detector alone hears Nynorsk and Bokmål in these; ä and ö are never written in Norwegian
+        # letters only some languages write: the detector alone hears Nynorsk and Bokmål in these two;
+        # ä and ö are never written in Norwegian
         ("Kan vi se de magnetiska domänerna i en tunn film som vi har tillverkat för datalagring?", "sv"),
         ("Kan man se om en diamant är syntetisk eller har bildats i naturen?", "sv"),
         # 'helst' is Norwegian and Danish too, not only Swedish
@@ -62,7 +51,7 @@ def test_language_is_detected(lexicon, question, language):
         ("Wir möchten die Größe der Körner messen, am liebsten in Malmö.", "de"),
     ],
 )
-def test_letters_only_some_languages_write_tell_them_apart(lexicon, question, language):
+def test_language_is_detected(lexicon, question, language):
     from halric.match import lang
 
     det = lang.detect(question, lexicon.evidence(question))
