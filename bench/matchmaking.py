@@ -85,6 +85,7 @@ SETS = {
     "held-out-40": DATA / "matchmaking-multilingual-heldout40.jsonl",
     "held-out-41": DATA / "matchmaking-multilingual-heldout41.jsonl",
     "held-out-42": DATA / "matchmaking-multilingual-heldout42.jsonl",
+    "held-out-43": DATA / "matchmaking-multilingual-heldout43.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
