@@ -155,8 +155,10 @@ class Vocabulary:
         if not any(not _marks_clash(spelling, written) for spelling, _ in options):
             options.append((written, other))
 
-    def by_spelling(self, k: tuple[str, ...], written: str | None) -> tuple[str, ...]:
-        """Of the words under one key, the one the question's written word (lower case) is spelled as."""
+    def by_spelling(self, k: tuple[str, ...], written: str | None) -> tuple[str, ...] | None:
+        """Of the words under one key, the one the question's written word (lower case) is spelled as; None
+        when the word is written with other marks than every word under the key (Swedish håller 'keeps' is not
+        häller 'pours'). A word written without marks still finds a marked one (haller, häller)."""
         first = self.spelled.get(k)
         if not written or first is None or not _marks_clash(first, written):
             return k
@@ -165,7 +167,7 @@ class Vocabulary:
         options = [*self.variants.get(k, ()), *self.by_fold.get(self.key(written), ())]
         fits = [(spelling, other) for spelling, other in options if not _marks_clash(spelling, written)]
         if not fits:
-            return k
+            return None if _other_marks(first, written) else k
         return max(fits, key=lambda f: _common_prefix(f[0], written))[1]
 
     def lookup_word(self, word: str) -> tuple[str, ...] | None:
@@ -212,6 +214,19 @@ def _marks_clash(a: str, b: str) -> bool:
         if x != y:
             fx = fold(x)
             return bool(fx) and fx == fold(y)
+    return False
+
+
+_SAME_LETTER = {"ø": "ö", "æ": "ä"}  # one letter, spelled the Danish-Norwegian or the Swedish-German way
+
+
+def _other_marks(spelled: str, written: str) -> bool:
+    """Whether two words first differ on two letters that both carry marks, and not one letter spelled two
+    ways (ø/ö, æ/ä): håller 'keeps' against häller 'pours'. A word typed without marks (haller) can still be
+    the marked one, and a German plural with an umlaut (Gläser) the word without it."""
+    for x, y in zip(spelled, written, strict=False):
+        if x != y:
+            return fold(x) != x and fold(y) != y and _SAME_LETTER.get(x, x) != _SAME_LETTER.get(y, y)
     return False
 
 
