@@ -87,6 +87,7 @@ SETS = {
     "held-out-42": DATA / "matchmaking-multilingual-heldout42.jsonl",
     "held-out-43": DATA / "matchmaking-multilingual-heldout43.jsonl",
     "held-out-44": DATA / "matchmaking-multilingual-heldout44.jsonl",
+    "held-out-45": DATA / "matchmaking-multilingual-heldout45.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
