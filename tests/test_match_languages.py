@@ -221,6 +221,21 @@ def test_a_word_written_with_other_marks_is_another_word():
     assert lex.translate("Gläser", "de").english == "glass"
 
 
+def test_a_compounds_parts_keep_their_marks():
+    """Danish blodtryk 'blood pressure' is blod + tryk, not blød 'soft' + tryk, whichever the file lists first;
+    a part written with the mark is the marked word (blødgøring 'softening')."""
+    from halric.match.lexicon import Lexicon
+
+    for words in (
+        {"blød": "soft", "blod": "blood", "tryk": "pressure", "gøring": "making"},
+        {"blod": "blood", "blød": "soft", "tryk": "pressure", "gøring": "making"},
+    ):
+        lf = type("LF", (), {"words": words, "techniques": {}, "function_words": [], "places": {}})
+        lex = Lexicon.from_files({"da": lf}, set())
+        assert lex.translate("blodtrykket", "da").english == "blood pressure", words
+        assert lex.translate("blødgøring", "da").english == "soft making", words
+
+
 def test_country_named_in_any_language(lexicon):
     assert lexicon.places("Gibt es das in Dänemark?") == {"DK"}
     assert lexicon.places("helst i Norge") == {"NO"}

@@ -476,8 +476,10 @@ class Lexicon:
                 understood += 1
                 continue
             split = None
+            low = orig.lower()
+            spelled = low if len(low) == len(w) else None  # the parts' own letters, where folding kept places
             for c in order:
-                split = self._split(c, w)
+                split = self._split(c, w, spelled)
                 if split:
                     for k in split:
                         emit(self.vocabularies[c].entries[k], orig)
@@ -493,8 +495,12 @@ class Lexicon:
         parts = self._split(code, fold(word))
         return [" ".join(k) for k in parts] if parts else []
 
-    def _split_uncached(self, code: str, word: str) -> tuple[tuple[str, ...], ...] | None:
-        """Fewest known parts covering the whole word (each ≥ 3 letters, linking letters between them)."""
+    def _split_uncached(
+        self, code: str, word: str, written: str | None = None
+    ) -> tuple[tuple[str, ...], ...] | None:
+        """Fewest known parts covering the whole word (each ≥ 3 letters, linking letters between them).
+        ``written``: the word as the question spells it (lower case, one letter per folded letter), so that
+        a part is the word its marks say (Danish blodtryk is blod 'blood', not blød 'soft')."""
         v = self.vocabularies.get(code)
         if v is None or len(word) < 2 * MIN_PART:
             return None
@@ -506,6 +512,8 @@ class Lexicon:
             cands = []
             for j in range(i + MIN_PART, n + 1 if i else n - MIN_PART + 1):  # the whole word is no part
                 k = v.lookup_part(word[i:j], final=j == n)
+                if k is not None and written is not None:
+                    k = v.by_spelling(k, written[i:j])
                 if k is None:
                     continue
                 nexts = [j] + [j + len(lk) for lk in links if word.startswith(lk, j) and j + len(lk) < n]
