@@ -88,6 +88,7 @@ SETS = {
     "held-out-43": DATA / "matchmaking-multilingual-heldout43.jsonl",
     "held-out-44": DATA / "matchmaking-multilingual-heldout44.jsonl",
     "held-out-45": DATA / "matchmaking-multilingual-heldout45.jsonl",
+    "held-out-46": DATA / "matchmaking-multilingual-heldout46.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
