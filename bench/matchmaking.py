@@ -89,6 +89,7 @@ SETS = {
     "held-out-44": DATA / "matchmaking-multilingual-heldout44.jsonl",
     "held-out-45": DATA / "matchmaking-multilingual-heldout45.jsonl",
     "held-out-46": DATA / "matchmaking-multilingual-heldout46.jsonl",
+    "held-out-47": DATA / "matchmaking-multilingual-heldout47.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
