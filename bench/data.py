@@ -106,7 +106,8 @@ def phase_bare_procs(root: str, alg: str, procs: int) -> dict[str, Any]:
 
     from halric.ingest.hashing import hash_file
 
-    files = sorted(files_of(Path(root)), key=lambda p: -p.stat().st_size)
+    sizes = {p: p.stat().st_size for p in files_of(Path(root))}
+    files = sorted(sizes, key=lambda p: -sizes[p])
     ctx = mp.get_context("fork")
     ready = ctx.Barrier(procs + 1)
 
@@ -120,7 +121,7 @@ def phase_bare_procs(root: str, alg: str, procs: int) -> dict[str, Any]:
     for p in files:  # each file to the process with the fewest bytes so far
         k = loads.index(min(loads))
         parts[k].append(p)
-        loads[k] += p.stat().st_size
+        loads[k] += sizes[p]
     children = [ctx.Process(target=work, args=(part,)) for part in parts]
     for c in children:
         c.start()
@@ -131,12 +132,7 @@ def phase_bare_procs(root: str, alg: str, procs: int) -> dict[str, Any]:
     seconds = time.perf_counter() - t
     if any(c.exitcode for c in children):
         raise SystemExit("a hashing process failed")
-    return {
-        "bytes": sum(p.stat().st_size for p in files),
-        "files": len(files),
-        "seconds": seconds,
-        "cpu": 0.0,
-    }
+    return {"bytes": sum(sizes.values()), "files": len(files), "seconds": seconds, "cpu": 0.0}
 
 
 def phase_ingest(

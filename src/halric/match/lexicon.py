@@ -207,14 +207,16 @@ class Vocabulary:
         return self.lookup_word(part)
 
 
+def _first_difference(a: str, b: str) -> tuple[str, str] | None:
+    """The first pair of letters where two words differ (None when one begins the other)."""
+    return next(((x, y) for x, y in zip(a, b, strict=False) if x != y), None)
+
+
 def _marks_clash(a: str, b: str) -> bool:
     """Whether two lower-case words part, where they first differ, on one letter with other marks (blød and
     blodet at ø/o, måling and maling at å/a): two words that folding would make one."""
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            fx = fold(x)
-            return bool(fx) and fx == fold(y)
-    return False
+    d = _first_difference(a, b)
+    return d is not None and bool(fx := fold(d[0])) and fx == fold(d[1])
 
 
 _SAME_LETTER = {"ø": "ö", "æ": "ä"}  # one letter, spelled the Danish-Norwegian or the Swedish-German way
@@ -224,10 +226,11 @@ def _other_marks(spelled: str, written: str) -> bool:
     """Whether two words first differ on two letters that both carry marks, and not one letter spelled two
     ways (ø/ö, æ/ä): håller 'keeps' against häller 'pours'. A word typed without marks (haller) can still be
     the marked one, and a German plural with an umlaut (Gläser) the word without it."""
-    for x, y in zip(spelled, written, strict=False):
-        if x != y:
-            return fold(x) != x and fold(y) != y and _SAME_LETTER.get(x, x) != _SAME_LETTER.get(y, y)
-    return False
+    d = _first_difference(spelled, written)
+    if d is None:
+        return False
+    x, y = d
+    return fold(x) != x and fold(y) != y and _SAME_LETTER.get(x, x) != _SAME_LETTER.get(y, y)
 
 
 def _agree(word: str, form: str, code: str, *, strict: bool = False) -> bool:
