@@ -1,7 +1,10 @@
 """Full-text matching of catalog datasets, indexed on both databases.
 
 A dataset matches a word when the word occurs anywhere in its ``search_text`` (lower-cased name, description,
-keywords, ids, technique names, metadata keys…): ``lyso`` finds ``lysozyme``. The condition is the same
+keywords, ids, technique names, metadata keys…): ``lyso`` finds ``lysozyme``. The dataset's own pid is not in
+the search text (its random letters cost the trigram index a third of its work on every write, see
+docs/catalog.md); a word that is a whole pid (``20.500.12345/0f3c…``) or the UUID after its prefix finds the
+dataset through the pid column instead (``pid_condition``). The condition is the same
 everywhere; how it is answered fast depends on the database (the word matching itself is
 ``halric.core.fulltext``, shared with the federation's harvested records):
 
@@ -21,9 +24,10 @@ run ``REBUILD_SQLITE`` afterwards (rowids may change when a table is copied).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, bindparam
+from sqlalchemy import ColumnElement, Text, bindparam, func, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement as _ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -64,6 +68,22 @@ def contains_word(word: str, *, scan: bool = False) -> ColumnElement[bool]:
     return INDEX.contains(word, scan=scan)
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def pid_condition(word: str) -> ColumnElement[bool] | None:
+    """The dataset is the one ``word`` names, when the word is a pid (it has a ``/``: the pid's primary key
+    answers, written as stored or lower-cased) or a UUID (the part of a pid after its prefix: tested row by
+    row, as a UUID is searched for rarely); None for any other word."""
+    from halric.catalog.models import Dataset
+
+    if "/" in word:
+        return Dataset.pid.in_(sorted({word, word.lower()}))
+    if _UUID.fullmatch(word.lower()):
+        return func.lower(Dataset.pid).endswith("/" + word.lower(), autoescape=True)
+    return None
+
+
 def text_condition(
     text: str | None, *, narrowed: bool = False, narrowed_in_index: bool = False
 ) -> list[ColumnElement[bool]]:
@@ -81,7 +101,14 @@ def text_condition(
     testing the word row by row would read every dataset of the instrument and technique (about 6,600 at
     1,000,000 datasets).
     """
-    return INDEX.conditions(words(text), scan=narrowed, scan_postgresql=narrowed and not narrowed_in_index)
+    scan, scan_postgresql = narrowed, narrowed and not narrowed_in_index
+    raw = (text or "").split()[:MAX_WORDS]  # as words() splits, before lower-casing (pids keep their case)
+    out = []
+    for word, as_typed in zip(words(text), raw, strict=True):
+        found = INDEX.contains(word, scan=scan, scan_postgresql=scan_postgresql)
+        pid = pid_condition(as_typed)
+        out.append(found if pid is None else or_(found, pid))
+    return out
 
 
 def reindex(engine: Any) -> str:
@@ -138,7 +165,6 @@ def term_filter(kind: str, values: list[str], terms: ColumnElement[bool]) -> Col
     containment when the kind has a GIN index."""
     if kind not in JSONB_INDEXES or not values:
         return terms
-    from sqlalchemy import or_
     from sqlalchemy.dialects.postgresql import JSONB
 
     from halric.catalog.models import Dataset

@@ -209,8 +209,9 @@ def load_dataset_for_change(s: Session, actor: Actor, pid: str) -> Dataset:
 
 
 def _search_text(ds: Dataset) -> str:
+    """The lower-cased words a full-text search looks in; not the pid (``fulltext.pid_condition``)."""
     parts: list[str] = [
-        ds.pid, ds.dataset_name or "", ds.description or "", ds.owner or "", ds.creation_location or "",
+        ds.dataset_name or "", ds.description or "", ds.owner or "", ds.creation_location or "",
         ds.owner_group, ds.data_format or "", ds.type,
     ]  # fmt: skip
     parts += [str(x) for x in (ds.keywords or []) + (ds.principal_investigators or [])]
