@@ -90,6 +90,7 @@ SETS = {
     "held-out-45": DATA / "matchmaking-multilingual-heldout45.jsonl",
     "held-out-46": DATA / "matchmaking-multilingual-heldout46.jsonl",
     "held-out-47": DATA / "matchmaking-multilingual-heldout47.jsonl",
+    "held-out-48": DATA / "matchmaking-multilingual-heldout48.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
