@@ -91,6 +91,7 @@ SETS = {
     "held-out-46": DATA / "matchmaking-multilingual-heldout46.jsonl",
     "held-out-47": DATA / "matchmaking-multilingual-heldout47.jsonl",
     "held-out-48": DATA / "matchmaking-multilingual-heldout48.jsonl",
+    "held-out-49": DATA / "matchmaking-multilingual-heldout49.jsonl",
     "en-shared": SHARED / "eval" / "matchmaking-dev.jsonl",
 }
 SCORER = SHARED / "eval" / "score_matchmaking.py"
