@@ -165,4 +165,6 @@ def test_a_pid_finds_its_dataset_without_being_in_the_search_text(db):
         assert found(s, f"cellulose {pid}") == {pid}
         assert found(s, f"drying {pid}") == set()  # every word must match
         assert found(s, "10.5555/MAXIV-Run-0042") == {given}  # a pid as the site wrote it
+        # in other case it names no stored pid — also once the search as written is kept by the search cache
+        assert found(s, "10.5555/maxiv-run-0042") == set()
         assert found(s, "cellulose fibre") == {pid, other, given}

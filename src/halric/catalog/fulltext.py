@@ -63,6 +63,13 @@ def words(text: str | None) -> list[str]:
     return (text or "").lower().split()[:MAX_WORDS]
 
 
+def key_words(text: str | None) -> list[str]:
+    """The words as they decide what a search matches (a search cache's key): lower-cased, but a word that
+    names a pid as typed, since its case decides which pid it names (``pid_condition``)."""
+    raw = (text or "").split()[:MAX_WORDS]
+    return [typed if "/" in typed else word for word, typed in zip(words(text), raw, strict=True)]
+
+
 def contains_word(word: str, *, scan: bool = False) -> ColumnElement[bool]:
     """The ``catalog_datasets`` row contains ``word`` in its search text (compiled per database)."""
     return INDEX.contains(word, scan=scan)

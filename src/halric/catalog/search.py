@@ -79,7 +79,7 @@ class SearchQuery:
         as the search uses them, each "any of" filter as a sorted set, type, published, the date range."""
         lists = (self.instrument, self.technique, self.proposal, self.sample, self.keyword, self.owner_group)
         return (
-            tuple(fulltext.words(self.text)),
+            tuple(fulltext.key_words(self.text)),
             *(tuple(sorted(set(values))) for values in lists),
             self.type,
             self.published,
@@ -533,7 +533,7 @@ def fullfacet(
         "fullfacet",
         rules.read_scope(actor),
         _canonical(where),
-        tuple(fulltext.words(text)),
+        tuple(fulltext.key_words(text)),
         tuple(counted),
     )
     try:
