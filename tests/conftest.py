@@ -48,6 +48,21 @@ def db_url(
         drop_pg_database(name)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path, pg_ok: bool) -> Iterator[str]:
+    """An empty database of each kind for one test (a migration test upgrades it step by step)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    if not pg_ok:
+        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+    name, url = create_pg_database(request.module.__name__.rsplit(".", 1)[-1])
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One index cache for the whole run: the registry's passage embeddings are computed once."""

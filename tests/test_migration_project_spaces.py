@@ -7,25 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-import pytest
 import sqlalchemy as sa
 from tests.support.migrations import insert
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request, tmp_path, pg_ok):
-    from tests.support.databases import create_pg_database, drop_pg_database
-
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    if not pg_ok:
-        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
-    name, url = create_pg_database("project_space_migration")
-    try:
-        yield url
-    finally:
-        drop_pg_database(name)
 
 
 def test_upgrade_makes_spaces_and_moves_the_pid_list(empty_url):

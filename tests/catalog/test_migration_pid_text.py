@@ -6,25 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 import sqlalchemy as sa
 from tests.support.migrations import insert
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request, tmp_path, pg_ok):
-    from tests.support.databases import create_pg_database, drop_pg_database
-
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    if not pg_ok:
-        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
-    name, url = create_pg_database("pid_text_migration")
-    try:
-        yield url
-    finally:
-        drop_pg_database(name)
 
 
 def test_the_pid_leaves_the_search_text_and_comes_back_on_downgrade(empty_url):

@@ -8,7 +8,6 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
@@ -252,22 +251,6 @@ def test_statistics_refreshed_after_a_harvest(db):
         else:
             q = text("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")
             assert {"federation_records", "federation_record_terms"} <= set(conn.scalars(q))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request, tmp_path, pg_ok):
-    from tests.support.databases import create_pg_database, drop_pg_database
-
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    if not pg_ok:
-        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
-    name, url = create_pg_database("fed_index_migration")
-    try:
-        yield url
-    finally:
-        drop_pg_database(name)
 
 
 def test_migration_indexes_records_already_harvested_and_downgrades(empty_url):

@@ -63,11 +63,15 @@ def words(text: str | None) -> list[str]:
     return (text or "").lower().split()[:MAX_WORDS]
 
 
+def _words_as_typed(text: str | None) -> list[tuple[str, str]]:
+    """Each word of ``words(text)`` with the word as typed (a pid keeps its case)."""
+    return list(zip(words(text), (text or "").split()[:MAX_WORDS], strict=True))
+
+
 def key_words(text: str | None) -> list[str]:
     """The words as they decide what a search matches (a search cache's key): lower-cased, but a word that
     names a pid as typed, since its case decides which pid it names (``pid_condition``)."""
-    raw = (text or "").split()[:MAX_WORDS]
-    return [typed if "/" in typed else word for word, typed in zip(words(text), raw, strict=True)]
+    return [typed if "/" in typed else word for word, typed in _words_as_typed(text)]
 
 
 def contains_word(word: str, *, scan: bool = False) -> ColumnElement[bool]:
@@ -109,9 +113,8 @@ def text_condition(
     1,000,000 datasets).
     """
     scan, scan_postgresql = narrowed, narrowed and not narrowed_in_index
-    raw = (text or "").split()[:MAX_WORDS]  # as words() splits, before lower-casing (pids keep their case)
     out = []
-    for word, as_typed in zip(words(text), raw, strict=True):
+    for word, as_typed in _words_as_typed(text):
         found = INDEX.contains(word, scan=scan, scan_postgresql=scan_postgresql)
         pid = pid_condition(as_typed)
         out.append(found if pid is None else or_(found, pid))
